@@ -1,0 +1,298 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Cli;
+using MetaMae.Data;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+return Cli.Execute(args);
+
+namespace MetaMae.Cli
+{
+    /// <summary>The `metamae` command. Exit codes: 0 ok, 1 a run failed (e.g. NaN loss), 2 bad usage or bad input.</summary>
+    public static class Cli
+    {
+        // common options
+        static readonly Option<string?> Dataset = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
+        static readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder holding the shipped datasets (default: data/ beside the program, or METAMAE_DATA)" };
+        static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong("metamae", "mae");
+        static readonly Option<string> Preset = new Option<string>("--preset") { Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
+        static readonly Option<int?> Steps = new("--steps") { Description = "Pretraining steps (default 1000)" };
+        static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
+        static readonly Option<long> Seed = new("--seed") { Description = "Seed of init, batches, masks, dropout and the probe", DefaultValueFactory = _ => 0 };
+        static readonly Option<string?> Out = new("--out") { Description = "Output folder (default runs/DATASET-ALGO-PRESET-sSEED)" };
+        static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
+        static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+        static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
+        // MetaMAE switches (defaults: the dataset preset, i.e. Table 8)
+        static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
+        static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
+        static readonly Option<double?> Lambda = new("--lambda") { Description = "Weight of the task-contrastive loss (0 = off)" };
+        static readonly Option<double?> R = new("--r") { Description = "Nearby-S ratio r (0.1)" };
+        static readonly Option<int?> InnerSteps = new("--inner-steps") { Description = "Latent adaptation steps (1)" };
+        static readonly Option<bool> FirstOrder = new("--first-order") { Description = "Detach the inner gradient (first-order adaptation)" };
+        static readonly Option<int?> DecoderDepth = new("--decoder-depth") { Description = "Decoder blocks n (0 = linear decoder, encoder sees every token)" };
+        static readonly Option<double?> Dropout = new("--dropout") { Description = "Encoder dropout p" };
+        static readonly Option<double?> Temperature = new("--temperature") { Description = "NT-Xent temperature (0.5)" };
+        static readonly Option<double?> Lr = new("--lr") { Description = "AdamW learning rate (1e-4)" };
+        // pretrain
+        static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint every N steps (0 = only at the end)", DefaultValueFactory = _ => 100 };
+        static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
+        static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress line every N steps", DefaultValueFactory = _ => 20 };
+        // probe
+        static readonly Option<string?> CheckpointOpt = new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
+        static readonly Option<bool> RandomInit = new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
+        static readonly Option<int> ProbeEpochs = new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
+        static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
+
+        public static int Execute(string[] args)
+        {
+            var root = new RootCommand("MetaMae: modality-agnostic self-supervised learning with a meta-learned masked auto-encoder (NeurIPS 2023), in .NET.");
+            root.Add(PretrainCommand());
+            root.Add(ProbeCommand());
+            root.Add(RunCommand());
+            root.Add(DatasetsCommand());
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                var msg = string.Join(" ", parse.Errors[0].Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+                Console.Error.WriteLine("error: " + msg + " (see 'metamae --help')");
+                return 2;
+            }
+            try
+            {
+                if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
+                return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            }
+            catch (Exception e) when (e is ArgumentException or DataFormatException or InvalidDataException or FileNotFoundException
+                                           or DirectoryNotFoundException or InvalidOperationException or NotSupportedException)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 2;
+            }
+            catch (ArithmeticException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 1;
+            }
+        }
+
+        static Command WithCommon(Command c, bool training)
+        {
+            foreach (var o in new Option[] { Dataset, DataDir, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
+            if (training)
+                foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
+                    c.Add(o);
+            return c;
+        }
+
+        static Command PretrainCommand()
+        {
+            var c = WithCommon(new Command("pretrain", "Pretrain an encoder on a dataset's training split (labels unused)"), training: true);
+            c.Add(SaveEvery);
+            c.Add(Resume);
+            c.SetAction(p =>
+            {
+                var device = Setup(p);
+                var (ds, cfg, outDir) = Resolve(p);
+                var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device));
+                Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
+                PrintJson(p, new JsonObject
+                {
+                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = result.Steps, ["final_loss"] = result.FinalLoss,
+                    ["checkpoint"] = result.CheckpointPath, ["seconds"] = Math.Round(result.Seconds, 3),
+                });
+                return 0;
+            });
+            return c;
+        }
+
+        static Command ProbeCommand()
+        {
+            var c = WithCommon(new Command("probe", "Linear evaluation of a frozen encoder: a checkpoint, or --random-init"), training: false);
+            c.Add(CheckpointOpt);
+            c.Add(RandomInit);
+            c.Add(ProbeEpochs);
+            c.Add(ProbeBatch);
+            c.SetAction(p =>
+            {
+                var device = Setup(p);
+                var ckpt = p.GetValue(CheckpointOpt);
+                bool random = p.GetValue(RandomInit);
+                if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE or --random-init");
+                MetaMaeModel model;
+                string datasetName;
+                if (ckpt is not null)
+                {
+                    model = Checkpoint.LoadModel(ckpt, device);
+                    using var ck = Checkpoint.Load(ckpt);
+                    datasetName = p.GetValue(Dataset) ?? ck.Config.Dataset;
+                }
+                else
+                {
+                    datasetName = p.GetValue(Dataset) ?? "dna-splice";
+                    var entry = Catalog.Get(datasetName);
+                    var ds0 = Catalog.Load(datasetName, p.GetValue(DataDir));
+                    var cfg0 = new RunConfig("random-init", datasetName, ds0.Spec, entry.Preset.Apply(ModelConfig.FromPreset(p.GetValue(Preset)!)),
+                        entry.Preset.Objective(true), new TrainOptions { Seed = p.GetValue(Seed) });
+                    model = Pretrainer.CreateModel(cfg0, device);
+                }
+                var ds = Catalog.Load(datasetName, p.GetValue(DataDir));
+                if (ds.Spec != model.Spec)
+                    throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
+                var po = ProbeOpts(p, Catalog.Get(datasetName).Preset);
+                var r = LinearProbe.Run(model, ds, po);
+                var name = ckpt ?? "random init";
+                Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
+                PrintJson(p, new JsonObject
+                {
+                    ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
+                    ["test"] = r.Test, ["validation"] = r.Validation, ["best_epoch"] = r.BestEpoch,
+                    ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+                });
+                return 0;
+            });
+            return c;
+        }
+
+        static Command RunCommand()
+        {
+            var c = WithCommon(new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
+            c.Add(SaveEvery);
+            c.Add(Resume);
+            c.Add(ProbeEpochs);
+            c.Add(ProbeBatch);
+            c.SetAction(p =>
+            {
+                var device = Setup(p);
+                var (ds, cfg, outDir) = Resolve(p);
+                var entry = Catalog.Get(cfg.Dataset);
+                var po = ProbeOpts(p, entry.Preset);
+                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
+                Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
+                var probe = LinearProbe.Run(pre.Model, ds, po);
+                Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
+                using var baseline = Pretrainer.CreateModel(cfg, device);
+                var rnd = LinearProbe.Run(baseline, ds, po);
+
+                var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {p.GetValue(Preset)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
+                    .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
+                table.AddRow(cfg.Algo, $"{probe.Validation:F4}", $"{probe.Test:F4}", $"{probe.BestEpoch}/{probe.Epochs}");
+                table.AddRow("random init", $"{rnd.Validation:F4}", $"{rnd.Test:F4}", $"{rnd.BestEpoch}/{rnd.Epochs}");
+                AnsiConsole.Write(table);
+                var result = new JsonObject
+                {
+                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = p.GetValue(Preset), ["seed"] = cfg.Train.Seed,
+                    ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
+                    ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
+                    ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
+                    ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
+                    ["probe_epochs"] = po.Epochs, ["checkpoint"] = pre.CheckpointPath,
+                    ["config"] = JsonNode.Parse(cfg.ToJson()),
+                };
+                AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                PrintJson(p, result);
+                return 0;
+            });
+            return c;
+        }
+
+        static Command DatasetsCommand()
+        {
+            var c = new Command("datasets", "List the datasets that ship with MetaMae");
+            c.Add(DataDir);
+            c.Add(Json);
+            c.SetAction(p =>
+            {
+                var table = new Table().AddColumn("name").AddColumn("modality").AddColumn("input").AddColumn("classes")
+                    .AddColumn("train").AddColumn("test").AddColumn("preset (as)").AddColumn("description");
+                var arr = new JsonArray();
+                foreach (var e in Catalog.Entries)
+                {
+                    var ds = Catalog.Load(e.Name, p.GetValue(DataDir));
+                    table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Modality), Markup.Escape(ds.Spec.Describe()),
+                        ds.ClassNames.Length.ToString(), ds.Train.Count.ToString(), (ds.Test?.Count ?? 0).ToString(),
+                        Markup.Escape(e.Preset.PaperAnalogue), Markup.Escape(e.Description));
+                    arr.Add(new JsonObject
+                    {
+                        ["name"] = e.Name, ["modality"] = e.Modality, ["input"] = ds.Spec.Describe(), ["classes"] = ds.ClassNames.Length,
+                        ["train"] = ds.Train.Count, ["test"] = ds.Test?.Count ?? 0, ["paper_analogue"] = e.Preset.PaperAnalogue,
+                    });
+                }
+                if (p.GetValue(Json)) Console.WriteLine(arr.ToJsonString());
+                else AnsiConsole.Write(table);
+                return 0;
+            });
+            return c;
+        }
+
+        static Device Setup(ParseResult p)
+        {
+            int threads = p.GetValue(Threads) ?? Environment.ProcessorCount;
+            if (threads < 1) throw new ArgumentException($"--threads must be >= 1 (got {threads})");
+            set_num_threads(threads);
+            var d = p.GetValue(DeviceOpt)!;
+            if (d == "cpu") return CPU;
+            if (d.StartsWith("cuda"))
+            {
+                if (!cuda.is_available()) throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)");
+                return new Device(d);
+            }
+            throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
+        }
+
+        static (Dataset, RunConfig, string) Resolve(ParseResult p)
+        {
+            var name = p.GetValue(Dataset) ?? "dna-splice";
+            var entry = Catalog.Get(name);
+            var ds = Catalog.Load(name, p.GetValue(DataDir));
+            var preset = entry.Preset;
+            var algo = p.GetValue(Algo)!;
+            var presetName = p.GetValue(Preset)!;
+            var model = ModelConfig.FromPreset(presetName) with
+            {
+                DecDepth = p.GetValue(DecoderDepth) ?? preset.DecoderDepth,
+                Dropout = p.GetValue(Dropout) ?? preset.Dropout,
+            };
+            var obj = preset.Objective(algo == "metamae") with
+            {
+                MaskRatio = p.GetValue(MaskRatio) ?? preset.MaskRatio,
+                Alpha = p.GetValue(Alpha) ?? preset.Alpha,
+                Lambda = algo == "mae" ? 0 : p.GetValue(Lambda) ?? preset.Lambda,
+                NearbyRatio = p.GetValue(R) ?? 0.1,
+                InnerSteps = p.GetValue(InnerSteps) ?? 1,
+                SecondOrder = !p.GetValue(FirstOrder),
+                Temperature = p.GetValue(Temperature) ?? 0.5,
+            };
+            long seed = p.GetValue(Seed);
+            var train = new TrainOptions
+            {
+                Steps = p.GetValue(Steps) ?? 1000, Batch = p.GetValue(Batch) ?? preset.Batch, Seed = seed,
+                Lr = p.GetValue(Lr) ?? 1e-4, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
+            };
+            var cfg = new RunConfig(algo, name, ds.Spec, model, obj, train);
+            var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+            return (ds, cfg, outDir);
+        }
+
+        static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
+        {
+            Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+        };
+
+        static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
+
+        static void PrintJson(ParseResult p, JsonObject o)
+        {
+            if (p.GetValue(Json)) Console.WriteLine(o.ToJsonString());
+        }
+    }
+}

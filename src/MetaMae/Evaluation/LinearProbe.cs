@@ -1,0 +1,194 @@
+using MetaMae.Data;
+using MetaMae.Model;
+using MetaMae.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MetaMae.Evaluation;
+
+/// <summary>Linear evaluation protocol (paper Appendix A, reference-notes.md).</summary>
+public sealed record ProbeOptions
+{
+    /// <summary>Epochs over the training features (100 in the paper).</summary>
+    public int Epochs { get; init; } = 100;
+    /// <summary>Mini-batch size (per dataset, Table 16).</summary>
+    public int Batch { get; init; } = 64;
+    /// <summary>Adam learning rate 1e-4.</summary>
+    public double Lr { get; init; } = 1e-4;
+    /// <summary>Adam (L2) weight decay 1e-4.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Fraction of the training split held out for model selection (stratified).</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+    /// <summary>Seed of the validation carve-out, head init and shuffling.</summary>
+    public long Seed { get; init; } = 0;
+    /// <summary>Standardise features with the probe-training split's mean and std before the head
+    /// (MAE's linear probe does the same with an affine-free BatchNorm). Still a linear probe.</summary>
+    public bool Standardize { get; init; } = true;
+    /// <summary>Batch size of feature extraction (no gradients).</summary>
+    public int FeatureBatch { get; init; } = 256;
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"--probe-epochs must be >= 1 (got {Epochs})");
+        if (Batch < 1) throw new ArgumentException($"--probe-batch must be >= 1 (got {Batch})");
+        if (ValidationFraction is <= 0 or >= 1) throw new ArgumentException($"validation fraction must be in (0, 1) (got {ValidationFraction})");
+    }
+}
+
+/// <summary>Probe outcome: the metric on validation (selected epoch) and on test (reported once).</summary>
+public sealed record ProbeResult(string Metric, double Validation, double Test, int BestEpoch, int Epochs,
+    double TestAccuracy, double TestWeightedF1, double[] ValidationCurve, double[] TrainLossCurve, int TrainCount, int ValidationCount, int TestCount);
+
+public static class LinearProbe
+{
+    /// <summary>Frozen features (N, D) on the CPU: whole unmasked inputs, encoder, final LN, mean over non-CLS tokens.</summary>
+    public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256)
+    {
+        var spec = model.Spec;
+        var device = model.parameters().First().device;
+        var dtype = model.parameters().First().dtype;
+        bool wasTraining = model.training;
+        model.eval();
+        var parts = new List<Tensor>();
+        try
+        {
+            using var _ = no_grad();
+            long n = rawX.shape[0];
+            for (long i = 0; i < n; i += batch)
+            {
+                using var scope = NewDisposeScope();
+                var x = rawX.slice(0, i, Math.Min(n, i + batch), 1);
+                var tokens = spec.Patchify(spec.IsDiscrete ? x : x.to(dtype)).to(device);
+                parts.Add(model.forward(tokens).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
+            }
+            return cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <summary>Stratified hold-out of the training indices (classification) or a plain random one (regression).</summary>
+    public static (int[] Train, int[] Validation) CarveValidation(Split train, double fraction, long seed)
+    {
+        var rng = new Random((int)(Pretrainer.Mix(seed, 0, 7) & 0x7FFFFFFF));
+        var tr = new List<int>();
+        var va = new List<int>();
+        IEnumerable<IGrouping<long, int>> groups = train.Labels is not null
+            ? Enumerable.Range(0, train.Count).GroupBy(i => train.Labels[i]).OrderBy(g => g.Key)
+            : Enumerable.Range(0, train.Count).GroupBy(_ => 0L);
+        foreach (var g in groups)
+        {
+            var idx = g.ToArray();
+            rng.Shuffle(idx);
+            int nv = idx.Length >= 2 ? Math.Max(1, (int)Math.Round(idx.Length * fraction)) : 0;
+            va.AddRange(idx.Take(nv));
+            tr.AddRange(idx.Skip(nv));
+        }
+        tr.Sort();
+        va.Sort();
+        return (tr.ToArray(), va.ToArray());
+    }
+
+    /// <summary>Trains a linear head on the frozen features of model and evaluates it on the test split.</summary>
+    public static ProbeResult Run(MetaMaeModel model, Dataset ds, ProbeOptions o, Action<int, double, double>? onEpoch = null)
+    {
+        o.Validate();
+        if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
+        if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
+        using var fTrainAll = Features(model, ds.Train.X, o.FeatureBatch);
+        using var fTest = Features(model, ds.Test.X, o.FeatureBatch);
+        return RunOnFeatures(fTrainAll, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o, onEpoch);
+    }
+
+    public static ProbeResult RunOnFeatures(Tensor fTrainAll, Split train, Tensor fTest, Split test, TaskKind task, int classes,
+        ProbeOptions o, Action<int, double, double>? onEpoch = null)
+    {
+        var (trIdx, vaIdx) = CarveValidation(train, o.ValidationFraction, o.Seed);
+        if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
+        using var scope = NewDisposeScope();
+        var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));
+        var fVa = fTrainAll.index_select(0, tensor(vaIdx.Select(i => (long)i).ToArray()));
+        if (o.Standardize)
+        {
+            var mean = fTr.mean([0], keepdim: true);
+            var std = fTr.std(0, keepdim: true).clamp_min(1e-6);
+            fTr = (fTr - mean) / std;
+            fVa = (fVa - mean) / std;
+            fTest = (fTest - mean) / std;
+        }
+        bool cls = task == TaskKind.Classification;
+        int outDim = cls ? classes : 1;
+        Tensor yTr = cls ? tensor(trIdx.Select(i => train.Labels![i]).ToArray()) : tensor(trIdx.Select(i => train.Targets![i]).ToArray());
+
+        manual_seed(Pretrainer.Mix(o.Seed, 0, 8));
+        var head = Linear(fTr.shape[1], outDim);
+        var opt = new AdamW(head.named_parameters(), o.Lr, o.WeightDecay, decoupled: false);   // Adam with L2 decay
+        var rng = new Random((int)(Pretrainer.Mix(o.Seed, 0, 9) & 0x7FFFFFFF));
+        int n = trIdx.Length;
+        double best = double.NegativeInfinity;
+        int bestEpoch = 0;
+        Dictionary<string, Tensor>? bestState = null;
+        var valCurve = new double[o.Epochs];
+        var lossCurve = new double[o.Epochs];
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int e = 0; e < o.Epochs; e++)
+        {
+            rng.Shuffle(order);
+            double lossSum = 0;
+            int batches = 0;
+            for (int i = 0; i < n; i += o.Batch)
+            {
+                using var step = NewDisposeScope();
+                var ix = tensor(order.Skip(i).Take(o.Batch).Select(k => (long)k).ToArray());
+                var pred = head.forward(fTr.index_select(0, ix));
+                var yb = yTr.index_select(0, ix);
+                var loss = cls ? functional.cross_entropy(pred, yb) : functional.mse_loss(pred.squeeze(-1), yb);
+                opt.ZeroGrad();
+                loss.backward();
+                opt.Step();
+                lossSum += loss.ToDouble();
+                batches++;
+            }
+            double val = Score(head, fVa, vaIdx, train, cls).Primary;
+            valCurve[e] = val;
+            lossCurve[e] = lossSum / batches;
+            onEpoch?.Invoke(e + 1, lossCurve[e], val);
+            if (val > best)
+            {
+                best = val;
+                bestEpoch = e + 1;
+                if (bestState is not null) foreach (var t in bestState.Values) t.Dispose();
+                bestState = head.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope());
+            }
+        }
+        using (no_grad()) foreach (var (k, v) in head.state_dict()) v.copy_(bestState![k]);
+        foreach (var t in bestState!.Values) t.Dispose();
+        var testIdx = Enumerable.Range(0, test.Count).ToArray();
+        var s = Score(head, fTest, testIdx, test, cls);
+        opt.Dispose();
+        return new ProbeResult(cls ? "accuracy" : "spearman", best, s.Primary, bestEpoch, o.Epochs, s.Accuracy, s.F1,
+            valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count);
+    }
+
+    private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx, Split split, bool cls)
+    {
+        using var _ = no_grad();
+        using var pred = head.forward(feats);
+        if (cls)
+        {
+            using var am = pred.argmax(1);
+            var p = am.data<long>().ToArray();
+            var t = idx.Select(i => split.Labels![i]).ToArray();
+            double acc = Metrics.Accuracy(t, p);
+            return (acc, acc, Metrics.WeightedF1(t, p));
+        }
+        var pv = pred.squeeze(-1).to(ScalarType.Float64).data<double>().ToArray();
+        var tv = idx.Select(i => (double)split.Targets![i]).ToArray();
+        double rho = Metrics.Spearman(tv, pv);
+        return (rho, double.NaN, double.NaN);
+    }
+}

@@ -1,0 +1,171 @@
+using MetaMae.Modalities;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MetaMae.Model;
+
+/// <summary>
+/// Encoder f (token embedding, CLS, 12 pre-LN blocks, final LN), decoder g (Linear 256->128,
+/// mask token, unshuffle, n blocks, LN, head) and projector h (Linear-BN-ReLU-Linear), built from
+/// an <see cref="InputSpec"/> and a <see cref="ModelConfig"/>. The forward pass gives the
+/// linear-probe features: mean over the non-CLS tokens of the normed encoder output.
+/// </summary>
+public sealed class MetaMaeModel : Module<Tensor, Tensor>
+{
+    // encoder, in call order
+    private readonly Module<Tensor, Tensor> embed;      // Linear(P, D) or Embedding(V, D)
+    private readonly Parameter cls_token;               // (1, 1, D)
+    private readonly Dropout input_drop;
+    private readonly ModuleList<Block> blocks;
+    private readonly LayerNorm norm;
+    // decoder
+    private readonly Linear decoder_embed;              // (D -> Dd)
+    private readonly Parameter mask_token;              // (1, 1, Dd)
+    private readonly ModuleList<Block> decoder_blocks;
+    private readonly LayerNorm decoder_norm;
+    private readonly Linear decoder_pred;               // Dd -> P, or Dd -> D then tied logits
+    // projector (MetaMAE's task contrast)
+    private readonly Sequential projector;
+    // fixed sin-cos tables (buffers, not parameters)
+    private readonly Tensor pos_embed;                  // (1, L+1, D), row 0 = 0 for CLS
+    private readonly Tensor decoder_pos_embed;          // (1, L+1, Dd)
+
+    public InputSpec Spec { get; }
+    public ModelConfig Config { get; }
+
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg) : base(nameof(MetaMaeModel))
+    {
+        spec.Validate();
+        cfg.Validate();
+        Spec = spec;
+        Config = cfg;
+        var (rows, cols) = spec.TokenGrid;
+        int d = cfg.EncDim, dd = cfg.DecDim;
+
+        embed = spec.IsDiscrete ? Embedding(spec.TokenWidth, d) : Linear(spec.TokenWidth, d);
+        cls_token = new Parameter(zeros(1, 1, d));
+        input_drop = Dropout(cfg.Dropout);
+        blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
+            .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps)).ToArray());
+        norm = LayerNorm(d, cfg.LayerNormEps);
+
+        decoder_embed = Linear(d, dd);
+        mask_token = new Parameter(zeros(1, 1, dd));
+        decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
+            .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps)).ToArray());
+        decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
+        decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
+
+        projector = Sequential(
+            ("0", Linear(d, cfg.ProjHidden, hasBias: false)),
+            ("1", BatchNorm1d(cfg.ProjHidden)),
+            ("2", ReLU()),
+            ("3", Linear(cfg.ProjHidden, cfg.ProjDim, hasBias: false)));
+
+        pos_embed = Positions.Table(d, rows, cols);
+        decoder_pos_embed = Positions.Table(dd, rows, cols);
+        RegisterComponents();   // the two tables become buffers, as timm keeps them in state_dict
+        Initialize();
+    }
+
+    /// <summary>Xavier-uniform for linear layers and the embedding table, zero biases, LN (1, 0), N(0, 0.02) for CLS and mask tokens.</summary>
+    private void Initialize()
+    {
+        using var _ = no_grad();
+        foreach (var m in modules())
+        {
+            switch (m)
+            {
+                case Linear lin:
+                    init.xavier_uniform_(lin.weight);
+                    if (lin.bias is not null) init.zeros_(lin.bias);
+                    break;
+                case Embedding emb:
+                    init.xavier_uniform_(emb.weight);
+                    break;
+                case LayerNorm ln:
+                    init.ones_(ln.weight);
+                    init.zeros_(ln.bias);
+                    break;
+            }
+        }
+        init.normal_(cls_token, 0, 0.02);
+        init.normal_(mask_token, 0, 0.02);
+    }
+
+    private Tensor EmbeddingTable => ((Embedding)embed).weight!;
+
+    /// <summary>Token embedding plus positions. tokens: (B, L, P) or (B, L) ids -> (B, L, D).
+    /// With zeroMask (B, L), the token embedding of positions where it is 1 is zeroed; the
+    /// position is kept (DABS-style masking for encoders that see every token).</summary>
+    public Tensor Embed(Tensor tokens, Tensor? zeroMask = null)
+    {
+        var e = embed.forward(tokens);
+        if (zeroMask is not null) e = e * (1 - zeroMask).unsqueeze(-1).to(e.dtype);
+        return e + pos_embed[.., 1..];
+    }
+
+    /// <summary>Prepends CLS and runs the encoder. h: (B, n, D) embedded tokens -> (B, 1+n, D), normed.</summary>
+    public Tensor Encode(Tensor h)
+    {
+        long b = h.shape[0];
+        var cls = (cls_token + pos_embed[.., ..1]).expand(b, -1, -1);
+        var x = input_drop.forward(cat([cls, h], 1));
+        foreach (var blk in blocks) x = blk.forward(x);
+        return norm.forward(x);
+    }
+
+    /// <summary>
+    /// Decoder predictions for every token position. latent: (B, 1+n, D) with CLS first.
+    /// With idsRestore (B, L) the n visible latents are put back in order among L-n mask tokens;
+    /// without it (depth 0, or an encoder that saw all tokens) latent must hold all L tokens.
+    /// Returns (B, L, P) values or (B, L, V) logits.
+    /// </summary>
+    public Tensor Decode(Tensor latent, Tensor? idsRestore)
+    {
+        var h = decoder_embed.forward(latent);                       // (B, 1+n, Dd)
+        long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
+        int L = Spec.NumTokens;
+        if (Config.DecDepth == 0)
+        {
+            if (n1 != L + 1) throw new InvalidOperationException("a linear (depth 0) decoder needs the latent of every token");
+            return Head(h[.., 1..]);                                 // purely linear per token
+        }
+        Tensor seq;
+        if (idsRestore is null)
+        {
+            if (n1 != L + 1) throw new InvalidOperationException($"latent has {n1 - 1} tokens, expected {L} without ids_restore");
+            seq = h[.., 1..];
+        }
+        else
+        {
+            var fill = mask_token.expand(b, L + 1 - n1, dd);
+            seq = cat([h[.., 1..], fill], 1);                         // (B, L, Dd), shuffled order
+            seq = gather(seq, 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
+        }
+        var x = cat([h[.., ..1], seq], 1) + decoder_pos_embed;      // (B, 1+L, Dd)
+        foreach (var blk in decoder_blocks) x = blk.forward(x);
+        return Head(decoder_norm.forward(x)[.., 1..]);
+    }
+
+    private Tensor Head(Tensor h)
+    {
+        var o = decoder_pred.forward(h);                             // (B, L, P) or (B, L, D)
+        return Spec.IsDiscrete ? matmul(o, EmbeddingTable.t()) : o;  // tied logits (B, L, V)
+    }
+
+    /// <summary>Projector on pooled latents: (N, D) -> (N, ProjDim).</summary>
+    public Tensor Project(Tensor pooled) => projector.forward(pooled);
+
+    /// <summary>Linear-probe features of whole, unmasked inputs: tokens -> (B, D).</summary>
+    public override Tensor forward(Tensor tokens) => Encode(Embed(tokens))[.., 1..].mean([1]);
+
+    /// <summary>Per-token features (B, L, D), e.g. for per-token probes.</summary>
+    public Tensor TokenFeatures(Tensor tokens) => Encode(Embed(tokens))[.., 1..];
+
+    /// <summary>Parameters of the encoder only (what a linear probe or a transfer uses).</summary>
+    public IEnumerable<(string Name, Parameter Param)> EncoderParameters() =>
+        named_parameters().Where(p => !p.name.StartsWith("decoder_") && !p.name.StartsWith("mask_token") && !p.name.StartsWith("projector"));
+}

@@ -1,0 +1,52 @@
+using MetaMae.Modalities;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MetaMae.Objectives;
+
+public static class Losses
+{
+    /// <summary>
+    /// Reconstruction loss averaged over selected tokens: sum(loss * sel) / sum(sel).
+    /// Per token: mean squared error over its values, or cross-entropy over the vocabulary.
+    /// pred: (B, L, P) or logits (B, L, V); target: (B, L, P) or ids (B, L); sel: (B, L) 0/1.
+    /// For token inputs with a padding id, padding targets are never selected.
+    /// </summary>
+    public static Tensor Reconstruction(InputSpec spec, Tensor pred, Tensor target, Tensor sel)
+    {
+        Tensor per;
+        if (spec.IsDiscrete)
+        {
+            long b = target.shape[0], l = target.shape[1];
+            per = functional.cross_entropy(pred.reshape(b * l, -1), target.reshape(b * l), reduction: Reduction.None).view(b, l);
+            if (spec is TokenSpec { PadId: int pad }) sel = sel * target.ne(pad).to(sel.dtype);
+        }
+        else
+        {
+            per = (pred - target).square().mean([-1]);
+        }
+        return (per * sel).sum() / sel.sum().clamp_min(1);
+    }
+
+    /// <summary>
+    /// Symmetric NT-Xent (SimCLR) over 2B vectors: rows i and i+B are each other's positive, a row
+    /// is never its own negative; cosine similarity over temperature tau; mean over the 2B rows,
+    /// which equals Eq. (3) averaged over the batch. z: (2B, d).
+    /// </summary>
+    public static Tensor NtXent(Tensor z, double tau)
+    {
+        long n = z.shape[0];
+        if (n % 2 != 0 || n < 4) throw new ArgumentException($"NT-Xent needs 2B rows with B >= 2 (got {n})");
+        long b = n / 2;
+        var zn = functional.normalize(z, p: 2, dim: -1);
+        var sim = matmul(zn, zn.t()) / tau;
+        var eye = torch.eye(n, dtype: ScalarType.Bool, device: z.device);
+        sim = sim.masked_fill(eye, double.NegativeInfinity);
+        var target = cat([arange(b, n, device: z.device), arange(0, b, device: z.device)]);
+        return functional.cross_entropy(sim, target);
+    }
+
+    /// <summary>Mean over the non-CLS rows of a latent (B, 1+n, D) -> (B, D).</summary>
+    public static Tensor Pool(Tensor latent) => latent[.., 1..].mean([1]);
+}

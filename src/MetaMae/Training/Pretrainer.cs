@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Globalization;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MetaMae.Training;
+
+/// <summary>One progress report of a pretraining run.</summary>
+public sealed record StepReport(int Step, int TotalSteps, double Loss, double Reconstruction, double Contrast, double Inner,
+    double StepsPerSecond, TimeSpan Eta, long RssBytes);
+
+/// <summary>Receives progress; the CLI renders it, tests ignore it.</summary>
+public interface ITrainingMonitor
+{
+    void OnStart(RunConfig config, int startStep, string message);
+    void OnStep(StepReport report);
+    void OnCheckpoint(int step, string path);
+}
+
+public sealed record PretrainResult(MetaMaeModel Model, RunConfig Config, int Steps, double FinalLoss, string CheckpointPath,
+    IReadOnlyList<(int Step, double Loss)> Losses, double Seconds);
+
+/// <summary>
+/// Pretrains a model with an objective. Everything random in step s (batch, masks, Nearby-S
+/// draws, dropout) is seeded from (seed, s) alone, so a run resumed from a checkpoint at step k
+/// computes exactly the steps an uninterrupted run would. Each step runs in its own dispose
+/// scope; native memory stays flat.
+/// </summary>
+public static class Pretrainer
+{
+    public static IObjective MakeObjective(RunConfig c) => c.Algo switch
+    {
+        "metamae" => new MetaMaeObjective(c.Objective with { Adapt = true }),
+        "mae" => new MetaMaeObjective(c.Objective with { Adapt = false, Lambda = 0 }),
+        _ => throw new ArgumentException($"unknown --algo '{c.Algo}' (expected metamae or mae)"),
+    };
+
+    /// <summary>Initial weights for a seed (the random-init baseline uses the same call).</summary>
+    public static MetaMaeModel CreateModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        manual_seed(c.Train.Seed);
+        var model = new MetaMaeModel(c.Spec, c.Model);
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        model.to(device);
+        return model;
+    }
+
+    /// <summary>A 64-bit mix of the run seed and a counter (SplitMix64), for per-step seeds.</summary>
+    public static long Mix(long seed, long counter, long stream)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)counter * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (long)((z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFUL);
+    }
+
+    /// <summary>Indices of the samples of step s: epochs are seeded permutations, batches consecutive slices.</summary>
+    public static long[] BatchIndices(long seed, int step, int n, int batch)
+    {
+        int perEpoch = n / batch;
+        int epoch = step / perEpoch, slot = step % perEpoch;
+        var perm = Enumerable.Range(0, n).ToArray();
+        new Random((int)(Mix(seed, epoch, 1) & 0x7FFFFFFF)).Shuffle(perm);
+        return perm.Skip(slot * batch).Take(batch).Select(i => (long)i).ToArray();
+    }
+
+    /// <summary>
+    /// Runs (or, with resume, continues) pretraining on raw training inputs trainX (N, ..spec.RawShape)
+    /// into outDir: checkpoint.safetensors, metrics.csv, config.json and tensorboard/.
+    /// </summary>
+    public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
+        ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default)
+    {
+        device ??= CPU;
+        config.Spec.Validate();
+        config.Model.Validate();
+        config.Objective.Validate();
+        config.Train.Validate();
+        config.Spec.CheckBatch(trainX, $"training data of '{config.Dataset}'");
+        Masking.KeepCount(config.Spec.NumTokens, config.Objective.MaskRatio);
+        int n = (int)trainX.shape[0];
+        if (n < config.Train.Batch)
+            throw new ArgumentException($"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
+        CheckFinite(trainX, config.Dataset);
+
+        Directory.CreateDirectory(outDir);
+        var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
+        var metricsPath = Path.Combine(outDir, "metrics.csv");
+        int start = 0;
+        var model = CreateModel(config, device, dtype);
+        var opt = new AdamW(model.named_parameters(), config.Train.Lr, config.Train.WeightDecay, decoupled: true);
+        string startMessage;
+        if (File.Exists(ckptPath))
+        {
+            using var ck = Checkpoint.Load(ckptPath);
+            if (!resume)
+                throw new InvalidOperationException($"{outDir} already holds a run (checkpoint at step {ck.Step}); pass --resume to continue it or choose another --out");
+            if (!ck.Config.SameRunAs(config))
+                throw new InvalidOperationException($"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
+            Checkpoint.LoadModel(model, ck, ckptPath);
+            opt.LoadState(ck.Prefixed("optim."), ckptPath);
+            start = ck.Step;
+            startMessage = $"resuming from step {start} ({ckptPath})";
+        }
+        else
+        {
+            startMessage = resume ? $"no checkpoint in {outDir}; starting a new run" : "starting a new run";
+        }
+        AtomicFile.WriteText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
+        var losses = TrimMetrics(metricsPath, start);
+        monitor?.OnStart(config, start, startMessage);
+
+        var objective = MakeObjective(config);
+        var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard"));
+        var sw = Stopwatch.StartNew();
+        double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
+        int lastSaved = start;
+        using var metrics = new StreamWriter(metricsPath, append: true);
+        if (new FileInfo(metricsPath).Length == 0) metrics.WriteLine("step,loss,reconstruction,contrast,inner,seconds");
+        model.train();
+        var window = Stopwatch.StartNew();
+        int windowStart = start;
+
+        for (int s = start; s < config.Train.Steps; s++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            LossParts parts;
+            double loss;
+            using (var scope = NewDisposeScope())
+            {
+                manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout
+                using var gen = new Generator(device: CPU).manual_seed(Mix(config.Train.Seed, s, 3)); // masks, Nearby-S
+                using var idx = tensor(BatchIndices(config.Train.Seed, s, n, config.Train.Batch));
+                var x = trainX.index_select(0, idx);
+                var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(dtype)).to(device);
+                parts = objective.Loss(model, tokens, gen);
+                loss = parts.Total.ToDouble();
+                if (!double.IsFinite(loss))
+                    throw new ArithmeticException($"step {s + 1}: the loss is {loss} (reconstruction {parts.Reconstruction}, contrast {parts.Contrast}); lower --lr or --alpha, or check the data for extreme values");
+                opt.ZeroGrad();
+                parts.Total.backward();
+                opt.Step();
+                opt.ZeroGrad();
+            }
+            lastLoss = loss;
+            int done = s + 1;
+            losses.Add((done, loss));
+            metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss), R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner),
+                sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)));
+            tb.add_scalar("loss/total", (float)loss, done);
+            if (!double.IsNaN(parts.Contrast)) tb.add_scalar("loss/contrast", (float)parts.Contrast, done);
+            tb.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
+
+            bool save = config.Train.SaveEvery > 0 && done % config.Train.SaveEvery == 0 && done < config.Train.Steps;
+            if (save)
+            {
+                metrics.Flush();
+                Checkpoint.Save(ckptPath, model, opt, config, done, loss);
+                lastSaved = done;
+                monitor?.OnCheckpoint(done, ckptPath);
+            }
+            if (monitor is not null && (done % config.Train.LogEvery == 0 || done == config.Train.Steps || done == start + 1))
+            {
+                double rate = (done - windowStart) / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+                var eta = TimeSpan.FromSeconds((config.Train.Steps - done) / Math.Max(rate, 1e-9));
+                monitor.OnStep(new StepReport(done, config.Train.Steps, loss, parts.Reconstruction, parts.Contrast, parts.Inner, rate, eta,
+                    Environment.WorkingSet));
+            }
+        }
+        metrics.Flush();
+        if (lastSaved != config.Train.Steps || !File.Exists(ckptPath))
+        {
+            Checkpoint.Save(ckptPath, model, opt, config, config.Train.Steps, lastLoss);
+            monitor?.OnCheckpoint(config.Train.Steps, ckptPath);
+        }
+        opt.Dispose();
+        model.eval();
+        return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds);
+    }
+
+    private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    private static void CheckFinite(Tensor x, string name)
+    {
+        if (!x.is_floating_point()) return;
+        using var bad = x.isfinite().logical_not();
+        if (bad.any().item<bool>())
+        {
+            using var flat = bad.reshape(x.shape[0], -1).any(1).nonzero();
+            long row = flat[0, 0].item<long>();
+            throw new ArgumentException($"training data of '{name}': sample {row} holds NaN or infinity");
+        }
+    }
+
+    /// <summary>Keeps the metrics.csv rows up to step `upTo` (a killed run may have logged past its last checkpoint).</summary>
+    private static List<(int Step, double Loss)> TrimMetrics(string path, int upTo)
+    {
+        var kept = new List<string>();
+        var losses = new List<(int, double)>();
+        if (File.Exists(path))
+        {
+            foreach (var line in File.ReadLines(path).Skip(1))
+            {
+                var f = line.Split(',');
+                if (f.Length < 2 || !int.TryParse(f[0], out var st) || st > upTo) continue;
+                kept.Add(line);
+                losses.Add((st, double.Parse(f[1], CultureInfo.InvariantCulture)));
+            }
+        }
+        if (upTo == 0) kept.Clear();
+        AtomicFile.WriteText(path, "step,loss,reconstruction,contrast,inner,seconds\n" + string.Concat(kept.Select(k => k + "\n")));
+        return upTo == 0 ? [] : losses;
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MetaMae.Modalities;
+using MetaMae.Model;
+using MetaMae.Objectives;
+
+namespace MetaMae.Training;
+
+/// <summary>Optimisation settings of a pretraining run (paper Appendix A).</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Optimizer steps (the paper: 100k; CPU runs use far fewer).</summary>
+    public int Steps { get; init; } = 1000;
+    /// <summary>Batch size (per dataset, Table 8).</summary>
+    public int Batch { get; init; } = 64;
+    /// <summary>AdamW learning rate 1e-4, no schedule.</summary>
+    public double Lr { get; init; } = 1e-4;
+    /// <summary>AdamW weight decay 1e-4.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>Seed of initialisation, batches, masks and dropout.</summary>
+    public long Seed { get; init; } = 0;
+    /// <summary>Write a checkpoint every N steps (0 = only at the end).</summary>
+    public int SaveEvery { get; init; } = 0;
+    /// <summary>Report progress every N steps.</summary>
+    public int LogEvery { get; init; } = 10;
+
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentException($"--steps must be >= 1 (got {Steps})");
+        if (Batch < 2) throw new ArgumentException($"--batch must be >= 2 (got {Batch}); the task contrast needs two samples");
+        if (Lr <= 0 || double.IsNaN(Lr)) throw new ArgumentException($"--lr must be > 0 (got {Lr})");
+        if (WeightDecay < 0) throw new ArgumentException($"--weight-decay must be >= 0 (got {WeightDecay})");
+        if (SaveEvery < 0) throw new ArgumentException($"--save-every must be >= 0 (got {SaveEvery})");
+        if (LogEvery < 1) throw new ArgumentException($"log interval must be >= 1 (got {LogEvery})");
+    }
+}
+
+/// <summary>Everything that defines a pretraining run; stored in each checkpoint.</summary>
+public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, ModelConfig Model, ObjectiveOptions Objective, TrainOptions Train)
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunConfig FromJson(string json, string source) =>
+        JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty run configuration");
+
+    /// <summary>Same run except the step budget and logging/checkpoint cadence (what a resume may change).</summary>
+    public bool SameRunAs(RunConfig o) =>
+        Algo == o.Algo && Dataset == o.Dataset && Spec == o.Spec && Model == o.Model && Objective == o.Objective &&
+        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 } == o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 };
+}
