@@ -87,10 +87,10 @@ public abstract record InputSpec
 /// A token holds PatchLength x Channels values, channel-last (time-major) order.</summary>
 public sealed record SequenceSpec(int Channels, int Length, int PatchLength) : InputSpec
 {
-    public override long[] RawShape => [Channels, Length];
-    public override (int Rows, int Cols) TokenGrid => (1, Length / PatchLength);
-    public override bool IsDiscrete => false;
-    public override int TokenWidth => Channels * PatchLength;
+    [JsonIgnore] public override long[] RawShape => [Channels, Length];
+    [JsonIgnore] public override (int Rows, int Cols) TokenGrid => (1, Length / PatchLength);
+    [JsonIgnore] public override bool IsDiscrete => false;
+    [JsonIgnore] public override int TokenWidth => Channels * PatchLength;
 
     public override Tensor Patchify(Tensor raw)
     {
@@ -122,10 +122,10 @@ public sealed record SequenceSpec(int Channels, int Length, int PatchLength) : I
 /// A token holds PatchH x PatchW x Channels values (MAE's 'nchpwq->nhwpqc' order).</summary>
 public sealed record GridSpec(int Channels, int Height, int Width, int PatchH, int PatchW) : InputSpec
 {
-    public override long[] RawShape => [Channels, Height, Width];
-    public override (int Rows, int Cols) TokenGrid => (Height / PatchH, Width / PatchW);
-    public override bool IsDiscrete => false;
-    public override int TokenWidth => Channels * PatchH * PatchW;
+    [JsonIgnore] public override long[] RawShape => [Channels, Height, Width];
+    [JsonIgnore] public override (int Rows, int Cols) TokenGrid => (Height / PatchH, Width / PatchW);
+    [JsonIgnore] public override bool IsDiscrete => false;
+    [JsonIgnore] public override int TokenWidth => Channels * PatchH * PatchW;
 
     public override Tensor Patchify(Tensor raw)
     {
@@ -160,10 +160,10 @@ public sealed record GridSpec(int Channels, int Height, int Width, int PatchH, i
 /// <summary>Tabular features: one token per feature, one value per token.</summary>
 public sealed record TabularSpec(int Features) : InputSpec
 {
-    public override long[] RawShape => [Features];
-    public override (int Rows, int Cols) TokenGrid => (1, Features);
-    public override bool IsDiscrete => false;
-    public override int TokenWidth => 1;
+    [JsonIgnore] public override long[] RawShape => [Features];
+    [JsonIgnore] public override (int Rows, int Cols) TokenGrid => (1, Features);
+    [JsonIgnore] public override bool IsDiscrete => false;
+    [JsonIgnore] public override int TokenWidth => 1;
     public override Tensor Patchify(Tensor raw) { CheckBatch(raw); return raw.unsqueeze(-1); }
     public override Tensor Unpatchify(Tensor tokens) => tokens.squeeze(-1);
     public override string Describe() => $"tabular {Features} features -> {Features} tokens x 1 value";
@@ -178,10 +178,10 @@ public sealed record TabularSpec(int Features) : InputSpec
 /// Padding positions are excluded from the reconstruction loss.</summary>
 public sealed record TokenSpec(int Vocab, int Length, int? PadId = null) : InputSpec
 {
-    public override long[] RawShape => [Length];
-    public override (int Rows, int Cols) TokenGrid => (1, Length);
-    public override bool IsDiscrete => true;
-    public override int TokenWidth => Vocab;
+    [JsonIgnore] public override long[] RawShape => [Length];
+    [JsonIgnore] public override (int Rows, int Cols) TokenGrid => (1, Length);
+    [JsonIgnore] public override bool IsDiscrete => true;
+    [JsonIgnore] public override int TokenWidth => Vocab;
     public override Tensor Patchify(Tensor raw) { CheckBatch(raw); return raw; }
     public override Tensor Unpatchify(Tensor tokens) => tokens;
     public override string Describe() =>

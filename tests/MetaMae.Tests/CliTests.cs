@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace MetaMae.Tests;
+
+/// <summary>The `metamae` command as users and scripts call it (a child process, like a shell).</summary>
+public class CliTests
+{
+    internal static (int Code, string Out, string Err) Metamae(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "MetaMae.Cli.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output, err.Result);
+    }
+
+    [Theory]
+    [InlineData(new[] { "run", "--bogus" }, "--bogus")]
+    [InlineData(new[] { "run", "--dataset", "nope" }, "unknown dataset 'nope'")]
+    [InlineData(new[] { "pretrain", "--steps", "zero" }, "zero")]
+    [InlineData(new[] { "pretrain", "--steps", "0" }, "--steps must be >= 1")]
+    [InlineData(new[] { "run", "--algo", "simclr" }, "simclr")]
+    [InlineData(new[] { "run", "--mask-ratio", "1.5", "--preset", "tiny" }, "mask-ratio")]
+    [InlineData(new[] { "probe", "--checkpoint", "/nonexistent.safetensors" }, "/nonexistent.safetensors")]
+    public void BadUsageGetsOneClearLineAndExitCode2(string[] args, string mentions)
+    {
+        var (code, _, err) = Metamae(args);
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(mentions, lines[0]);
+    }
+
+    [Fact]
+    public void RunPrintsTheDocumentedJsonAndPretrainResumes()
+    {
+        var dir = Tmp.Dir("cli");
+        var (code, output, err) = Metamae("run", "--preset", "tiny", "--steps", "6", "--batch", "16", "--probe-epochs", "3", "--threads", "2",
+            "--out", dir, "--json");
+        Assert.True(code == 0, err);
+        var json = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
+        foreach (var k in new[] { "dataset", "algo", "metric", "test", "random_init_test", "steps" }) Assert.True(json.ContainsKey(k), k);
+        Assert.Equal("dna-splice", (string?)json["dataset"]);
+        Assert.Equal(6, (int)json["steps"]!);
+        Assert.True(File.Exists(Path.Combine(dir, "result.json")));
+
+        var pdir = Path.Combine(dir, "p");
+        var a = Metamae("pretrain", "--preset", "tiny", "--steps", "4", "--batch", "16", "--out", pdir, "--json");
+        Assert.True(a.Code == 0, a.Err);
+        var pj = JsonNode.Parse(a.Out.Trim().Split('\n')[^1])!.AsObject();
+        Assert.Equal(4, (int)pj["steps"]!);
+        Assert.True(File.Exists((string)pj["checkpoint"]!));
+        var again = Metamae("pretrain", "--preset", "tiny", "--steps", "4", "--batch", "16", "--out", pdir);
+        Assert.Equal(2, again.Code);
+        var more = Metamae("pretrain", "--preset", "tiny", "--steps", "6", "--batch", "16", "--out", pdir, "--resume", "--json");
+        Assert.True(more.Code == 0, more.Err);
+        Assert.Contains("resuming from step 4", more.Err);
+
+        var probe = Metamae("probe", "--checkpoint", (string)pj["checkpoint"]!, "--probe-epochs", "2", "--json");
+        Assert.True(probe.Code == 0, probe.Err);
+        Assert.Equal("accuracy", (string?)JsonNode.Parse(probe.Out.Trim().Split('\n')[^1])!["metric"]);
+    }
+
+    [Fact]
+    public void DatasetsListsDnaSplice()
+    {
+        var (code, output, _) = Metamae("datasets", "--json");
+        Assert.Equal(0, code);
+        var arr = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsArray();
+        var dna = arr.Single(d => (string?)d!["name"] == "dna-splice")!;
+        Assert.Equal(3, (int)dna["classes"]!);
+        Assert.Equal(2000, (int)dna["train"]!);
+    }
+}
