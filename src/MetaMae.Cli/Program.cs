@@ -173,7 +173,7 @@ namespace MetaMae.Cli
             c.SetAction(p =>
             {
                 var device = Setup(p);
-                var (ds, cfg, outDir) = Resolve(p);
+                var (ds, cfg, outDir) = Resolve(p, "pretrain");
                 var entry = Catalog.Get(cfg.Dataset);
                 var po = ProbeOpts(p, entry.Preset);
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
@@ -183,14 +183,14 @@ namespace MetaMae.Cli
                 using var baseline = Pretrainer.CreateModel(cfg, device);
                 var rnd = LinearProbe.Run(baseline, ds, po);
 
-                var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {p.GetValue(Preset)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
+                var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
                     .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
                 table.AddRow(cfg.Algo, $"{probe.Validation:F4}", $"{probe.Test:F4}", $"{probe.BestEpoch}/{probe.Epochs}");
                 table.AddRow("random init", $"{rnd.Validation:F4}", $"{rnd.Test:F4}", $"{rnd.BestEpoch}/{rnd.Epochs}");
                 AnsiConsole.Write(table);
                 var result = new JsonObject
                 {
-                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = p.GetValue(Preset), ["seed"] = cfg.Train.Seed,
+                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,
                     ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
                     ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
                     ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
@@ -249,8 +249,30 @@ namespace MetaMae.Cli
             throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
         }
 
-        static (Dataset, RunConfig, string) Resolve(ParseResult p)
+        static (Dataset, RunConfig, string) Resolve(ParseResult p, string? checkpointSubdir = null)
         {
+            var resumeDir = p.GetValue(Out);
+            if (p.GetValue(Resume) && resumeDir is not null)
+            {
+                var ckPath = Path.Combine(checkpointSubdir is null ? resumeDir : Path.Combine(resumeDir, checkpointSubdir), Checkpoint.FileName);
+                if (File.Exists(ckPath))
+                {
+                    // the run's settings come from its checkpoint; only the budget and cadence may change
+                    Option[] defining = [Dataset, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr];
+                    var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                    if (given.Count > 0)
+                        throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
+                    using var ck = Checkpoint.Load(ckPath);
+                    var c = ck.Config with
+                    {
+                        Train = ck.Config.Train with
+                        {
+                            Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
+                        },
+                    };
+                    return (Catalog.Load(c.Dataset, p.GetValue(DataDir)), c, resumeDir);
+                }
+            }
             var name = p.GetValue(Dataset) ?? "dna-splice";
             var entry = Catalog.Get(name);
             var ds = Catalog.Load(name, p.GetValue(DataDir));
@@ -287,6 +309,9 @@ namespace MetaMae.Cli
         {
             Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
         };
+
+        static string PresetName(ModelConfig m) =>
+            ModelConfig.PresetNames.FirstOrDefault(n => ModelConfig.FromPreset(n) with { DecDepth = m.DecDepth, Dropout = m.Dropout } == m) ?? "custom";
 
         static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
 

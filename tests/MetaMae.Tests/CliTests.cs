@@ -58,9 +58,13 @@ public class CliTests
         Assert.True(File.Exists((string)pj["checkpoint"]!));
         var again = Metamae("pretrain", "--preset", "tiny", "--steps", "4", "--batch", "16", "--out", pdir);
         Assert.Equal(2, again.Code);
-        var more = Metamae("pretrain", "--preset", "tiny", "--steps", "6", "--batch", "16", "--out", pdir, "--resume", "--json");
+        var changed = Metamae("pretrain", "--out", pdir, "--resume", "--steps", "6", "--alpha", "0.3");
+        Assert.Equal(2, changed.Code);
+        Assert.Contains("--alpha", changed.Err);
+        var more = Metamae("pretrain", "--out", pdir, "--resume", "--steps", "6", "--json");
         Assert.True(more.Code == 0, more.Err);
         Assert.Contains("resuming from step 4", more.Err);
+        Assert.Equal(6, (int)JsonNode.Parse(more.Out.Trim().Split('\n')[^1])!["steps"]!);
 
         var probe = Metamae("probe", "--checkpoint", (string)pj["checkpoint"]!, "--probe-epochs", "2", "--json");
         Assert.True(probe.Code == 0, probe.Err);
