@@ -104,7 +104,7 @@ public static class Formats
             throw new DataFormatException($"{path}: not a RIFF WAVE file");
         int pos = 12;
         int? channels = null, rate = null, bits = null, format = null;
-        while (pos + 8 <= b.Length)
+        while (pos >= 0 && pos + 8L <= b.Length)
         {
             string id = System.Text.Encoding.ASCII.GetString(b, pos, 4);
             long size = BitConverter.ToUInt32(b, pos + 4);
@@ -130,7 +130,9 @@ public static class Formats
                 for (int i = 0; i < s.Length; i++) s[i] = BitConverter.ToInt16(b, (int)body + 2 * i) / 32768f;
                 return s;
             }
-            pos = (int)Math.Min(int.MaxValue, body + size + (size & 1));
+            long next = body + size + (size & 1);
+            if (next > b.Length) break;
+            pos = (int)next;
         }
         throw new DataFormatException($"{path}: no 'data' chunk (truncated or not PCM WAVE)");
     }
