@@ -52,7 +52,7 @@ public class ShippedDatasetRunTests
         var dir = Tmp.Dir("sat");
         var f = Path.Combine(dir, "s.csv");
         var head = string.Join(",", Enumerable.Range(1, 36).Select(i => "x" + i)) + ",label,split";
-        File.WriteAllText(f, head + "\n" + string.Join(",", Enumerable.Range(0, 36)) + ",a,train\n" + string.Join(",", Enumerable.Range(0, 36).Select(i => 2 * i)) + ",b,train\n");
+        File.WriteAllText(f, head + "\n" + string.Join(",", Enumerable.Range(0, 36)) + ",a,train\n" + string.Join(",", Enumerable.Range(0, 36).Select(i => 2 * i)) + ",b,train\n" + string.Join(",", Enumerable.Range(0, 36).Select(i => 3 * i)) + ",a,test\n");
         var ds = Shipped.Satellite(f);
         // T[b,r,c] = x[(r*3+c)*4+b]; rows v and 2v, per-band standardised: X[1]-X[0] = v/s_b, so the ratio of two
         // cells of band 1 is the ratio of their raw values: pixel (0,1) = x6 = 5, pixel (0,2) = x10 = 9
