@@ -52,6 +52,14 @@ namespace MetaMae.Cli
         static readonly Option<bool> RandomInit = new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
         static readonly Option<int> ProbeEpochs = new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
         static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
+        // bring your own data (Data/ByoData.cs)
+        static readonly Option<string?> DataOpt = new("--data") { Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)" };
+        static readonly Option<string?> ModalityOpt = new Option<string?>("--modality") { Description = "Modality of --data" }.AcceptOnlyFromAmong(ByoData.Modalities);
+        static readonly Option<string?> LabelColumn = new("--label-column") { Description = "Label column of a --data CSV (default 'label' if present)" };
+        static readonly Option<string> SplitColumn = new("--split-column") { Description = "Split column (train/test) of a --data CSV; without one a seeded stratified 80/20 split", DefaultValueFactory = _ => "split" };
+        static readonly Option<string?> AlphabetOpt = new("--alphabet") { Description = "Symbols of --modality sequence (default: inferred)" };
+        static readonly Option<int?> PatchOpt = new("--patch") { Description = "Patch length (series) or side (image, audio) for --data" };
+        static readonly Option<int?> LengthOpt = new("--length") { Description = "Sequence length (crop / pad) or series window for --data" };
 
         public static int Execute(string[] args)
         {
@@ -88,6 +96,7 @@ namespace MetaMae.Cli
         static Command WithCommon(Command c, bool training)
         {
             foreach (var o in new Option[] { Dataset, DataDir, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
+            foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
             if (training)
                 foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
                     c.Add(o);
@@ -139,16 +148,16 @@ namespace MetaMae.Cli
                 else
                 {
                     datasetName = p.GetValue(Dataset) ?? "dna-splice";
-                    var entry = Catalog.Get(datasetName);
-                    var ds0 = Catalog.Load(datasetName, p.GetValue(DataDir));
+                    var ds0 = LoadData(p, ref datasetName, out var entryPreset);
+                    var entry = new { Preset = entryPreset };
                     var cfg0 = new RunConfig("random-init", datasetName, ds0.Spec, entry.Preset.Apply(ModelConfig.FromPreset(p.GetValue(Preset)!)),
                         entry.Preset.Objective(true), new TrainOptions { Seed = p.GetValue(Seed) });
                     model = Pretrainer.CreateModel(cfg0, device);
                 }
-                var ds = Catalog.Load(datasetName, p.GetValue(DataDir));
+                var ds = LoadData(p, ref datasetName, out var dsPreset);
                 if (ds.Spec != model.Spec)
                     throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
-                var po = ProbeOpts(p, Catalog.Get(datasetName).Preset);
+                var po = ProbeOpts(p, dsPreset);
                 var r = LinearProbe.Run(model, ds, po);
                 var name = ckpt ?? "random init";
                 Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
@@ -174,9 +183,20 @@ namespace MetaMae.Cli
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
-                var entry = Catalog.Get(cfg.Dataset);
-                var po = ProbeOpts(p, entry.Preset);
+                var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
+                if (!ds.IsLabeled)
+                {
+                    Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
+                    var pj = new JsonObject
+                    {
+                        ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = pre.Steps, ["final_loss"] = pre.FinalLoss, ["probe"] = "skipped: unlabeled data",
+                        ["checkpoint"] = pre.CheckpointPath,
+                    };
+                    AtomicFile.WriteText(Path.Combine(outDir, "result.json"), pj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                    PrintJson(p, pj);
+                    return 0;
+                }
                 Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);
                 Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
@@ -270,13 +290,12 @@ namespace MetaMae.Cli
                             Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
                         },
                     };
-                    return (Catalog.Load(c.Dataset, p.GetValue(DataDir)), c, resumeDir);
+                    var resumed = c.Dataset;
+                    return (LoadData(p, ref resumed, out _), c, resumeDir);
                 }
             }
             var name = p.GetValue(Dataset) ?? "dna-splice";
-            var entry = Catalog.Get(name);
-            var ds = Catalog.Load(name, p.GetValue(DataDir));
-            var preset = entry.Preset;
+            var ds = LoadData(p, ref name, out var preset);
             var algo = p.GetValue(Algo)!;
             var presetName = p.GetValue(Preset)!;
             var model = ModelConfig.FromPreset(presetName) with
@@ -304,6 +323,36 @@ namespace MetaMae.Cli
             var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
             return (ds, cfg, outDir);
         }
+
+        /// <summary>The shipped dataset NAME, or the user's --data (named byo:FILE) with the preset of its modality.</summary>
+        static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
+        {
+            var path = p.GetValue(DataOpt);
+            if (path is null && !name.StartsWith("byo:"))
+            {
+                preset = Catalog.Get(name).Preset;
+                return Catalog.Load(name, p.GetValue(DataDir));
+            }
+            if (path is null) throw new ArgumentException($"dataset '{name}' was your own data: pass it again with --data PATH --modality M");
+            var modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data needs --modality ({string.Join("|", ByoData.Modalities)})");
+            var ds = ByoData.Load(path, new ByoOptions
+            {
+                Modality = modality, LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
+                Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+            });
+            name = ds.Name;
+            preset = ByoPreset(modality);
+            return ds;
+        }
+
+        static DatasetPreset ByoPreset(string modality) => modality switch
+        {
+            "tabular" => Catalog.Higgs, "sequence" or "tokens" => Catalog.Pfam, "image" => Catalog.ImageNet32,
+            "audio" => Catalog.LibriSpeech, _ => Catalog.Pamap2,
+        };
+
+        static DatasetPreset PresetOf(ParseResult p, string name) =>
+            name.StartsWith("byo:") ? ByoPreset(p.GetValue(ModalityOpt) ?? "series") : Catalog.Get(name).Preset;
 
         static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
         {
