@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaMae.Cli;
 using MetaMae.Data;
+using MetaMae.Data.Dabs;
 using MetaMae.Evaluation;
 using MetaMae.Model;
 using MetaMae.Objectives;
@@ -32,6 +33,9 @@ namespace MetaMae.Cli
         static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
         static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
         static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
+        // DABS datasets a user downloaded (docs/dabs-datasets.md)
+        static readonly Option<string?> DabsRoot = new("--root") { Description = "Folder holding downloaded DABS datasets; --dataset then names one of them (see 'metamae datasets --root DIR')" };
+        static readonly Option<int> MaxPerSplit = new("--max-per-split") { Description = "With --root: read at most N samples per split (0 = all)", DefaultValueFactory = _ => 0 };
         // MetaMAE switches (defaults: the dataset preset, i.e. Table 8)
         static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
         static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
@@ -87,7 +91,7 @@ namespace MetaMae.Cli
 
         static Command WithCommon(Command c, bool training)
         {
-            foreach (var o in new Option[] { Dataset, DataDir, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
+            foreach (var o in new Option[] { Dataset, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
             if (training)
                 foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
                     c.Add(o);
@@ -139,16 +143,15 @@ namespace MetaMae.Cli
                 else
                 {
                     datasetName = p.GetValue(Dataset) ?? "dna-splice";
-                    var entry = Catalog.Get(datasetName);
-                    var ds0 = Catalog.Load(datasetName, p.GetValue(DataDir));
-                    var cfg0 = new RunConfig("random-init", datasetName, ds0.Spec, entry.Preset.Apply(ModelConfig.FromPreset(p.GetValue(Preset)!)),
-                        entry.Preset.Objective(true), new TrainOptions { Seed = p.GetValue(Seed) });
+                    var ds0 = LoadData(p, datasetName);
+                    var cfg0 = new RunConfig("random-init", datasetName, ds0.Spec, PresetOf(p, datasetName).Apply(ModelConfig.FromPreset(p.GetValue(Preset)!)),
+                        PresetOf(p, datasetName).Objective(true), new TrainOptions { Seed = p.GetValue(Seed) });
                     model = Pretrainer.CreateModel(cfg0, device);
                 }
-                var ds = Catalog.Load(datasetName, p.GetValue(DataDir));
+                var ds = LoadData(p, datasetName);
                 if (ds.Spec != model.Spec)
                     throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
-                var po = ProbeOpts(p, Catalog.Get(datasetName).Preset);
+                var po = ProbeOpts(p, PresetOf(p, datasetName));
                 var r = LinearProbe.Run(model, ds, po);
                 var name = ckpt ?? "random init";
                 Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
@@ -174,8 +177,7 @@ namespace MetaMae.Cli
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
-                var entry = Catalog.Get(cfg.Dataset);
-                var po = ProbeOpts(p, entry.Preset);
+                var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
                 Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);
@@ -207,11 +209,13 @@ namespace MetaMae.Cli
 
         static Command DatasetsCommand()
         {
-            var c = new Command("datasets", "List the datasets that ship with MetaMae");
+            var c = new Command("datasets", "List the datasets that ship with MetaMae, or with --root DIR the DABS datasets present under DIR");
             c.Add(DataDir);
+            c.Add(DabsRoot);
             c.Add(Json);
             c.SetAction(p =>
             {
+                if (p.GetValue(DabsRoot) is string dabsRoot) return ListDabs(p, dabsRoot);
                 var table = new Table().AddColumn("name").AddColumn("modality").AddColumn("input").AddColumn("classes")
                     .AddColumn("train").AddColumn("test").AddColumn("preset (as)").AddColumn("description");
                 var arr = new JsonArray();
@@ -232,6 +236,31 @@ namespace MetaMae.Cli
                 return 0;
             });
             return c;
+        }
+
+        /// <summary>A shipped dataset, or with --root a downloaded DABS dataset.</summary>
+        static Dataset LoadData(ParseResult p, string name) =>
+            p.GetValue(DabsRoot) is string root
+                ? DabsCatalog.Load(name, root, new DabsOptions { MaxPerSplit = p.GetValue(MaxPerSplit) })
+                : Catalog.Load(name, p.GetValue(DataDir));
+
+        static DatasetPreset PresetOf(ParseResult p, string name) =>
+            p.GetValue(DabsRoot) is not null ? DabsCatalog.Get(name).Preset : Catalog.Get(name).Preset;
+
+        static int ListDabs(ParseResult p, string root)
+        {
+            if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--root '{root}' does not exist");
+            var table = new Table().AddColumn("name").AddColumn("modality").AddColumn("expected at").AddColumn("present").AddColumn("reader");
+            var arr = new JsonArray();
+            foreach (var e in DabsCatalog.Entries)
+            {
+                bool present = e.IsPresentUnder(root);
+                table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Modality), Markup.Escape(e.RelativePath), present ? "yes" : "no", Markup.Escape(e.Reader));
+                arr.Add(new JsonObject { ["name"] = e.Name, ["path"] = Path.Combine(root, e.RelativePath), ["present"] = present, ["reader"] = e.Reader });
+            }
+            if (p.GetValue(Json)) Console.WriteLine(arr.ToJsonString());
+            else AnsiConsole.Write(table);
+            return 0;
         }
 
         static Device Setup(ParseResult p)
@@ -270,13 +299,12 @@ namespace MetaMae.Cli
                             Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
                         },
                     };
-                    return (Catalog.Load(c.Dataset, p.GetValue(DataDir)), c, resumeDir);
+                    return (LoadData(p, c.Dataset), c, resumeDir);
                 }
             }
             var name = p.GetValue(Dataset) ?? "dna-splice";
-            var entry = Catalog.Get(name);
-            var ds = Catalog.Load(name, p.GetValue(DataDir));
-            var preset = entry.Preset;
+            var ds = LoadData(p, name);
+            var preset = PresetOf(p, name);
             var algo = p.GetValue(Algo)!;
             var presetName = p.GetValue(Preset)!;
             var model = ModelConfig.FromPreset(presetName) with
