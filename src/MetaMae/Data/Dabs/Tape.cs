@@ -91,7 +91,9 @@ public static class Tape
                 if (e.ValueKind != JsonValueKind.Object) throw new DataFormatException($"{where}: expected an object, found {e.ValueKind}");
                 if (!e.TryGetProperty("primary", out var prim) || prim.ValueKind != JsonValueKind.String)
                     throw new DataFormatException($"{where}: missing string field 'primary' (the protein sequence)");
-                var seq = prim.GetString()!;
+                string seq;
+                try { seq = prim.GetString()!; }
+                catch (InvalidOperationException) { throw new DataFormatException($"{where}: field 'primary' is not valid UTF-8 text"); }
                 if (seq.Length == 0) throw new DataFormatException($"{where}: field 'primary' is empty");
                 var toks = new long[Length];
                 for (int k = 0; k < Math.Min(seq.Length, Length); k++)
