@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaMae.Cli;
 using MetaMae.Data;
+using MetaMae.Data.Dabs;
 using MetaMae.Evaluation;
 using MetaMae.Model;
 using MetaMae.Objectives;
@@ -32,6 +33,9 @@ namespace MetaMae.Cli
         static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
         static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
         static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
+        // DABS datasets a user downloaded (docs/dabs-datasets.md)
+        static readonly Option<string?> DabsRoot = new("--root") { Description = "Folder holding downloaded DABS datasets; --dataset then names one of them (see 'metamae datasets --root DIR')" };
+        static readonly Option<int> MaxPerSplit = new("--max-per-split") { Description = "With --root: read at most N samples per split (0 = all)", DefaultValueFactory = _ => 0 };
         // MetaMAE switches (defaults: the dataset preset, i.e. Table 8)
         static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
         static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
@@ -95,7 +99,7 @@ namespace MetaMae.Cli
 
         static Command WithCommon(Command c, bool training)
         {
-            foreach (var o in new Option[] { Dataset, DataDir, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
+            foreach (var o in new Option[] { Dataset, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
             foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
             if (training)
                 foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
@@ -227,11 +231,13 @@ namespace MetaMae.Cli
 
         static Command DatasetsCommand()
         {
-            var c = new Command("datasets", "List the datasets that ship with MetaMae");
+            var c = new Command("datasets", "List the datasets that ship with MetaMae, or with --root DIR the DABS datasets present under DIR");
             c.Add(DataDir);
+            c.Add(DabsRoot);
             c.Add(Json);
             c.SetAction(p =>
             {
+                if (p.GetValue(DabsRoot) is string dabsRoot) return ListDabs(p, dabsRoot);
                 var table = new Table().AddColumn("name").AddColumn("modality").AddColumn("input").AddColumn("classes")
                     .AddColumn("train").AddColumn("test").AddColumn("preset (as)").AddColumn("description");
                 var arr = new JsonArray();
@@ -252,6 +258,23 @@ namespace MetaMae.Cli
                 return 0;
             });
             return c;
+        }
+
+        /// <summary>A shipped dataset, or with --root a downloaded DABS dataset.</summary>
+        static int ListDabs(ParseResult p, string root)
+        {
+            if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--root '{root}' does not exist");
+            var table = new Table().AddColumn("name").AddColumn("modality").AddColumn("expected at").AddColumn("present").AddColumn("reader");
+            var arr = new JsonArray();
+            foreach (var e in DabsCatalog.Entries)
+            {
+                bool present = e.IsPresentUnder(root);
+                table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Modality), Markup.Escape(e.RelativePath), present ? "yes" : "no", Markup.Escape(e.Reader));
+                arr.Add(new JsonObject { ["name"] = e.Name, ["path"] = Path.Combine(root, e.RelativePath), ["present"] = present, ["reader"] = e.Reader });
+            }
+            if (p.GetValue(Json)) Console.WriteLine(arr.ToJsonString());
+            else AnsiConsole.Write(table);
+            return 0;
         }
 
         static Device Setup(ParseResult p)
@@ -328,6 +351,11 @@ namespace MetaMae.Cli
         static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
         {
             var path = p.GetValue(DataOpt);
+            if (path is null && p.GetValue(DabsRoot) is string root)
+            {
+                preset = DabsCatalog.Get(name).Preset;
+                return DabsCatalog.Load(name, root, new DabsOptions { MaxPerSplit = p.GetValue(MaxPerSplit) });
+            }
             if (path is null && !name.StartsWith("byo:"))
             {
                 preset = Catalog.Get(name).Preset;
@@ -352,7 +380,8 @@ namespace MetaMae.Cli
         };
 
         static DatasetPreset PresetOf(ParseResult p, string name) =>
-            name.StartsWith("byo:") ? ByoPreset(p.GetValue(ModalityOpt) ?? "series") : Catalog.Get(name).Preset;
+            name.StartsWith("byo:") ? ByoPreset(p.GetValue(ModalityOpt) ?? "series")
+            : p.GetValue(DabsRoot) is not null ? DabsCatalog.Get(name).Preset : Catalog.Get(name).Preset;
 
         static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
         {

@@ -23,3 +23,40 @@ internal static class T
     public static bool Same(torch.Tensor a, torch.Tensor b) =>
         a.shape.SequenceEqual(b.shape) && a.dtype == b.dtype && a.eq(b).all().item<bool>();
 }
+
+/// <summary>A minimal, independent PNG encoder for fixtures (8-bit RGB, filter 0, zlib via .NET).</summary>
+internal static class PngWriter
+{
+    public static byte[] Rgb(int w, int h, byte[] rgb)
+    {
+        using var ms = new MemoryStream();
+        ms.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var ihdr = new byte[13];
+        BE(ihdr, 0, w); BE(ihdr, 4, h); ihdr[8] = 8; ihdr[9] = 2;
+        Chunk(ms, "IHDR", ihdr);
+        using var raw = new MemoryStream();
+        for (int y = 0; y < h; y++) { raw.WriteByte(0); raw.Write(rgb, y * w * 3, w * 3); }
+        using var z = new MemoryStream();
+        using (var zs = new System.IO.Compression.ZLibStream(z, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) raw.WriteTo(zs);
+        Chunk(ms, "IDAT", z.ToArray());
+        Chunk(ms, "IEND", []);
+        return ms.ToArray();
+    }
+
+    static void BE(byte[] b, int at, int v) { b[at] = (byte)(v >> 24); b[at + 1] = (byte)(v >> 16); b[at + 2] = (byte)(v >> 8); b[at + 3] = (byte)v; }
+
+    static void Chunk(Stream s, string type, byte[] data)
+    {
+        var len = new byte[4]; BE(len, 0, data.Length); s.Write(len);
+        var td = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        s.Write(td);
+        var crc = new byte[4]; BE(crc, 0, (int)Crc(td)); s.Write(crc);
+    }
+
+    static uint Crc(byte[] d)
+    {
+        uint c = 0xFFFFFFFF;
+        foreach (var b in d) { c ^= b; for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1; }
+        return c ^ 0xFFFFFFFF;
+    }
+}
