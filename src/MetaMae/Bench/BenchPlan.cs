@@ -126,7 +126,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             var (mask, tau) = Baselines.Defaults(algo);
             obj = obj with { MaskRatio = mask, Temperature = tau, Lambda = 0 };
         }
-        var train = new TrainOptions { Steps = Steps, Batch = p.Batch, Seed = seed, LogEvery = Math.Max(1, Steps / 10) };
+        var train = new TrainOptions { Steps = Steps, Batch = p.Batch, Seed = seed, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
         foreach (var (k, v) in row.Settings)
         {
             string where = $"{Source}: row '{row.Label}' setting \"{k}\"";
