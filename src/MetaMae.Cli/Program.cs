@@ -24,7 +24,7 @@ namespace MetaMae.Cli
         // common options
         static readonly Option<string?> Dataset = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
         static readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder holding the shipped datasets (default: data/ beside the program, or METAMAE_DATA)" };
-        static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong("metamae", "mae");
+        static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong([.. Baselines.AllAlgorithms]);
         static readonly Option<string> Preset = new Option<string>("--preset") { Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
         static readonly Option<int?> Steps = new("--steps") { Description = "Pretraining steps (default 1000)" };
         static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
@@ -72,6 +72,7 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand());
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
+            root.Add(BenchCommand.Create(DataDir, Threads));
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -326,15 +327,16 @@ namespace MetaMae.Cli
                 DecDepth = p.GetValue(DecoderDepth) ?? preset.DecoderDepth,
                 Dropout = p.GetValue(Dropout) ?? preset.Dropout,
             };
+            var baseline = Baselines.Algorithms.Contains(algo) ? Baselines.Defaults(algo) : ((double, double)?)null;
             var obj = preset.Objective(algo == "metamae") with
             {
-                MaskRatio = p.GetValue(MaskRatio) ?? preset.MaskRatio,
+                MaskRatio = p.GetValue(MaskRatio) ?? baseline?.Item1 ?? preset.MaskRatio,
                 Alpha = p.GetValue(Alpha) ?? preset.Alpha,
-                Lambda = algo == "mae" ? 0 : p.GetValue(Lambda) ?? preset.Lambda,
+                Lambda = algo != "metamae" ? 0 : p.GetValue(Lambda) ?? preset.Lambda,
                 NearbyRatio = p.GetValue(R) ?? 0.1,
                 InnerSteps = p.GetValue(InnerSteps) ?? 1,
                 SecondOrder = !p.GetValue(FirstOrder),
-                Temperature = p.GetValue(Temperature) ?? 0.5,
+                Temperature = p.GetValue(Temperature) ?? baseline?.Item2 ?? 0.5,
             };
             long seed = p.GetValue(Seed);
             var train = new TrainOptions

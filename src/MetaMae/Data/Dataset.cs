@@ -3,11 +3,13 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Data;
 
-public enum TaskKind { Classification, Regression }
+public enum TaskKind { Classification, Regression, TokenClassification }
 
 /// <summary>One split: raw inputs X (N, ..spec.RawShape) and labels (class ids) or regression targets.</summary>
-public sealed class Split(Tensor x, long[]? labels, float[]? targets = null)
+/// <summary>For per-token tasks, TokenLabels[i][t] is the class of token t of sample i, or -1 where it has none (padding).</summary>
+public sealed class Split(Tensor x, long[]? labels, float[]? targets = null, long[][]? tokenLabels = null)
 {
+    public long[][]? TokenLabels { get; } = tokenLabels;
     public Tensor X { get; } = x;
     public long[]? Labels { get; } = labels;
     public float[]? Targets { get; } = targets;
@@ -18,7 +20,7 @@ public sealed class Split(Tensor x, long[]? labels, float[]? targets = null)
     {
         using var ix = tensor(idx.Select(i => (long)i).ToArray());
         return new Split(X.index_select(0, ix), Labels is null ? null : idx.Select(i => Labels[i]).ToArray(),
-            Targets is null ? null : idx.Select(i => Targets[i]).ToArray());
+            Targets is null ? null : idx.Select(i => Targets[i]).ToArray(), TokenLabels is null ? null : idx.Select(i => TokenLabels[i]).ToArray());
     }
 }
 
@@ -31,5 +33,5 @@ public sealed class Dataset(string name, InputSpec spec, Split train, Split? tes
     public Split? Test { get; } = test;
     public string[] ClassNames { get; } = classNames;
     public TaskKind Task { get; } = task;
-    public bool IsLabeled => Train.Labels is not null || Train.Targets is not null;
+    public bool IsLabeled => Train.Labels is not null || Train.Targets is not null || Train.TokenLabels is not null;
 }

@@ -98,6 +98,7 @@ public static class LinearProbe
     {
         o.Validate();
         if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
+        if (ds.Task == TaskKind.TokenClassification) return TokenProbe.Run(model, ds, o);
         if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
         using var fTrainAll = Features(model, ds.Train.X, o.FeatureBatch);
         using var fTest = Features(model, ds.Test.X, o.FeatureBatch);
@@ -105,9 +106,9 @@ public static class LinearProbe
     }
 
     public static ProbeResult RunOnFeatures(Tensor fTrainAll, Split train, Tensor fTest, Split test, TaskKind task, int classes,
-        ProbeOptions o, Action<int, double, double>? onEpoch = null)
+        ProbeOptions o, Action<int, double, double>? onEpoch = null, (int[] Train, int[] Validation)? carve = null)
     {
-        var (trIdx, vaIdx) = CarveValidation(train, o.ValidationFraction, o.Seed);
+        var (trIdx, vaIdx) = carve ?? CarveValidation(train, o.ValidationFraction, o.Seed);
         if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
         using var scope = NewDisposeScope();
         var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));

@@ -107,6 +107,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         return e + pos_embed[.., 1..];
     }
 
+    /// <summary>Token embedding alone, without positions: (B, L, P) or (B, L) ids -> (B, L, D).</summary>
+    public Tensor TokenEmbedding(Tensor tokens) => embed.forward(tokens);
+
+    /// <summary>Adds the encoder's fixed position table to token embeddings (B, L, D).</summary>
+    public Tensor WithPositions(Tensor e) => e + pos_embed[.., 1..];
+
+    /// <summary>Logits over the vocabulary against the tied input embedding table: (.., D) -> (.., V). Discrete specs only.</summary>
+    public Tensor TiedLogits(Tensor h) => matmul(h, EmbeddingTable.t());
+
     /// <summary>Prepends CLS and runs the encoder. h: (B, n, D) embedded tokens -> (B, 1+n, D), normed.</summary>
     public Tensor Encode(Tensor h)
     {

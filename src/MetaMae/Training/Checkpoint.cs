@@ -14,10 +14,12 @@ public static class Checkpoint
     public const string FileName = "checkpoint.safetensors";
     public const string FormatVersion = "1";
 
-    public static void Save(string path, MetaMaeModel model, AdamW? optimizer, RunConfig config, int step, double lastLoss)
+    public static void Save(string path, MetaMaeModel model, AdamW? optimizer, RunConfig config, int step, double lastLoss,
+        nn.Module? objectiveHead = null)
     {
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (var (k, v) in model.state_dict()) tensors.Add(new("model." + k, v));
+        if (objectiveHead is not null) foreach (var (k, v) in objectiveHead.state_dict()) tensors.Add(new("objective." + k, v));
         if (optimizer is not null) foreach (var kv in optimizer.StateTensors()) tensors.Add(new("optim." + kv.Key, kv.Value));
         var meta = new Dictionary<string, string>
         {
@@ -64,6 +66,19 @@ public static class Checkpoint
                 throw new InvalidDataException($"{source}: '{k}' has shape ({string.Join(",", sd[k].shape)}), the model expects ({string.Join(",", v.shape)})");
         using var _ = no_grad();
         foreach (var (k, v) in own) v.copy_(sd[k]);
+    }
+
+    /// <summary>Loads the "objective." tensors (a baseline's own head) into its module; every key must match.</summary>
+    public static void LoadObjectiveHead(nn.Module head, Loaded ckpt, string source)
+    {
+        var sd = ckpt.Prefixed("objective.");
+        using var _ = no_grad();
+        foreach (var (k, v) in head.state_dict())
+        {
+            if (!sd.TryGetValue(k, out var t)) throw new InvalidDataException($"{source}: checkpoint lacks the objective head tensor 'objective.{k}'");
+            if (!v.shape.SequenceEqual(t.shape)) throw new InvalidDataException($"{source}: 'objective.{k}' has shape ({string.Join(",", t.shape)}), the head expects ({string.Join(",", v.shape)})");
+            v.copy_(t);
+        }
     }
 
     /// <summary>Builds the model a checkpoint describes and loads its weights.</summary>

@@ -34,7 +34,8 @@ public static class Pretrainer
     {
         "metamae" => new MetaMaeObjective(c.Objective with { Adapt = true }),
         "mae" => new MetaMaeObjective(c.Objective with { Adapt = false, Lambda = 0 }),
-        _ => throw new ArgumentException($"unknown --algo '{c.Algo}' (expected metamae or mae)"),
+        "mae-dabs" or "emix" or "shed" or "capri" => Baselines.Make(c.Algo, c.Spec, c.Model, c.Objective),
+        _ => throw new ArgumentException($"unknown --algo '{c.Algo}' (expected one of: {string.Join(", ", Baselines.AllAlgorithms)})"),
     };
 
     /// <summary>Initial weights for a seed (the random-init baseline uses the same call).</summary>
@@ -90,7 +91,11 @@ public static class Pretrainer
         var metricsPath = Path.Combine(outDir, "metrics.csv");
         int start = 0;
         var model = CreateModel(config, device, dtype);
-        var opt = new AdamW(model.named_parameters(), config.Train.Lr, config.Train.WeightDecay, decoupled: true);
+        var objective = MakeObjective(config);                 // after CreateModel: its head's init follows the seed too
+        var head = (objective as IHasHead)?.Head;
+        if (head is not null) { if (dtype != ScalarType.Float32) head.to(dtype); head.to(device); head.train(); }
+        var trainable = model.named_parameters().Concat(head?.named_parameters().Select(p => ("objective." + p.name, p.parameter)) ?? []);
+        var opt = new AdamW(trainable, config.Train.Lr, config.Train.WeightDecay, decoupled: true);
         string startMessage;
         if (File.Exists(ckptPath))
         {
@@ -100,6 +105,7 @@ public static class Pretrainer
             if (!ck.Config.SameRunAs(config))
                 throw new InvalidOperationException($"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
             Checkpoint.LoadModel(model, ck, ckptPath);
+            if (head is not null) Checkpoint.LoadObjectiveHead(head, ck, ckptPath);
             opt.LoadState(ck.Prefixed("optim."), ckptPath);
             start = ck.Step;
             startMessage = $"resuming from step {start} ({ckptPath})";
@@ -112,7 +118,6 @@ public static class Pretrainer
         var losses = TrimMetrics(metricsPath, start);
         monitor?.OnStart(config, start, startMessage);
 
-        var objective = MakeObjective(config);
         var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard"));
         var sw = Stopwatch.StartNew();
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
@@ -157,7 +162,7 @@ public static class Pretrainer
             if (save)
             {
                 metrics.Flush();
-                Checkpoint.Save(ckptPath, model, opt, config, done, loss);
+                Checkpoint.Save(ckptPath, model, opt, config, done, loss, head);
                 lastSaved = done;
                 monitor?.OnCheckpoint(done, ckptPath);
             }
@@ -172,7 +177,7 @@ public static class Pretrainer
         metrics.Flush();
         if (lastSaved != config.Train.Steps || !File.Exists(ckptPath))
         {
-            Checkpoint.Save(ckptPath, model, opt, config, config.Train.Steps, lastLoss);
+            Checkpoint.Save(ckptPath, model, opt, config, config.Train.Steps, lastLoss, head);
             monitor?.OnCheckpoint(config.Train.Steps, ckptPath);
         }
         opt.Dispose();

@@ -1,0 +1,56 @@
+using ScottPlot;
+
+namespace MetaMae.Bench;
+
+/// <summary>One PNG per table (ScottPlot): grouped bars with ± std error bars, or accuracy-vs-time lines for efficiency.</summary>
+public static class BenchPlots
+{
+    public static void Write(BenchPlan plan, IReadOnlyList<CellResult> results, string path)
+    {
+        var plt = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        string metric = results.Select(r => r.Metric).FirstOrDefault() ?? "test";
+        if (plan.Kind == "efficiency")
+        {
+            int i = 0;
+            foreach (var row in plan.Rows)
+                foreach (var col in plan.Columns)
+                {
+                    var pts = plan.EvalSteps.Select(s => results.Where(r => r.Row == row.Label && r.Column == col)
+                        .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList()).Where(l => l.Count > 0).ToList();
+                    if (pts.Count == 0) continue;
+                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(), pts.Select(l => l.Average(p => p.Test)).ToArray());
+                    sc.LegendText = plan.Columns.Count > 1 ? $"{row.Label} ({col})" : row.Label;
+                    sc.Color = palette.GetColor(i++);
+                }
+            plt.XLabel("pretraining time (s)");
+            plt.YLabel($"test {metric}");
+            plt.ShowLegend();
+        }
+        else
+        {
+            int nCols = plan.Columns.Count, nRows = plan.Rows.Length;
+            double width = 0.8 / nRows;
+            var bars = new List<Bar>();
+            for (int ri = 0; ri < nRows; ri++)
+                for (int ci = 0; ci < nCols; ci++)
+                {
+                    var v = results.Where(r => r.Row == plan.Rows[ri].Label && r.Column == plan.Columns[ci]).Select(r => r.Test).ToList();
+                    if (v.Count == 0) continue;
+                    var (m, sd) = BenchSuite.MeanStd(v);
+                    bars.Add(new Bar { Position = ci + (ri - (nRows - 1) / 2.0) * width, Value = m, Error = sd, Size = width * 0.9, FillColor = palette.GetColor(ri) });
+                }
+            plt.Add.Bars(bars);
+            plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+                Enumerable.Range(0, nCols).Select(i => (double)i).ToArray(), plan.Columns.ToArray());
+            for (int ri = 0; ri < nRows; ri++)
+                plt.Legend.ManualItems.Add(new LegendItem { LabelText = plan.Rows[ri].Label, FillColor = palette.GetColor(ri) });
+            plt.ShowLegend(Alignment.LowerRight);
+            plt.YLabel($"test {metric} (mean ± std over seeds)");
+            var vals = results.Select(r => r.Test).ToList();
+            if (vals.Count > 0) plt.Axes.SetLimitsY(Math.Min(0, vals.Min() - 0.05), Math.Max(1, vals.Max() + 0.05));
+        }
+        plt.Title(plan.Title);
+        plt.SavePng(path, 900, 540);
+    }
+}

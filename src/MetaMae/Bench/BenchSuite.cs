@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Evaluation;
+using MetaMae.Training;
+using static TorchSharp.torch;
+
+namespace MetaMae.Bench;
+
+/// <summary>Outcome of one cell (row x column x seed); for efficiency cells, one point per eval step.</summary>
+public sealed record CellResult(string Row, string Column, long Seed, string Metric, double Test, double Validation, double PretrainSeconds,
+    IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped);
+
+/// <summary>
+/// Runs a <see cref="BenchPlan"/>: each cell (row x column x seed) is one pretrain + probe in
+/// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv, config.json and result.json.
+/// A cell with a result.json is skipped; a cell killed mid-pretraining resumes from its
+/// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and OUT/NAME.png.
+/// </summary>
+public static class BenchSuite
+{
+    public static IReadOnlyList<CellResult> Run(BenchPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
+        string command = "", CancellationToken cancel = default)
+    {
+        // every dataset the plan names must be in the catalog, and transfer pairs must share an input spec
+        var names = plan.Datasets.Concat(plan.Transfers.SelectMany(t => new[] { t.Pretrain, t.Probe })).Distinct().ToList();
+        if (plan.Columns.Count == 0) throw new ArgumentException($"{plan.Source}: no columns left to run (check --datasets)");
+        foreach (var n in names)
+            if (Catalog.Entries.All(e => e.Name != n))
+                throw new ArgumentException($"{plan.Source}: dataset '{n}' is not in the catalog (shipped: {string.Join(", ", Catalog.Entries.Select(e => e.Name))}); restrict the plan with --datasets");
+        var data = names.ToDictionary(n => n, n => Catalog.Load(n, dataRoot));
+        foreach (var t in plan.Transfers)
+            if (data[t.Pretrain].Spec != data[t.Probe].Spec)
+                throw new ArgumentException($"{plan.Source}: transfer {t.Column}: input specs differ ('{data[t.Pretrain].Spec.Describe()}' vs '{data[t.Probe].Spec.Describe()}')");
+
+        var results = new List<CellResult>();
+        int total = plan.Rows.Length * plan.Columns.Count * plan.Seeds.Length, k = 0;
+        foreach (var row in plan.Rows)
+            for (int c = 0; c < plan.Columns.Count; c++)
+                foreach (var seed in plan.Seeds)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    k++;
+                    string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
+                    string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
+                    var dir = Path.Combine(outDir, "cells", BenchPlan.Slug(row.Label), BenchPlan.Slug(plan.Columns[c]), $"s{seed}");
+                    var r = RunCell(plan, row, plan.Columns[c], data[pre], data[probe], seed, dir, cancel);
+                    progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {BenchPlan.F(r.Test)}");
+                    results.Add(r);
+                }
+        WriteTables(plan, results, outDir, command);
+        return results;
+    }
+
+    private sealed class FileMonitor(TextWriter log) : ITrainingMonitor
+    {
+        public void OnStart(RunConfig config, int startStep, string message) { log.WriteLine($"pretrain {config.Algo} on {config.Dataset}: {message}"); log.Flush(); }
+        public void OnStep(StepReport r)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F5} recon {r.Reconstruction:F5} contrast {r.Contrast:F5} {r.StepsPerSecond:F2} steps/s"));
+            log.Flush();
+        }
+        public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
+    }
+
+    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, Dataset pre, Dataset probeDs, long seed, string dir, CancellationToken cancel)
+    {
+        var resultPath = Path.Combine(dir, "result.json");
+        if (File.Exists(resultPath)) return Read(resultPath, true);
+        Directory.CreateDirectory(dir);
+        var cfg = plan.CellConfig(row, pre.Name, pre.Spec, seed);
+        var probeOpts = new ProbeOptions { Epochs = plan.ProbeEpochs, Batch = Catalog.Get(probeDs.Name).Preset.ProbeBatch, Seed = seed };
+        using var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true);
+        log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
+        var points = new List<(int, double, double)>();
+        ProbeResult probe;
+        double seconds = 0;
+        if (row.Algo == "random-init")
+        {
+            using var model = Pretrainer.CreateModel(cfg, CPU);
+            probe = LinearProbe.Run(model, probeDs, probeOpts);
+        }
+        else if (plan.Kind == "efficiency")
+        {
+            // pretrain to each eval step in turn (a resume continues exactly), probing the encoder at each
+            var pointsPath = Path.Combine(dir, "points.json");
+            if (File.Exists(pointsPath))
+                foreach (var p in JsonNode.Parse(File.ReadAllText(pointsPath))!.AsArray())
+                    points.Add(((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!));
+            seconds = points.Count > 0 ? points[^1].Item2 : 0;
+            probe = null!;
+            foreach (var s in plan.EvalSteps)
+            {
+                if (points.Any(p => p.Item1 == s)) continue;
+                var r = Pretrainer.Run(pre.Train.X, cfg with { Train = cfg.Train with { Steps = s } }, Path.Combine(dir, "pretrain"), resume: true,
+                    monitor: new FileMonitor(log), cancel: cancel);
+                seconds += r.Seconds;
+                probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
+                r.Model.Dispose();
+                points.Add((s, seconds, probe.Test));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval at step {s}: {seconds:F1} s of pretraining, test {probe.Metric} {probe.Test:F4}"));
+                log.Flush();
+                AtomicFile.WriteText(pointsPath, new JsonArray(points.Select(p => (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()).ToJsonString() + "\n");
+            }
+            probe ??= LinearProbe.Run(Checkpoint.LoadModel(Path.Combine(dir, "pretrain", Checkpoint.FileName)), probeDs, probeOpts);
+        }
+        else
+        {
+            var r = Pretrainer.Run(pre.Train.X, cfg, Path.Combine(dir, "pretrain"), resume: true, monitor: new FileMonitor(log), cancel: cancel);
+            seconds = r.Seconds;
+            probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
+            r.Model.Dispose();
+        }
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} {probe.Test:F4}, validation {probe.Validation:F4}, best epoch {probe.BestEpoch}/{probe.Epochs}"));
+        var json = new JsonObject
+        {
+            ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo, ["metric"] = probe.Metric,
+            ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
+            ["pretrain_seconds"] = seconds, ["points"] = new JsonArray(points.Select(p => (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
+            ["config"] = JsonNode.Parse(cfg.ToJson()),
+        };
+        AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return Read(resultPath, false);
+    }
+
+    private static CellResult Read(string path, bool skipped)
+    {
+        var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        var pts = o["points"]?.AsArray().Select(p => ((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!)).ToList() ?? [];
+        return new CellResult((string)o["row"]!, (string)o["column"]!, (long)o["seed"]!, (string)o["metric"]!, (double)o["test"]!,
+            (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped);
+    }
+
+    /// <summary>Mean and sample standard deviation (0 for one value).</summary>
+    public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
+    {
+        double m = v.Average();
+        double s = v.Count > 1 ? Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Count - 1)) : 0;
+        return (m, s);
+    }
+
+    private static void WriteTables(BenchPlan plan, IReadOnlyList<CellResult> results, string outDir, string command)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {plan.Title}").AppendLine();
+        sb.AppendLine($"Made by `{command}` (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, preset {plan.Preset}, {plan.Steps} pretraining steps, " +
+                      $"{plan.ProbeEpochs} probe epochs; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core {Environment.OSVersion.Platform} " +
+                      $"({System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}). Each cell: mean ± sample std over seeds of the test metric " +
+                      $"({string.Join(", ", results.Select(r => r.Metric).Distinct())}); logs under cells/.").AppendLine();
+        var marks = plan.Rows.SelectMany(r => r.Marks.Keys).Distinct().ToList();
+        if (plan.Kind == "efficiency")
+        {
+            sb.AppendLine("| method | dataset | step | pretraining seconds (mean) | test (mean ± std) |").AppendLine("|---|---|---|---|---|");
+            foreach (var row in plan.Rows)
+                foreach (var col in plan.Columns)
+                    foreach (var s in plan.EvalSteps)
+                    {
+                        var pts = results.Where(r => r.Row == row.Label && r.Column == col).SelectMany(r => r.Points.Where(p => p.Step == s)).ToList();
+                        if (pts.Count == 0) continue;
+                        var (m, sd) = MeanStd(pts.Select(p => p.Test).ToList());
+                        sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {BenchPlan.F(m)} ± {BenchPlan.F(sd)} |");
+                    }
+        }
+        else
+        {
+            sb.Append("| method |");
+            foreach (var mk in marks) sb.Append($" {mk} |");
+            foreach (var col in plan.Columns) sb.Append($" {col} |");
+            sb.AppendLine().Append("|---|").Append(string.Concat(Enumerable.Repeat("---|", marks.Count + plan.Columns.Count))).AppendLine();
+            foreach (var row in plan.Rows)
+            {
+                sb.Append($"| {row.Label} |");
+                foreach (var mk in marks) sb.Append($" {row.Marks.GetValueOrDefault(mk, "")} |");
+                foreach (var col in plan.Columns)
+                {
+                    var v = results.Where(r => r.Row == row.Label && r.Column == col).Select(r => r.Test).ToList();
+                    var (m, sd) = MeanStd(v);
+                    sb.Append($" {BenchPlan.F(m)} ± {BenchPlan.F(sd)} |");
+                }
+                sb.AppendLine();
+            }
+        }
+        sb.AppendLine().AppendLine("Per seed:").AppendLine().AppendLine("| method | column | seed | test | validation | pretraining s |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var r in results) sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {BenchPlan.F(r.Test)} | {BenchPlan.F(r.Validation)} | {r.PretrainSeconds:F1} |");
+        AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
+        BenchPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
+    }
+}

@@ -1,0 +1,133 @@
+using MetaMae.Bench;
+using MetaMae.Data;
+using MetaMae.Evaluation;
+using MetaMae.Modalities;
+using MetaMae.Model;
+using MetaMae.Training;
+using static TorchSharp.torch;
+
+namespace MetaMae.Tests;
+
+public class BenchTests
+{
+    private static string Plan(string dir, string json)
+    {
+        var p = Path.Combine(dir, "plan.json");
+        File.WriteAllText(p, json);
+        return p;
+    }
+
+    private const string TwoCells = """
+        {"name": "mini", "kind": "ablation", "preset": "tiny", "steps": 3, "seeds": [0], "probe_epochs": 2, "datasets": ["dna-splice"],
+         "rows": [{"label": "Random init", "algo": "random-init"}, {"label": "MAE d0", "algo": "mae", "settings": {"decoder_depth": 0, "batch": 8}}]}
+        """;
+
+    [Fact]
+    public void TwoCellPlanSkipsDoneCellsAndAKilledCellContinues()
+    {
+        var dir = Tmp.Dir("bench");
+        var plan = BenchPlan.Load(Plan(dir, TwoCells));
+        var first = BenchSuite.Run(plan, dir);
+        Assert.Equal(2, first.Count);
+        Assert.All(first, r => Assert.False(r.Skipped));
+        Assert.True(File.Exists(Path.Combine(dir, "mini.md")) && new FileInfo(Path.Combine(dir, "mini.png")).Length > 1000);
+        var md = File.ReadAllText(Path.Combine(dir, "mini.md"));
+        Assert.Contains("| MAE d0 |", md);
+
+        var again = BenchSuite.Run(plan, dir);
+        Assert.All(again, r => Assert.True(r.Skipped));
+        Assert.Equal(first.Select(r => r.Test), again.Select(r => r.Test));
+
+        // a cell killed after pretraining (no result.json) is redone from its checkpoint, not from scratch
+        var cell = Path.Combine(dir, "cells", "mae_d0", "dna-splice", "s0");
+        File.Delete(Path.Combine(cell, "result.json"));
+        var third = BenchSuite.Run(plan, dir);
+        Assert.True(third[0].Skipped);
+        Assert.False(third[1].Skipped);
+        Assert.Equal(first[1].Test, third[1].Test);
+        Assert.Contains("resuming from step 3", File.ReadAllText(Path.Combine(cell, "log.txt")));
+        var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
+        Assert.Equal(["1", "2", "3"], steps);
+    }
+
+    [Theory]
+    [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "simclr"}]}""", "simclr")]
+    [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "mae", "settings": {"depth": 1}}]}""", "\"depth\"")]
+    [InlineData("""{"name": "x", "kind": "tables", "steps": 3, "seeds": [0], "datasets": [], "rows": []}""", "tables")]
+    [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"],""", "not valid JSON")]
+    public void BadPlansAreRejectedWithTheirFault(string json, string mentions)
+    {
+        var dir = Tmp.Dir("badplan");
+        var e = Assert.Throws<DataFormatException>(() => BenchPlan.Load(Plan(dir, json)));
+        Assert.Contains(mentions, e.Message);
+        Assert.Contains("plan.json", e.Message);
+    }
+
+    [Fact]
+    public void ADatasetMissingFromTheCatalogIsAClearError()
+    {
+        var dir = Tmp.Dir("bench-missing");
+        var plan = BenchPlan.Load(Plan(dir, TwoCells.Replace("[\"dna-splice\"]", "[\"dna-splice\", \"pamap9\"]")));
+        var e = Assert.Throws<ArgumentException>(() => BenchSuite.Run(plan, dir));
+        Assert.Contains("'pamap9' is not in the catalog", e.Message);
+        Assert.Empty(Directory.GetDirectories(dir));          // nothing ran
+        Assert.Single(plan.Restrict(["dna-splice"]).Columns);
+    }
+
+    [Fact]
+    public void ShippedPlansLoad()
+    {
+        var configs = Path.Combine(Catalog.DataRoot(), "..", "configs");
+        if (!Directory.Exists(configs))
+            for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+                if (Directory.Exists(Path.Combine(d.FullName, "configs"))) { configs = Path.Combine(d.FullName, "configs"); break; }
+        var files = Directory.GetFiles(configs, "*.json");
+        Assert.True(files.Length >= 10, $"expected the shipped plans in {configs}");
+        foreach (var f in files)
+        {
+            var p = BenchPlan.Load(f);
+            Assert.NotEmpty(p.Rows);
+            foreach (var row in p.Rows) p.CellConfig(row, "dna-splice", Catalog.Load("dna-splice").Spec, 0).Objective.Validate();
+        }
+    }
+
+    [Fact]
+    public void PerTokenProbeScoresLabelledTokensOnly()
+    {
+        // token label = id parity; padding (id 0) labelled -1
+        var spec = new TokenSpec(6, 10, PadId: 0);
+        manual_seed(5);
+        Split Make(int n)
+        {
+            var x = randint(1, 6, [n, 10]);
+            x[.., 7..] = 0;                                         // 3 padding positions per sample
+            var ids = x.data<long>().ToArray();
+            var lab = Enumerable.Range(0, n).Select(i => Enumerable.Range(0, 10).Select(t => ids[i * 10 + t] == 0 ? -1L : ids[i * 10 + t] % 2).ToArray()).ToArray();
+            return new Split(x, null, null, lab);
+        }
+        var ds = new Dataset("toy-ss", spec, Make(60), Make(20), ["even", "odd"], TaskKind.TokenClassification);
+        using var model = new MetaMaeModel(spec, ModelConfig.Tiny);
+        var r = LinearProbe.Run(model, ds, new ProbeOptions { Epochs = 60, Batch = 32, Lr = 1e-2 });
+        Assert.Equal("token_accuracy", r.Metric);
+        Assert.Equal(20 * 7, r.TestCount);                          // padding excluded from scoring
+        Assert.True(r.Test > 0.9, $"token parity is linearly readable from the embedding: accuracy {r.Test:F3}");
+        // a token label out of range names sample and token
+        var bad = new Split(ds.Test!.X, null, null, ds.Test.TokenLabels!.Select((l, i) => i == 3 ? l.Select((v, t) => t == 2 ? 7L : v).ToArray() : l).ToArray());
+        var e = Assert.Throws<ArgumentException>(() => LinearProbe.Run(model, new Dataset("toy-ss", spec, ds.Train, bad, ["even", "odd"], TaskKind.TokenClassification), new ProbeOptions { Epochs = 1 }));
+        Assert.Contains("sample 3 token 2", e.Message);
+    }
+
+    [Fact]
+    public void ProbeTransfersACheckpointToADatasetOfTheSameSpecViaTheCli()
+    {
+        var ds = Catalog.Load("dna-splice");
+        var dir = Tmp.Dir("transfer");
+        var pre = Pretrainer.Run(ds.Train.X, TrainingTests.Config("mae", 2), dir);
+        var (code, output, err) = CliTests.Metamae("probe", "--checkpoint", pre.CheckpointPath, "--dataset", "dna-splice", "--probe-epochs", "2", "--json", "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("\"metric\":\"accuracy\"", output);
+        var (code2, _, err2) = CliTests.Metamae("probe", "--checkpoint", pre.CheckpointPath, "--dataset", "no-such-set");
+        Assert.Equal(2, code2);
+        Assert.Contains("unknown dataset 'no-such-set'", err2);
+    }
+}
