@@ -60,6 +60,7 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand());
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
+            root.Add(BenchCommand.Create());
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
