@@ -25,11 +25,12 @@ public static class BenchCommand
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => 0 };
         var rssEvery = new Option<int>("--rss-every") { Description = "Print resident memory every N timed steps (0 = off)", DefaultValueFactory = _ => 0 };
         var featBatch = new Option<int>("--feature-batch") { Description = "Batch of the feature-extraction timing (0 = skip)", DefaultValueFactory = _ => 256 };
+        var featReps = new Option<int>("--feature-reps") { Description = "Timed repetitions of feature extraction", DefaultValueFactory = _ => 10 };
         var peak = new Option<int>("--peak-size") { Description = "n of the n^3 float32 matmul that measures the peak (0 = skip)", DefaultValueFactory = _ => 2048 };
         var device = new Option<string>("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
         var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
-        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, peak, device, json }) c.Add(o);
+        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, json }) c.Add(o);
         c.SetAction(p =>
         {
             int t = p.GetValue(threads) ?? Environment.ProcessorCount;
@@ -43,7 +44,7 @@ public static class BenchCommand
             {
                 Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
                 Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
-                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch),
+                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
                 PeakSize = p.GetValue(peak),
             };
             var r = Bench.Run(o, dev, line => Console.Error.WriteLine(line));

@@ -48,6 +48,7 @@ public sealed record BenchOptions
         if (Steps < 1) throw new ArgumentException($"--steps must be >= 1 (got {Steps})");
         if (Warmup < 0) throw new ArgumentException($"--warmup must be >= 0 (got {Warmup})");
         if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
+        if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
         if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
         Masking.KeepCount(L, MaskRatio);
     }
