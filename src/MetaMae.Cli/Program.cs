@@ -73,6 +73,7 @@ namespace MetaMae.Cli
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
             root.Add(BenchCommand.Create(DataDir, Threads));
+            root.Add(StepBenchCommand.Create());
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {

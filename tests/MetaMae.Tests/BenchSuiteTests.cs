@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Tests;
 
-public class BenchTests
+public class BenchSuiteTests
 {
     private static string Plan(string dir, string json)
     {

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MetaMae.Training;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>`metamae bench`: training-step and feature-extraction speed on the reference script's synthetic shapes.</summary>
+public static class StepBenchCommand
+{
+    public static Command Create()
+    {
+        var algo = new Option<string>("--algo") { Description = "mae, metamae (second order) or metamae-fo (first order)", DefaultValueFactory = _ => "metamae" }
+            .AcceptOnlyFromAmong(BenchOptions.Algos);
+        var preset = new Option<string>("--preset") { Description = "Model size: paper or tiny", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
+        var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
+        var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };
+        var length = new Option<int?>("--L") { Description = "Tokens per sample (default 64, or 128 with --tokens)" };
+        var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => 0.85 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => 0 };
+        var rssEvery = new Option<int>("--rss-every") { Description = "Print resident memory every N timed steps (0 = off)", DefaultValueFactory = _ => 0 };
+        var featBatch = new Option<int>("--feature-batch") { Description = "Batch of the feature-extraction timing (0 = skip)", DefaultValueFactory = _ => 256 };
+        var featReps = new Option<int>("--feature-reps") { Description = "Timed repetitions of feature extraction", DefaultValueFactory = _ => 10 };
+        var peak = new Option<int>("--peak-size") { Description = "n of the n^3 float32 matmul that measures the peak (0 = skip)", DefaultValueFactory = _ => 2048 };
+        var device = new Option<string>("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
+        var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
+        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, json }) c.Add(o);
+        c.SetAction(p =>
+        {
+            int t = p.GetValue(threads) ?? Environment.ProcessorCount;
+            if (t < 1) throw new ArgumentException($"--threads must be >= 1 (got {t})");
+            set_num_threads(t);
+            var d = p.GetValue(device)!;
+            Device dev = d == "cpu" ? CPU
+                : d.StartsWith("cuda") ? (cuda.is_available() ? new Device(d) : throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)"))
+                : throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
+            var o = new BenchOptions
+            {
+                Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
+                Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
+                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
+                PeakSize = p.GetValue(peak),
+            };
+            var r = MetaMae.Training.Bench.Run(o, dev, line => Console.Error.WriteLine(line));
+            Console.WriteLine($"INFO loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
+            Console.WriteLine(r.ResultLine());
+            if (p.GetValue(json))
+            {
+                var trace = new JsonArray();
+                foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
+                Console.WriteLine(new JsonObject
+                {
+                    ["algo"] = o.Algo, ["preset"] = o.Preset, ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
+                    ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
+                    ["allocator"] = r.Allocator, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
+                    ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
+                    ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops), ["pct_peak"] = R(r.PctPeak),
+                    ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),
+                    ["loss_first"] = r.FirstLoss, ["loss_last"] = r.LastLoss, ["rss_trace"] = trace,
+                }.ToJsonString());
+            }
+            return 0;
+        });
+        return c;
+    }
+
+    private static JsonNode? R(double v, int digits = 1) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, digits)) : null;
+}

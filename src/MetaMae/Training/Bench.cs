@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Globalization;
+using MetaMae.Modalities;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MetaMae.Training;
+
+/// <summary>What `metamae bench` runs: the shapes of the PyTorch reference (shared/tools/torch_reference/metamae_step.py).</summary>
+public sealed record BenchOptions
+{
+    /// <summary>mae, metamae (second order) or metamae-fo (first order).</summary>
+    public string Algo { get; init; } = "metamae";
+    public string Preset { get; init; } = "paper";
+    public int Batch { get; init; } = 64;
+    /// <summary>Discrete tokens (vocabulary 26); otherwise continuous values.</summary>
+    public bool Tokens { get; init; }
+    /// <summary>Values per token P (continuous input).</summary>
+    public int Values { get; init; } = 260;
+    /// <summary>Tokens per sample L (default 64, or 128 with tokens).</summary>
+    public int? Length { get; init; }
+    public int Vocab { get; init; } = 26;
+    public double MaskRatio { get; init; } = 0.85;
+    public int DecoderDepth { get; init; } = 4;
+    public int Steps { get; init; } = 20;
+    public int Warmup { get; init; } = 5;
+    public long Seed { get; init; }
+    /// <summary>Print resident memory every N timed steps (0 = never).</summary>
+    public int RssEvery { get; init; }
+    /// <summary>Batch of the feature-extraction timing (0 = skip it).</summary>
+    public int FeatureBatch { get; init; } = 256;
+    public int FeatureReps { get; init; } = 10;
+    /// <summary>Size n of the n^3 matmul whose speed is the peak (0 = skip it).</summary>
+    public int PeakSize { get; init; } = 2048;
+
+    public int L => Length ?? (Tokens ? 128 : 64);
+
+    public static readonly string[] Algos = ["mae", "metamae", "metamae-fo"];
+
+    public void Validate()
+    {
+        if (!Algos.Contains(Algo)) throw new ArgumentException($"--algo must be one of {string.Join(", ", Algos)} (got '{Algo}')");
+        if (Batch < 2) throw new ArgumentException($"--batch must be >= 2 (got {Batch})");
+        if (Values < 1) throw new ArgumentException($"--values must be >= 1 (got {Values})");
+        if (L < 2) throw new ArgumentException($"--L must be >= 2 (got {L})");
+        if (Steps < 1) throw new ArgumentException($"--steps must be >= 1 (got {Steps})");
+        if (Warmup < 0) throw new ArgumentException($"--warmup must be >= 0 (got {Warmup})");
+        if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
+        if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
+        if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
+        Masking.KeepCount(L, MaskRatio);
+    }
+
+    public InputSpec Spec => Tokens ? new TokenSpec(Vocab, L) : new SequenceSpec(Values, L, 1);
+
+    public ModelConfig Model => ModelConfig.FromPreset(Preset) with { DecDepth = DecoderDepth, Dropout = 0 };
+
+    /// <summary>The reference's MetaMAE settings: alpha 0.5, r 0.1, lambda 1, tau 0.5.</summary>
+    public ObjectiveOptions Objective => new()
+    {
+        MaskRatio = MaskRatio, Adapt = Algo != "mae", Alpha = 0.5, InnerSteps = 1, SecondOrder = Algo == "metamae",
+        NearbyRatio = 0.1, Lambda = Algo == "mae" ? 0 : 1.0, Temperature = 0.5,
+    };
+}
+
+public sealed record BenchResult(BenchOptions Options, int Threads, double[] StepMs, double FirstLoss, double LastLoss,
+    double GflopStep, double PeakGflops, double FeatureSamplesPerSecond, double RssMb, double PeakRssMb,
+    IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator)
+{
+    public double MsMedian => Bench.Median(StepMs);
+    public double MsMin => StepMs.Min();
+    public double MsMax => StepMs.Max();
+    public double StepsPerSecond => 1000.0 / MsMedian;
+    public double Gflops => GflopStep / (MsMedian / 1000.0);
+    public double PctPeak => PeakGflops > 0 ? 100.0 * Gflops / PeakGflops : double.NaN;
+
+    /// <summary>One line in the format of the reference's RESULT line, for side-by-side tables.</summary>
+    public string ResultLine()
+    {
+        var o = Options;
+        string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+        return $"RESULT impl=metamae-cs algo={o.Algo} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
+               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
+               $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
+               $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
+               $"features_per_s={FeatureSamplesPerSecond:F0}";
+    }
+}
+
+/// <summary>
+/// Times full training steps (forward, inner adaptation, outer loss, backward, AdamW) on synthetic
+/// data made as the PyTorch reference makes it: a fixed random-normal batch (or random ids) drawn
+/// once, new masks and Nearby-S draws every step. Also times feature extraction and a large matmul
+/// (the peak the step is compared to), and reads resident memory from /proc.
+/// </summary>
+public static class Bench
+{
+    public static double Median(IReadOnlyList<double> xs)
+    {
+        var s = xs.OrderBy(v => v).ToArray();
+        int n = s.Length;
+        return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+
+    /// <summary>
+    /// Analytic matmul FLOPs (2 M N K) of one training step: a port of step_flops in the reference
+    /// script. W = weight matmuls, A = QK^T and AV of one forward. Encoder 3(W+A) (patch embedding 2x);
+    /// MAE decoder 3(W+A); first-order decoder 5W+6A; second-order decoder 9W+12A; projector and NT-Xent 3x.
+    /// </summary>
+    public static double StepFlops(BenchOptions o)
+    {
+        var c = o.Model;
+        double b = o.Batch;
+        int L = o.L, keep = Masking.KeepCount(L, o.MaskRatio);
+        double d = c.EncDim, dd = c.DecDim, ne = keep + 1, nd = L + 1;
+        (double W, double A) Blocks(double n, double dim, double hid, int depth) =>
+            (2 * b * n * (3 * dim * dim + dim * dim + 2 * dim * hid) * depth, 2 * b * n * n * dim * 2 * depth);
+        double embed = o.Tokens ? 0 : 2 * b * L * o.Values * d;
+        var (ew, ea) = Blocks(ne, d, c.EncMlp, c.EncDepth);
+        var (dw, da) = Blocks(nd, dd, c.DecMlp, c.DecDepth);
+        dw += 2 * b * ne * d * dd;
+        dw += 2 * b * L * dd * (o.Tokens ? d : o.Values);
+        if (o.Tokens) dw += 2 * b * L * d * o.Vocab;
+        double enc = 2 * embed + 3 * (ew + ea);
+        double dec, proj = 0;
+        if (o.Algo == "mae") dec = 3 * (dw + da);
+        else
+        {
+            dec = o.Algo == "metamae-fo" ? 5 * dw + 6 * da : 9 * dw + 12 * da;
+            double n2 = 2 * b;
+            proj = 3 * (2 * n2 * (d * c.ProjHidden + c.ProjHidden * c.ProjDim) + 2 * n2 * n2 * c.ProjDim);
+        }
+        return enc + dec + proj;
+    }
+
+    /// <summary>Median GFLOP/s of an n x n x n float32 matmul into a preallocated output (10 runs after 3 warm-ups).</summary>
+    public static double MatmulPeak(int n, Device device, int reps = 10)
+    {
+        if (n <= 0) return double.NaN;
+        using var scope = NewDisposeScope();
+        using var g = new Generator().manual_seed(0);
+        var a = randn([n, n], generator: g).to(device);
+        var bm = randn([n, n], generator: g).to(device);
+        var outT = empty([n, n], device: device);
+        for (int i = 0; i < 3; i++) outT.addmm_(a, bm, beta: 0, alpha: 1);   // warm-up: outT = a @ bm, no allocation
+        var ts = new double[reps];
+        for (int i = 0; i < reps; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            outT.addmm_(a, bm, beta: 0, alpha: 1);
+            if (device.type == DeviceType.CUDA) cuda.synchronize();
+            ts[i] = sw.Elapsed.TotalSeconds;
+        }
+        return 2.0 * n * (double)n * n / Median(ts) / 1e9;
+    }
+
+    /// <summary>Resident set size now and its peak (VmRSS, VmHWM from /proc/self/status), in MB; falls back to the working set.</summary>
+    public static (double Rss, double Peak) Rss()
+    {
+        const string status = "/proc/self/status";
+        double rss = Environment.WorkingSet / 1048576.0, peak = double.NaN;
+        if (File.Exists(status))
+            foreach (var line in File.ReadLines(status))
+            {
+                if (line.StartsWith("VmRSS:")) rss = Kb(line) / 1024.0;
+                else if (line.StartsWith("VmHWM:")) peak = Kb(line) / 1024.0;
+            }
+        return (rss, double.IsNaN(peak) ? rss : peak);
+        static double Kb(string l) => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Which allocator libtorch's allocations go through (LD_PRELOAD of jemalloc or tcmalloc, else glibc).</summary>
+    public static string Allocator()
+    {
+        var pre = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "";
+        if (pre.Contains("jemalloc"))
+            return "jemalloc" + ((Environment.GetEnvironmentVariable("MALLOC_CONF") ?? "").Contains("decay_ms:-1") ? "-nodecay" : "");
+        return pre.Contains("tcmalloc") ? "tcmalloc" : "glibc";
+    }
+
+    public static BenchResult Run(BenchOptions o, Device? device = null, Action<string>? log = null)
+    {
+        o.Validate();
+        device ??= CPU;
+        var spec = o.Spec;
+        var objective = new MetaMaeObjective(o.Objective);
+        var model = Pretrainer.CreateModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
+            new TrainOptions { Seed = o.Seed, Batch = o.Batch }), device);
+        var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
+        using var gen = new Generator(device: CPU).manual_seed(o.Seed);
+        using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen) : randn([o.Batch, o.L, o.Values], generator: gen)).to(device);
+        model.train();
+        double first = double.NaN, last = double.NaN;
+        var times = new List<double>();
+        var trace = new List<(int, double)>();
+        for (int s = 0; s < o.Warmup + o.Steps; s++)
+        {
+            var sw = Stopwatch.StartNew();
+            double loss;
+            using (NewDisposeScope())
+            {
+                var parts = objective.Loss(model, x, gen);
+                opt.ZeroGrad();
+                parts.Total.backward();
+                opt.Step();
+                opt.ZeroGrad();
+                loss = parts.Total.ToDouble();
+            }
+            if (device.type == DeviceType.CUDA) cuda.synchronize();
+            double ms = sw.Elapsed.TotalMilliseconds;
+            if (!double.IsFinite(loss)) throw new ArithmeticException($"bench step {s + 1}: the loss is {loss}");
+            if (s < o.Warmup) continue;
+            int t = s - o.Warmup + 1;
+            times.Add(ms);
+            if (t == 1) first = loss;
+            last = loss;
+            if (o.RssEvery > 0 && (t % o.RssEvery == 0 || t == o.Steps))
+            {
+                var (rss, _) = Rss();
+                trace.Add((t, rss));
+                log?.Invoke($"step {t}/{o.Steps}: {ms:F1} ms, loss {loss:F4}, rss {rss:F0} MB");
+            }
+        }
+        opt.Dispose();
+        double features = FeatureRate(model, o, device);
+        var (rssNow, peakRss) = Rss();
+        double peak = MatmulPeak(o.PeakSize, device);
+        model.Dispose();
+        return new BenchResult(o, get_num_threads(), times.ToArray(), first, last, StepFlops(o) / 1e9, peak, features,
+            rssNow, peakRss, trace, Allocator());
+    }
+
+    /// <summary>Samples per second of <see cref="MetaMaeModel.forward"/> (the probe's features) in eval mode without gradients.</summary>
+    public static double FeatureRate(MetaMaeModel model, BenchOptions o, Device device)
+    {
+        if (o.FeatureBatch == 0) return double.NaN;
+        model.eval();
+        using var _ = no_grad();
+        using var g = new Generator().manual_seed(o.Seed + 1);
+        using var x = (o.Tokens ? randint(0, o.Vocab, [o.FeatureBatch, o.L], generator: g) : randn([o.FeatureBatch, o.L, o.Values], generator: g)).to(device);
+        using (NewDisposeScope()) model.forward(x);   // warm-up
+        var ts = new double[Math.Max(1, o.FeatureReps)];
+        for (int i = 0; i < ts.Length; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using (NewDisposeScope())
+            {
+                var f = model.forward(x);
+                if (device.type == DeviceType.CUDA) cuda.synchronize();
+            }
+            ts[i] = sw.Elapsed.TotalSeconds;
+        }
+        model.train();
+        return o.FeatureBatch / Median(ts);
+    }
+}

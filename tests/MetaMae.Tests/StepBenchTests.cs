@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using MetaMae.Training;
+
+namespace MetaMae.Tests;
+
+public class StepBenchTests
+{
+    /// <summary>The FLOP model is the reference's step_flops: its printed gflop_step figures (README of torch_reference).</summary>
+    [Theory]
+    [InlineData("mae", false, 64, 41.18)]
+    [InlineData("metamae-fo", false, 64, 52.51)]
+    [InlineData("metamae", false, 64, 74.54)]
+    [InlineData("mae", false, 256, 164.71)]
+    [InlineData("metamae", false, 256, 298.29)]
+    [InlineData("mae", true, 128, 167.93)]
+    [InlineData("metamae", true, 128, 320.49)]
+    public void StepFlopsMatchTheReference(string algo, bool tokens, int batch, double gflop) =>
+        Assert.Equal(gflop, Bench.StepFlops(new BenchOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
+
+    [Fact]
+    public void BenchPrintsTheJsonFieldsAndRssTrace()
+    {
+        var (code, output, err) = CliTests.Metamae("bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4", "--L", "16", "--values", "8",
+            "--mask-ratio", "0.5", "--steps", "2", "--warmup", "1", "--rss-every", "1", "--feature-batch", "4", "--feature-reps", "1",
+            "--peak-size", "64", "--threads", "1", "--json");
+        Assert.True(code == 0, err);
+        var j = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
+        foreach (var f in new[] { "ms_median", "gflops", "pct_peak", "rss_mb", "features_per_s", "mm_peak_gflops" })
+            Assert.True(j[f]!.GetValue<double>() > 0, $"{f} = {j[f]}");
+        Assert.Equal(2, j["rss_trace"]!.AsArray().Count);
+        Assert.Contains("RESULT impl=metamae-cs algo=metamae", output);
+    }
+
+    [Theory]
+    [InlineData("--algo", "simclr", "simclr")]
+    [InlineData("--steps", "0", "--steps must be >= 1")]
+    [InlineData("--mask-ratio", "0.999", "mask ratio")]
+    public void BadBenchOptionsGetOneErrorLine(string opt, string value, string mentions)
+    {
+        var (code, _, err) = CliTests.Metamae("bench", "--preset", "tiny", opt, value);
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", err.Trim());
+        Assert.Contains(mentions, err);
+    }
+}
