@@ -18,7 +18,7 @@ return Cli.Execute(args);
 namespace MetaMae.Cli
 {
     /// <summary>The `metamae` command. Exit codes: 0 ok, 1 a run failed (e.g. NaN loss), 2 bad usage or bad input.</summary>
-    public static class Cli
+    public static partial class Cli
     {
         // common options
         static readonly Option<string?> Dataset = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
@@ -60,6 +60,9 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand());
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
+            root.Add(ExportCommand());
+            root.Add(ImportCommand());
+            root.Add(ShowCommand());
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -104,6 +107,7 @@ namespace MetaMae.Cli
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p);
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device));
+                PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
                 PrintJson(p, new JsonObject
                 {
@@ -177,11 +181,13 @@ namespace MetaMae.Cli
                 var entry = Catalog.Get(cfg.Dataset);
                 var po = ProbeOpts(p, entry.Preset);
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
+                PlotLoss(Path.Combine(outDir, "pretrain"));
                 Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);
                 Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
                 using var baseline = Pretrainer.CreateModel(cfg, device);
                 var rnd = LinearProbe.Run(baseline, ds, po);
+                Console.Error.WriteLine($"wrote {Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, Path.Combine(outDir, "probe.png"))}");
 
                 var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
                     .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
