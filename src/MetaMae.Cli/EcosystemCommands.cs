@@ -114,3 +114,28 @@ public static partial class Cli
         Console.Error.WriteLine($"wrote {png}");
     }
 }
+
+public static partial class Cli
+{
+    static readonly Option<int> TbImages = new("--tb-images") { Description = "Every N steps, write input / masked / reconstruction images of 4 test samples to DIR/tensorboard/reconstructions (0 = off)", DefaultValueFactory = _ => 0 };
+
+    /// <summary>The after-step hook of --tb-images N (null when off).</summary>
+    static Action<int, MetaMae.Model.MetaMaeModel>? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
+    {
+        int every = p.GetValue(TbImages);
+        if (every < 0) throw new ArgumentException($"--tb-images must be >= 0 (got {every})");
+        if (every == 0) return null;
+        var split = ds.Test ?? ds.Train;
+        var raw = split.X.slice(0, 0, Math.Min(4, split.Count), 1);
+        var tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(runDir, "tensorboard", "reconstructions"));
+        return (step, model) =>
+        {
+            if (step % every != 0 && step != cfg.Train.Steps) return;
+            bool training = model.training;
+            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: step))
+            using (var img = TensorBoardImages.Image(cfg.Spec, r))
+                tb.add_img("reconstruction", img, step);
+            if (training) model.train();
+        };
+    }
+}

@@ -276,3 +276,36 @@ public static class Plots
         return png;
     }
 }
+
+/// <summary>Reconstruction images for TensorBoard: per sample, rows input / masked (0) / reconstruction, scaled to [0, 1].</summary>
+public static class TensorBoardImages
+{
+    /// <summary>(3, H, W) image of a <see cref="Plots.Reconstruction"/>: every sample as a 2D array (grid: channel mean; sequence: channels x time; tabular / tokens: one row), three panels stacked per sample.</summary>
+    public static Tensor Image(InputSpec spec, Plots.Reconstruction r)
+    {
+        using var scope = NewDisposeScope();
+        Tensor As2D(Tensor x) => spec switch     // (N, h, w)
+        {
+            GridSpec => x.to(ScalarType.Float32).mean([1]),
+            SequenceSpec => x.to(ScalarType.Float32),
+            _ => x.to(ScalarType.Float32).unsqueeze(1),
+        };
+        var input = As2D(r.Raw);
+        var recon = As2D(r.Predicted);
+        var tokMask = spec.Unpatchify(spec.IsDiscrete ? r.Mask : r.Mask.unsqueeze(-1).expand(-1, -1, spec.TokenWidth));
+        var masked = input * (1 - As2D(tokMask));
+        var lo = input.min();
+        var hi = input.max();
+        var rows = new List<Tensor>();
+        long w = input.shape[2];
+        for (int i = 0; i < input.shape[0]; i++)
+        {
+            rows.Add(input[i]); rows.Add(masked[i]); rows.Add(recon[i]);
+            rows.Add(full(1, w, float.NaN));                      // separator line
+        }
+        var img = ((cat(rows, 0) - lo) / (hi - lo + 1e-8)).clamp(0, 1).nan_to_num(1.0);
+        int scale = (int)Math.Max(1, Math.Min(16, 512 / Math.Max(w, img.shape[0])));
+        img = img.repeat_interleave(scale, 0).repeat_interleave(scale, 1);
+        return img.unsqueeze(0).expand(3, -1, -1).contiguous().MoveToOuterDisposeScope();
+    }
+}

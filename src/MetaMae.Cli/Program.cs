@@ -102,11 +102,13 @@ namespace MetaMae.Cli
             var c = WithCommon(new Command("pretrain", "Pretrain an encoder on a dataset's training split (labels unused)"), training: true);
             c.Add(SaveEvery);
             c.Add(Resume);
+            c.Add(TbImages);
             c.SetAction(p =>
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p);
-                var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device));
+                var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
+                    afterStep: TbHook(p, ds, cfg, outDir)));
                 PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
                 PrintJson(p, new JsonObject
@@ -172,6 +174,7 @@ namespace MetaMae.Cli
             var c = WithCommon(new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
             c.Add(SaveEvery);
             c.Add(Resume);
+            c.Add(TbImages);
             c.Add(ProbeEpochs);
             c.Add(ProbeBatch);
             c.SetAction(p =>
@@ -180,7 +183,8 @@ namespace MetaMae.Cli
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
                 var entry = Catalog.Get(cfg.Dataset);
                 var po = ProbeOpts(p, entry.Preset);
-                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
+                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
+                    afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
                 PlotLoss(Path.Combine(outDir, "pretrain"));
                 Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);

@@ -43,6 +43,20 @@ public class EcosystemTests
     }
 
     [Fact]
+    public void TensorBoardImageStacksInputMaskedAndReconstruction()
+    {
+        var spec = new GridSpec(1, 8, 8, 4, 4);
+        manual_seed(0);
+        using var model = new MetaMaeModel(spec, ModelConfig.Tiny);
+        using var raw = randn(2, 1, 8, 8);
+        using var r = Plots.Reconstruct(model, raw, 0.5, 0.1, seed: 1);
+        using var img = TensorBoardImages.Image(spec, r);
+        Assert.Equal(3, img.shape[0]);
+        Assert.Equal(0, img.shape[1] % (2 * (3 * 8 + 1)));          // 2 samples x (3 panels of 8 rows + separator), scaled
+        Assert.True(img.min().item<float>() >= 0 && img.max().item<float>() <= 1);
+    }
+
+    [Fact]
     public void CurvesArePngs()
     {
         var dir = Tmp.Dir("curves");
@@ -59,9 +73,13 @@ public class EcosystemTests
     {
         var dir = Tmp.Dir("cli-eco");
         var run = Path.Combine(dir, "run");
-        var (code, _, err) = CliTests.Metamae("pretrain", "--preset", "tiny", "--steps", "2", "--threads", "1", "--out", run);
+        var (code, _, err) = CliTests.Metamae("pretrain", "--preset", "tiny", "--steps", "2", "--threads", "1", "--tb-images", "1", "--out", run);
         Assert.True(code == 0, err);
         Assert.True(IsPng(Path.Combine(run, "loss.png")));
+        var events = Directory.GetFiles(Path.Combine(run, "tensorboard", "reconstructions"), "events.out.tfevents.*");
+        Assert.Single(events);
+        var bytes = File.ReadAllBytes(events[0]);
+        Assert.Equal(2, Enumerable.Range(0, bytes.Length - 4).Count(i => bytes[i] == 0x89 && bytes[i + 1] == (byte)'P' && bytes[i + 2] == (byte)'N' && bytes[i + 3] == (byte)'G'));  // one image per step
         var ckpt = Path.Combine(run, Checkpoint.FileName);
         var exported = Path.Combine(dir, "ref.safetensors");
         (code, _, err) = CliTests.Metamae("export", "--checkpoint", ckpt, "--format", "safetensors", "--parts", "encoder,decoder,projector", "--out", exported);
