@@ -19,7 +19,7 @@ return Cli.Execute(args);
 namespace MetaMae.Cli
 {
     /// <summary>The `metamae` command. Exit codes: 0 ok, 1 a run failed (e.g. NaN loss), 2 bad usage or bad input.</summary>
-    public static class Cli
+    public static partial class Cli
     {
         // common options
         static readonly Option<string?> Dataset = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
@@ -74,6 +74,9 @@ namespace MetaMae.Cli
             root.Add(DatasetsCommand());
             root.Add(BenchCommand.Create(DataDir, Threads));
             root.Add(StepBenchCommand.Create());
+            root.Add(ExportCommand());
+            root.Add(ImportCommand());
+            root.Add(ShowCommand());
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -114,11 +117,14 @@ namespace MetaMae.Cli
             var c = WithCommon(new Command("pretrain", "Pretrain an encoder on a dataset's training split (labels unused)"), training: true);
             c.Add(SaveEvery);
             c.Add(Resume);
+            c.Add(TbImages);
             c.SetAction(p =>
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p);
-                var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device));
+                var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
+                    afterStep: TbHook(p, ds, cfg, outDir)));
+                PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
                 PrintJson(p, new JsonObject
                 {
@@ -183,6 +189,7 @@ namespace MetaMae.Cli
             var c = WithCommon(new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
             c.Add(SaveEvery);
             c.Add(Resume);
+            c.Add(TbImages);
             c.Add(ProbeEpochs);
             c.Add(ProbeBatch);
             c.SetAction(p =>
@@ -190,7 +197,9 @@ namespace MetaMae.Cli
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
                 var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
-                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device));
+                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
+                    afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
+                PlotLoss(Path.Combine(outDir, "pretrain"));
                 if (!ds.IsLabeled)
                 {
                     Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
@@ -208,6 +217,7 @@ namespace MetaMae.Cli
                 Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
                 using var baseline = Pretrainer.CreateModel(cfg, device);
                 var rnd = LinearProbe.Run(baseline, ds, po);
+                Console.Error.WriteLine($"wrote {Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, Path.Combine(outDir, "probe.png"))}");
 
                 var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
                     .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");

@@ -15,7 +15,7 @@ public class StepBenchTests
     [InlineData("mae", true, 128, 167.93)]
     [InlineData("metamae", true, 128, 320.49)]
     public void StepFlopsMatchTheReference(string algo, bool tokens, int batch, double gflop) =>
-        Assert.Equal(gflop, Bench.StepFlops(new BenchOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
+        Assert.Equal(gflop, MetaMae.Training.Bench.StepFlops(new BenchOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
 
     [Fact]
     public void BenchPrintsTheJsonFieldsAndRssTrace()

@@ -70,9 +70,11 @@ public static class Pretrainer
     /// <summary>
     /// Runs (or, with resume, continues) pretraining on raw training inputs trainX (N, ..spec.RawShape)
     /// into outDir: checkpoint.safetensors, metrics.csv, config.json and tensorboard/.
+    /// afterStep(step, model) is called after each optimizer step (outside its dispose scope).
     /// </summary>
     public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
-        ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default)
+        ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default,
+        Action<int, MetaMaeModel>? afterStep = null)
     {
         device ??= CPU;
         config.Spec.Validate();
@@ -151,6 +153,7 @@ public static class Pretrainer
             }
             lastLoss = loss;
             int done = s + 1;
+            afterStep?.Invoke(done, model);   // e.g. reconstruction images for TensorBoard (the CLI's --tb-images)
             losses.Add((done, loss));
             metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss), R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner),
                 sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)));
