@@ -9,7 +9,7 @@ namespace MetaMae.Distributed;
 /// addresses of exported globals, looked up at run time. Nothing here is touched, and no MPI
 /// library is needed, unless the process was started by mpirun with more than one rank.
 /// </summary>
-public sealed class Mpi : IDisposable
+public sealed class Mpi : ICommunicator, IDisposable
 {
     private static readonly string[] LibraryNames = ["libmpi.so.40", "libmpi.so"];
     private static readonly IntPtr InPlace = 1;      // Open MPI's MPI_IN_PLACE
