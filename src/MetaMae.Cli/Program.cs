@@ -50,6 +50,7 @@ namespace MetaMae.Cli
         // pretrain
         static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint every N steps (0 = only at the end)", DefaultValueFactory = _ => 100 };
         static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
+        static readonly Option<int> Accumulate = new("--accumulate") { Description = "Split each batch into K micro-batches run one after the other (gradient accumulation); under mpirun, per process", DefaultValueFactory = _ => 1 };
         static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress line every N steps", DefaultValueFactory = _ => 20 };
         // probe
         static readonly Option<string?> CheckpointOpt = new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
@@ -118,12 +119,14 @@ namespace MetaMae.Cli
             c.Add(SaveEvery);
             c.Add(Resume);
             c.Add(TbImages);
-            c.SetAction(p =>
+            c.Add(Accumulate);
+            c.SetAction(p => DistributedCli.Run(p.GetValue(Accumulate), par =>
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p);
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
-                    afterStep: TbHook(p, ds, cfg, outDir)));
+                    afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
+                if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
                 PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
                 PrintJson(p, new JsonObject
@@ -132,7 +135,7 @@ namespace MetaMae.Cli
                     ["checkpoint"] = result.CheckpointPath, ["seconds"] = Math.Round(result.Seconds, 3),
                 });
                 return 0;
-            });
+            }));
             return c;
         }
 
@@ -194,6 +197,8 @@ namespace MetaMae.Cli
             c.Add(ProbeBatch);
             c.SetAction(p =>
             {
+                if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
+                    throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
                 var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
@@ -291,7 +296,7 @@ namespace MetaMae.Cli
 
         static Device Setup(ParseResult p)
         {
-            int threads = p.GetValue(Threads) ?? Environment.ProcessorCount;
+            int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());   // mpirun: cores shared by its local ranks
             if (threads < 1) throw new ArgumentException($"--threads must be >= 1 (got {threads})");
             set_num_threads(threads);
             var d = p.GetValue(DeviceOpt)!;

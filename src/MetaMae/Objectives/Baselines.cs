@@ -59,9 +59,9 @@ public static class Baselines
     }
 
     /// <summary>k tokens per sample chosen uniformly: (B, k) positions (argsort of uniform noise).</summary>
-    public static Tensor ChooseTokens(long batch, int tokens, int k, Generator gen, Device device)
+    public static Tensor ChooseTokens(long batch, int tokens, int k, BatchRandom gen, Device device)
     {
-        using var noise = rand(batch, tokens, generator: gen);
+        using var noise = gen.Rand(batch, tokens);
         return argsort(noise, 1)[.., ..k].to(device);
     }
 }
@@ -90,7 +90,9 @@ public sealed class MaeDabsObjective : IObjective, IHasHead
 
     public string Name => "mae-dabs";
 
-    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen)
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
+
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom gen)
     {
         long b = tokens.shape[0];
         var dtype = model.parameters().First().dtype;
@@ -189,7 +191,7 @@ public sealed class ShedObjective : IObjective, IHasHead
     }
 
     /// <summary>The shuffled embeddings and 0/1 labels (B, L): selected positions get the next selected position's embedding.</summary>
-    public static (Tensor Shuffled, Tensor Labels, Tensor Selected, Tensor Source) Shift(Tensor e, double ratio, Generator gen)
+    public static (Tensor Shuffled, Tensor Labels, Tensor Selected, Tensor Source) Shift(Tensor e, double ratio, BatchRandom gen)
     {
         long b = e.shape[0], d = e.shape[2];
         int L = (int)e.shape[1];
@@ -201,7 +203,9 @@ public sealed class ShedObjective : IObjective, IHasHead
         return (shuffled, labels, sel, src);
     }
 
-    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen)
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
+
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom gen)
     {
         var e = model.TokenEmbedding(tokens);
         var (shuffled, labels, _, _) = Shift(e, ratio, gen);
@@ -239,7 +243,9 @@ public sealed class CapriObjective : IObjective, IHasHead
     public static Tensor Logits(Tensor pred, Tensor target, double tau) =>
         matmul(functional.normalize(pred, p: 2, dim: -1), functional.normalize(target, p: 2, dim: -1).transpose(1, 2)) / tau;
 
-    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen)
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
+
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom gen)
     {
         long b = tokens.shape[0];
         var spec = model.Spec;

@@ -12,4 +12,13 @@ public interface IObjective
     string Name { get; }
     /// <summary>tokens: (B, L, P) values or (B, L) ids, already on the model's device.</summary>
     LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen);
+
+    /// <summary>
+    /// The loss of one shard of a global batch (a micro-batch of --accumulate, an MPI rank's part).
+    /// Objectives whose draws are all per sample take them from rng (BatchRandom), so the shards of a
+    /// batch draw exactly what the whole batch would. The default passes the bare generator on: draws
+    /// of the shard's own shape, correct with one shard but not invariant to sharding (e-Mix, whose
+    /// mixing partners are other samples of the same batch, keeps it).
+    /// </summary>
+    LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom rng) => Loss(model, tokens, rng.Generator);
 }

@@ -22,11 +22,11 @@ public sealed record Masking(Tensor KeepIds, Tensor IdsRestore, Tensor Mask) : I
     }
 
     /// <summary>Per sample, uniform random: argsort of uniform noise, the first `keep` are visible.</summary>
-    public static Masking Random(long batch, int tokens, double maskRatio, Generator gen, Device device, ScalarType dtype)
+    public static Masking Random(long batch, int tokens, double maskRatio, BatchRandom gen, Device device, ScalarType dtype)
     {
         int keep = KeepCount(tokens, maskRatio);
         using var scope = NewDisposeScope();
-        var noise = rand(batch, tokens, generator: gen).to(device);   // drawn on CPU: same numbers on every device
+        var noise = gen.Rand(batch, tokens).to(device);   // drawn on CPU: same numbers on every device and every sharding
         var order = argsort(noise, 1);
         var restore = argsort(order, 1);
         var keepIds = order[.., ..keep];
@@ -40,11 +40,11 @@ public sealed record Masking(Tensor KeepIds, Tensor IdsRestore, Tensor Mask) : I
     /// Support set of MetaMAE: every visible token, plus each Nearby-S token (a masked token
     /// adjacent to a visible one) kept independently with probability r. (B, L) 0/1.
     /// </summary>
-    public Tensor Support(InputSpec spec, double r, Generator gen)
+    public Tensor Support(InputSpec spec, double r, BatchRandom gen)
     {
         using var scope = NewDisposeScope();
         var near = spec.NearbyMasked(Mask);
-        var u = rand(Mask.shape[0], Mask.shape[1], generator: gen).to(Mask.device);
+        var u = gen.Rand(Mask.shape[0], Mask.shape[1]).to(Mask.device);
         var extra = near * (u < r).to(Mask.dtype);
         return (1 - Mask + extra).MoveToOuterDisposeScope();
     }

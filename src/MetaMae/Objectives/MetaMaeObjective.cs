@@ -49,7 +49,9 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
 
     public string Name => Options.Adapt ? "metamae" : "mae";
 
-    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen)
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
+
+    public LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom gen)
     {
         var o = Options;
         var spec = model.Spec;

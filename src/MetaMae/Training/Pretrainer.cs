@@ -71,12 +71,17 @@ public static class Pretrainer
     /// Runs (or, with resume, continues) pretraining on raw training inputs trainX (N, ..spec.RawShape)
     /// into outDir: checkpoint.safetensors, metrics.csv, config.json and tensorboard/.
     /// afterStep(step, model) is called after each optimizer step (outside its dispose scope).
+    /// parallel splits each step's batch into micro-batches (--accumulate) and over MPI ranks; with it,
+    /// only rank 0 writes files, calls the monitor and afterStep.
     /// </summary>
     public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
         ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default,
-        Action<int, MetaMaeModel>? afterStep = null)
+        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null)
     {
         device ??= CPU;
+        var par = parallel ?? new DataParallel();
+        int micro = par.MicroBatch(config.Train.Batch);
+        if (!par.Writes) { monitor = null; afterStep = null; }
         config.Spec.Validate();
         config.Model.Validate();
         config.Objective.Validate();
@@ -96,7 +101,7 @@ public static class Pretrainer
         var objective = MakeObjective(config);                 // after CreateModel: its head's init follows the seed too
         var head = (objective as IHasHead)?.Head;
         if (head is not null) { if (dtype != ScalarType.Float32) head.to(dtype); head.to(device); head.train(); }
-        var trainable = model.named_parameters().Concat(head?.named_parameters().Select(p => ("objective." + p.name, p.parameter)) ?? []);
+        var trainable = model.named_parameters().Concat(head?.named_parameters().Select(p => ("objective." + p.name, p.parameter)) ?? []).ToList();
         var opt = new AdamW(trainable, config.Train.Lr, config.Train.WeightDecay, decoupled: true);
         string startMessage;
         if (File.Exists(ckptPath))
@@ -116,16 +121,18 @@ public static class Pretrainer
         {
             startMessage = resume ? $"no checkpoint in {outDir}; starting a new run" : "starting a new run";
         }
-        AtomicFile.WriteText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
-        var losses = TrimMetrics(metricsPath, start);
-        monitor?.OnStart(config, start, startMessage);
+        var parameters = trainable.Select(t => (Tensor)t.Item2).ToList();
+        if (par.Comm is { Size: > 1 } comm) DataParallel.BroadcastParameters(parameters, comm);   // rank 0's weights everywhere
+        if (par.Writes) AtomicFile.WriteText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
+        var losses = par.Writes ? TrimMetrics(metricsPath, start) : [];
+        monitor?.OnStart(config, start, startMessage + (par.Ranks * par.Accumulate > 1 ? $" ({par.Ranks} process(es) x {par.Accumulate} micro-batch(es) of {micro})" : ""));
 
-        var tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard"));
+        var tb = par.Writes ? torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard")) : null;
         var sw = Stopwatch.StartNew();
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
         int lastSaved = start;
-        using var metrics = new StreamWriter(metricsPath, append: true);
-        if (new FileInfo(metricsPath).Length == 0) metrics.WriteLine("step,loss,reconstruction,contrast,inner,seconds");
+        using TextWriter metrics = par.Writes ? new StreamWriter(metricsPath, append: true) : new StringWriter();
+        if (par.Writes && new FileInfo(metricsPath).Length == 0) metrics.WriteLine("step,loss,reconstruction,contrast,inner,seconds");
         model.train();
         var window = Stopwatch.StartNew();
         int windowStart = start;
@@ -133,36 +140,46 @@ public static class Pretrainer
         for (int s = start; s < config.Train.Steps; s++)
         {
             cancel.ThrowIfCancellationRequested();
-            LossParts parts;
             double loss;
+            var sum = new double[4];                                               // total, reconstruction, contrast, inner
             using (var scope = NewDisposeScope())
             {
-                manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout
-                using var gen = new Generator(device: CPU).manual_seed(Mix(config.Train.Seed, s, 3)); // masks, Nearby-S
-                using var idx = tensor(BatchIndices(config.Train.Seed, s, n, config.Train.Batch));
-                var x = trainX.index_select(0, idx);
-                var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(dtype)).to(device);
-                parts = objective.Loss(model, tokens, gen);
-                loss = parts.Total.ToDouble();
-                if (!double.IsFinite(loss))
-                    throw new ArithmeticException($"step {s + 1}: the loss is {loss} (reconstruction {parts.Reconstruction}, contrast {parts.Contrast}); lower --lr or --alpha, or check the data for extreme values");
+                manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout (drawn per shard: not shard-invariant)
+                var batchIdx = BatchIndices(config.Train.Seed, s, n, config.Train.Batch);
                 opt.ZeroGrad();
-                parts.Total.backward();
+                for (int k = 0; k < par.Accumulate; k++)                           // this rank's micro-batches of the global batch
+                {
+                    int first = par.ShardStart(config.Train.Batch, k);
+                    // masks, Nearby-S: every shard redraws the step's global-batch noise and keeps its rows
+                    using var gen = new Generator(device: CPU).manual_seed(Mix(config.Train.Seed, s, 3));
+                    using var idx = tensor(batchIdx[first..(first + micro)]);
+                    var x = trainX.index_select(0, idx);
+                    var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(dtype)).to(device);
+                    var p = objective.Loss(model, tokens, new BatchRandom(gen, first, config.Train.Batch));
+                    (par.Accumulate == 1 ? p.Total : p.Total / par.Accumulate).backward();
+                    double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner];
+                    for (int i = 0; i < 4; i++) sum[i] += v[i] / par.Accumulate;
+                }
+                if (par.Comm is { Size: > 1 } c) DataParallel.AverageGradients(parameters, c, sum);   // one allreduce per step
+                loss = sum[0];
+                if (!double.IsFinite(loss))
+                    throw new ArithmeticException($"step {s + 1}: the loss is {loss} (reconstruction {sum[1]}, contrast {sum[2]}); lower --lr or --alpha, or check the data for extreme values");
                 opt.Step();
                 opt.ZeroGrad();
             }
+            var parts = (Reconstruction: sum[1], Contrast: sum[2], Inner: sum[3]);
             lastLoss = loss;
             int done = s + 1;
             afterStep?.Invoke(done, model);   // e.g. reconstruction images for TensorBoard (the CLI's --tb-images)
             losses.Add((done, loss));
             metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss), R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner),
                 sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)));
-            tb.add_scalar("loss/total", (float)loss, done);
-            if (!double.IsNaN(parts.Contrast)) tb.add_scalar("loss/contrast", (float)parts.Contrast, done);
-            tb.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
+            tb?.add_scalar("loss/total", (float)loss, done);
+            if (!double.IsNaN(parts.Contrast)) tb?.add_scalar("loss/contrast", (float)parts.Contrast, done);
+            tb?.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
 
             bool save = config.Train.SaveEvery > 0 && done % config.Train.SaveEvery == 0 && done < config.Train.Steps;
-            if (save)
+            if (save && par.Writes)
             {
                 metrics.Flush();
                 Checkpoint.Save(ckptPath, model, opt, config, done, loss, head);
@@ -178,7 +195,7 @@ public static class Pretrainer
             }
         }
         metrics.Flush();
-        if (lastSaved != config.Train.Steps || !File.Exists(ckptPath))
+        if (par.Writes && (lastSaved != config.Train.Steps || !File.Exists(ckptPath)))
         {
             Checkpoint.Save(ckptPath, model, opt, config, config.Train.Steps, lastLoss, head);
             monitor?.OnCheckpoint(config.Train.Steps, ckptPath);
