@@ -188,19 +188,35 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public Tensor ReconstructionLoss(Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel)
     {
         if (Spec is not MultiInputSpec multi) return Objectives.Losses.Reconstruction(Spec, Decode(latent, idsRestore), tokens, sel);
-        var preds = DecodeInputs(latent, idsRestore);
+        var preds = DecodeInputs(latent, idsRestore, tiedLogits: false);
         var segs = multi.Segments;
         Tensor? total = null;
         for (int i = 0; i < segs.Count; i++)
         {
-            var l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], multi.Unpack(tokens, i), sel.narrow(1, segs[i].Offset, segs[i].Length));
+            var target = multi.Unpack(tokens, i);
+            var s = sel.narrow(1, segs[i].Offset, segs[i].Length);
+            Tensor l;
+            if (!segs[i].Input.IsDiscrete) l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], target, s);
+            else
+            {
+                // cross-entropy at the selected, non-padding positions only: the same value as
+                // Losses.Reconstruction on full logits, without the (B, L, V) logits of unselected rows
+                if (segs[i].Input is TokenSpec { PadId: int pad }) s = s * target.ne(pad).to(s.dtype);
+                var idx = s.reshape(-1).nonzero().squeeze(1);
+                var h = preds[i].reshape(-1, preds[i].shape[2]).index_select(0, idx);
+                var logits = matmul(h, ((MultiEmbed)embed).Table(i).t());
+                var ce = functional.cross_entropy(logits, target.reshape(-1).index_select(0, idx), reduction: Reduction.None);
+                l = (ce * s.reshape(-1).index_select(0, idx)).sum() / s.sum().clamp_min(1);
+            }
             total = total is null ? l : total + l;
         }
         return total! / segs.Count;
     }
 
     /// <summary>Multi-input decoder: per input, (B, L_i, P_i) values or (B, L_i, V_i) logits (tied to that input's table).</summary>
-    public IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore)
+    public IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore) => DecodeInputs(latent, idsRestore, tiedLogits: true);
+
+    private IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore, bool tiedLogits)
     {
         if (decoder_heads is null || decoder_type_embed is null) throw new NotSupportedException($"DecodeInputs needs a multi-input spec, not {Spec.Describe()}");
         var multi = (MultiInputSpec)Spec;
@@ -219,10 +235,10 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             seq = gather(cat([h[.., 1..], fill], 1), 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
         }
         var types = decoder_type_embed.index_select(0, MultiEmbed.TypeIds(multi, seq.device));   // (L, Dd)
-        if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed);
+        if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed, tiedLogits);
         var x = cat([h[.., ..1], seq + types.unsqueeze(0)], 1) + decoder_pos_embed;
         foreach (var blk in decoder_blocks) x = blk.forward(x);
-        return decoder_heads.Apply(decoder_norm.forward(x)[.., 1..], (MultiEmbed)embed);
+        return decoder_heads.Apply(decoder_norm.forward(x)[.., 1..], (MultiEmbed)embed, tiedLogits);
     }
 
     /// <summary>Projector on pooled latents: (N, D) -> (N, ProjDim).</summary>
@@ -284,14 +300,14 @@ public sealed class MultiHeads : Module
     }
 
     /// <summary>Decoder output (B, L_total, Dd) -> per input predictions.</summary>
-    public IReadOnlyList<Tensor> Apply(Tensor h, MultiEmbed embed)
+    public IReadOnlyList<Tensor> Apply(Tensor h, MultiEmbed embed, bool tiedLogits = true)
     {
         var segs = spec.Segments;
         var outs = new List<Tensor>();
         for (int i = 0; i < segs.Count; i++)
         {
             var o = heads[i].forward(h.narrow(1, segs[i].Offset, segs[i].Length));
-            outs.Add(segs[i].Input.IsDiscrete ? matmul(o, embed.Table(i).t()) : o);
+            outs.Add(segs[i].Input.IsDiscrete && tiedLogits ? matmul(o, embed.Table(i).t()) : o);
         }
         return outs;
     }
