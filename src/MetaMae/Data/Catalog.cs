@@ -40,6 +40,8 @@ public static class Catalog
     public static readonly DatasetPreset Pamap2 = new("PAMAP2", 0.85, 256, 0.5, 1.0, 4, 0.1, 64);
     /// <summary>WaferMap in Table 8: alpha 0.1, lambda 0.1, depth 6, p 0, mask 0.15, batch 128.</summary>
     public static readonly DatasetPreset WaferMap = new("WaferMap", 0.15, 128, 0.1, 0.1, 6, 0.0, 64);
+    /// <summary>MSCOCO (image + caption) in Table 8: alpha 0.5, lambda 0.1, depth 2, p 0, mask 0.5, batch 64.</summary>
+    public static readonly DatasetPreset Mscoco = new("MSCOCO", 0.5, 64, 0.5, 0.1, 2, 0.0, 64);
 
     public static IReadOnlyList<CatalogEntry> Entries { get; } =
     [
@@ -79,6 +81,15 @@ public static class Catalog
         new("fluorescence-like", "protein tokens, regression (SYNTHETIC)",
             "Generated, seed 0: TAPE-like log-fluorescence of GFP-like mutants (train 1-3, test 4-8 mutations); Spearman",
             "", Pfam, _ => Generators.TapeLike.Fluorescence()),
+        new("emoji-captions", "image + caption",
+            "Twemoji 3x32x32 (patch 4) + name as caption, bert-base-uncased word pieces (32); label = category",
+            "emoji/index.csv", Mscoco, p => VisionLanguage.EmojiCaptions(p, CaptionTask.Category)),
+        new("emoji-captions-mismatch", "image + caption",
+            "emoji-captions probe: caption swapped with another sample's with probability 0.5 (seed 0); matched / swapped",
+            "emoji/index.csv", Mscoco, p => VisionLanguage.EmojiCaptions(p, CaptionTask.Mismatch)),
+        new("emoji-captions-vqa", "image + question",
+            "emoji-captions probe: 'is this a CATEGORY?' with the true or another category (50/50, seed 0); yes / no",
+            "emoji/index.csv", Mscoco, p => VisionLanguage.EmojiCaptions(p, CaptionTask.Vqa)),
     ];
 
     public static CatalogEntry Get(string name) =>

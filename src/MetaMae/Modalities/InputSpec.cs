@@ -18,6 +18,7 @@ namespace MetaMae.Modalities;
 [JsonDerivedType(typeof(GridSpec), "grid")]
 [JsonDerivedType(typeof(TabularSpec), "tabular")]
 [JsonDerivedType(typeof(TokenSpec), "tokens")]
+[JsonDerivedType(typeof(MultiInputSpec), "multi")]
 public abstract record InputSpec
 {
     /// <summary>Shape of one raw sample, without the batch axis.</summary>
@@ -61,7 +62,7 @@ public abstract record InputSpec
     /// Nearby-S: masked tokens adjacent to a visible one on the token grid (1D: i-1 and i+1;
     /// 2D: the 4-neighbour cross). mask: (B, L) with 1 = masked. Returns (B, L) 0/1 of mask's dtype.
     /// </summary>
-    public Tensor NearbyMasked(Tensor mask)
+    public virtual Tensor NearbyMasked(Tensor mask)
     {
         var (rows, cols) = TokenGrid;
         using var scope = NewDisposeScope();

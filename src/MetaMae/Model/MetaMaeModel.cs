@@ -25,7 +25,9 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     private readonly Parameter mask_token;              // (1, 1, Dd)
     private readonly ModuleList<Block> decoder_blocks;
     private readonly LayerNorm decoder_norm;
-    private readonly Linear decoder_pred;               // Dd -> P, or Dd -> D then tied logits
+    private readonly Linear? decoder_pred;              // Dd -> P, or Dd -> D then tied logits (single input)
+    private readonly MultiHeads? decoder_heads;         // per-input heads (multi-input specs)
+    private readonly Parameter? decoder_type_embed;     // (1, L, Dd) rows of the input-type table (multi-input specs)
     // projector (MetaMAE's task contrast)
     private readonly Sequential projector;
     // fixed sin-cos tables (buffers, not parameters)
@@ -43,8 +45,9 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         Config = cfg;
         var (rows, cols) = spec.TokenGrid;
         int d = cfg.EncDim, dd = cfg.DecDim;
+        var multi = spec as MultiInputSpec;
 
-        embed = spec.IsDiscrete ? Embedding(spec.TokenWidth, d) : Linear(spec.TokenWidth, d);
+        embed = multi is not null ? new MultiEmbed(multi, d) : spec.IsDiscrete ? Embedding(spec.TokenWidth, d) : Linear(spec.TokenWidth, d);
         cls_token = new Parameter(zeros(1, 1, d));
         input_drop = Dropout(cfg.Dropout);
         blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
@@ -56,7 +59,12 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
             .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps)).ToArray());
         decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
-        decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
+        if (multi is null) decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
+        else
+        {
+            decoder_heads = new MultiHeads(multi, d, dd);
+            decoder_type_embed = new Parameter(zeros(multi.Inputs.Count, dd));
+        }
 
         projector = Sequential(
             ("0", Linear(d, cfg.ProjHidden, hasBias: false)),
@@ -64,8 +72,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             ("2", ReLU()),
             ("3", Linear(cfg.ProjHidden, cfg.ProjDim, hasBias: false)));
 
-        pos_embed = Positions.Table(d, rows, cols);
-        decoder_pos_embed = Positions.Table(dd, rows, cols);
+        pos_embed = multi is null ? Positions.Table(d, rows, cols) : MultiPositions(multi, d);
+        decoder_pos_embed = multi is null ? Positions.Table(dd, rows, cols) : MultiPositions(multi, dd);
         RegisterComponents();   // the two tables become buffers, as timm keeps them in state_dict
         Initialize();
     }
@@ -93,9 +101,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         }
         init.normal_(cls_token, 0, 0.02);
         init.normal_(mask_token, 0, 0.02);
+        if (embed is MultiEmbed me) init.normal_(me.type_embed, 0, 0.02);
+        if (decoder_type_embed is not null) init.normal_(decoder_type_embed, 0, 0.02);
     }
 
-    private Tensor EmbeddingTable => ((Embedding)embed).weight!;
+    /// <summary>Each input's own sin-cos table (from its own grid), concatenated; one zero CLS row first: (1, 1 + L_total, dim).</summary>
+    private static Tensor MultiPositions(MultiInputSpec multi, int dim) =>
+        cat([zeros(1, 1, dim), .. multi.Inputs.Select(i => Positions.Table(dim, i.TokenGrid.Rows, i.TokenGrid.Cols)[.., 1..])], 1);
+
+    private Tensor EmbeddingTable => embed is Embedding e ? e.weight! : throw new NotSupportedException($"tied logits need a single token input, not {Spec.Describe()}");
 
     /// <summary>Token embedding plus positions. tokens: (B, L, P) or (B, L) ids -> (B, L, D).
     /// With zeroMask (B, L), the token embedding of positions where it is 1 is zeroed; the
@@ -134,6 +148,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// </summary>
     public Tensor Decode(Tensor latent, Tensor? idsRestore)
     {
+        if (decoder_heads is not null) throw new NotSupportedException($"Decode gives one packed prediction; a multi-input spec ({Spec.Describe()}) has one per input: use DecodeInputs");
         var h = decoder_embed.forward(latent);                       // (B, 1+n, Dd)
         long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
         int L = Spec.NumTokens;
@@ -161,8 +176,69 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
 
     private Tensor Head(Tensor h)
     {
-        var o = decoder_pred.forward(h);                             // (B, L, P) or (B, L, D)
+        var o = decoder_pred!.forward(h);                            // (B, L, P) or (B, L, D)
         return Spec.IsDiscrete ? matmul(o, EmbeddingTable.t()) : o;  // tied logits (B, L, V)
+    }
+
+    /// <summary>
+    /// Reconstruction loss of the decoder's predictions from a latent on the selected tokens sel (B, L).
+    /// One input: Losses.Reconstruction of Decode. Several: each input's own loss (MSE or cross-entropy,
+    /// padding excluded) averaged over its own selected tokens, then the mean over inputs.
+    /// </summary>
+    public Tensor ReconstructionLoss(Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel)
+    {
+        if (Spec is not MultiInputSpec multi) return Objectives.Losses.Reconstruction(Spec, Decode(latent, idsRestore), tokens, sel);
+        var preds = DecodeInputs(latent, idsRestore, tiedLogits: false);
+        var segs = multi.Segments;
+        Tensor? total = null;
+        for (int i = 0; i < segs.Count; i++)
+        {
+            var target = multi.Unpack(tokens, i);
+            var s = sel.narrow(1, segs[i].Offset, segs[i].Length);
+            Tensor l;
+            if (!segs[i].Input.IsDiscrete) l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], target, s);
+            else
+            {
+                // cross-entropy at the selected, non-padding positions only: the same value as
+                // Losses.Reconstruction on full logits, without the (B, L, V) logits of unselected rows
+                if (segs[i].Input is TokenSpec { PadId: int pad }) s = s * target.ne(pad).to(s.dtype);
+                var idx = s.reshape(-1).nonzero().squeeze(1);
+                var h = preds[i].reshape(-1, preds[i].shape[2]).index_select(0, idx);
+                var logits = matmul(h, ((MultiEmbed)embed).Table(i).t());
+                var ce = functional.cross_entropy(logits, target.reshape(-1).index_select(0, idx), reduction: Reduction.None);
+                l = (ce * s.reshape(-1).index_select(0, idx)).sum() / s.sum().clamp_min(1);
+            }
+            total = total is null ? l : total + l;
+        }
+        return total! / segs.Count;
+    }
+
+    /// <summary>Multi-input decoder: per input, (B, L_i, P_i) values or (B, L_i, V_i) logits (tied to that input's table).</summary>
+    public IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore) => DecodeInputs(latent, idsRestore, tiedLogits: true);
+
+    private IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore, bool tiedLogits)
+    {
+        if (decoder_heads is null || decoder_type_embed is null) throw new NotSupportedException($"DecodeInputs needs a multi-input spec, not {Spec.Describe()}");
+        var multi = (MultiInputSpec)Spec;
+        var h = decoder_embed.forward(latent);
+        long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
+        int L = Spec.NumTokens;
+        Tensor seq;
+        if (Config.DecDepth == 0 || idsRestore is null)
+        {
+            if (n1 != L + 1) throw new InvalidOperationException($"latent has {n1 - 1} tokens, expected {L} without ids_restore");
+            seq = h[.., 1..];
+        }
+        else
+        {
+            var fill = mask_token.expand(b, L + 1 - n1, dd);
+            seq = gather(cat([h[.., 1..], fill], 1), 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
+        }
+        var types = decoder_type_embed.index_select(0, MultiEmbed.TypeIds(multi, seq.device));   // (L, Dd)
+        if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed, tiedLogits);
+        var x = cat([h[.., ..1], seq + types.unsqueeze(0)], 1) + decoder_pos_embed;
+        foreach (var blk in decoder_blocks) x = blk.forward(x);
+        return decoder_heads.Apply(decoder_norm.forward(x)[.., 1..], (MultiEmbed)embed, tiedLogits);
     }
 
     /// <summary>Projector on pooled latents: (N, D) -> (N, ProjDim).</summary>
@@ -177,4 +253,62 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// <summary>Parameters of the encoder only (what a linear probe or a transfer uses).</summary>
     public IEnumerable<(string Name, Parameter Param)> EncoderParameters() =>
         named_parameters().Where(p => !p.name.StartsWith("decoder_") && !p.name.StartsWith("mask_token") && !p.name.StartsWith("projector"));
+}
+
+/// <summary>Per-input token embeddings (Linear or Embedding) plus a learned input-type embedding, packed tokens -> (B, L_total, D).</summary>
+public sealed class MultiEmbed : Module<Tensor, Tensor>
+{
+    private readonly MultiInputSpec spec;
+    internal readonly ModuleList<Module<Tensor, Tensor>> embeds;
+    internal readonly Parameter type_embed;   // (n_inputs, D)
+
+    public MultiEmbed(MultiInputSpec spec, int d) : base(nameof(MultiEmbed))
+    {
+        this.spec = spec;
+        embeds = new ModuleList<Module<Tensor, Tensor>>(spec.Inputs
+            .Select(i => i.IsDiscrete ? (Module<Tensor, Tensor>)Embedding(i.TokenWidth, d) : Linear(i.TokenWidth, d)).ToArray());
+        type_embed = new Parameter(zeros(spec.Inputs.Count, d));
+        RegisterComponents();
+    }
+
+    /// <summary>Input index of every packed token position: (L_total,) int64.</summary>
+    public static Tensor TypeIds(MultiInputSpec spec, Device device) =>
+        tensor(spec.Segments.SelectMany((s, i) => Enumerable.Repeat((long)i, s.Length)).ToArray(), device: device);
+
+    /// <summary>Embedding table of input i (discrete inputs only).</summary>
+    public Tensor Table(int i) => ((Embedding)embeds[i]).weight!;
+
+    public override Tensor forward(Tensor tokens)
+    {
+        var parts = new List<Tensor>();
+        for (int i = 0; i < spec.Inputs.Count; i++) parts.Add(embeds[i].forward(spec.Unpack(tokens, i)));
+        return cat(parts, 1) + type_embed.index_select(0, TypeIds(spec, tokens.device)).unsqueeze(0);
+    }
+}
+
+/// <summary>Per-input decoder heads: Linear(Dd, P_i), or Linear(Dd, D) then logits tied to that input's embedding table.</summary>
+public sealed class MultiHeads : Module
+{
+    private readonly MultiInputSpec spec;
+    private readonly ModuleList<Linear> heads;
+
+    public MultiHeads(MultiInputSpec spec, int d, int dd) : base(nameof(MultiHeads))
+    {
+        this.spec = spec;
+        heads = new ModuleList<Linear>(spec.Inputs.Select(i => Linear(dd, i.IsDiscrete ? d : i.TokenWidth)).ToArray());
+        RegisterComponents();
+    }
+
+    /// <summary>Decoder output (B, L_total, Dd) -> per input predictions.</summary>
+    public IReadOnlyList<Tensor> Apply(Tensor h, MultiEmbed embed, bool tiedLogits = true)
+    {
+        var segs = spec.Segments;
+        var outs = new List<Tensor>();
+        for (int i = 0; i < segs.Count; i++)
+        {
+            var o = heads[i].forward(h.narrow(1, segs[i].Offset, segs[i].Length));
+            outs.Add(segs[i].Input.IsDiscrete && tiedLogits ? matmul(o, embed.Table(i).t()) : o);
+        }
+        return outs;
+    }
 }

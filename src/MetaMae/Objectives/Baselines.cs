@@ -45,6 +45,7 @@ public static class Baselines
 
     /// <summary>A (B, L) 0/1 mask of token positions that are not padding.</summary>
     internal static Tensor NotPadding(InputSpec spec, Tensor tokens, ScalarType dtype) =>
+        spec is MultiInputSpec multi ? cat(multi.Inputs.Select((input, i) => NotPadding(input, multi.Unpack(tokens, i), dtype)).ToArray(), 1) :
         spec is TokenSpec { PadId: int pad } ? tokens.ne(pad).to(dtype) : ones(tokens.shape[0], tokens.shape[1], dtype: dtype, device: tokens.device);
 
     internal static void Init(Module m)
@@ -81,6 +82,8 @@ public sealed class MaeDabsObjective : IObjective, IHasHead
 
     public MaeDabsObjective(InputSpec spec, ModelConfig model, double maskRatio)
     {
+        if (spec is MultiInputSpec)
+            throw new NotSupportedException($"mae-dabs has one reconstruction head and cannot predict the inputs of a multi-input spec ({spec.Describe()}); use mae, metamae, emix, shed or capri");
         this.spec = spec;
         this.maskRatio = maskRatio;
         head = Sequential(("relu", ReLU()), ("linear", Linear(model.EncDim, spec.IsDiscrete ? model.EncDim : spec.TokenWidth)));

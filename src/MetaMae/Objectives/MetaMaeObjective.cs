@@ -77,7 +77,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
 
         if (!o.Adapt)
         {
-            var recon = Losses.Reconstruction(spec, model.Decode(latent, restore), tokens, m.Mask);
+            var recon = model.ReconstructionLoss(latent, restore, tokens, m.Mask);
             return new LossParts(recon, recon.ToDouble(), double.NaN, double.NaN);
         }
 
@@ -87,7 +87,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         double inner = double.NaN;
         for (int k = 0; k < o.InnerSteps; k++)
         {
-            var lossS = Losses.Reconstruction(spec, model.Decode(z, restore), tokens, support) * b;
+            var lossS = model.ReconstructionLoss(z, restore, tokens, support) * b;
             if (k == 0) inner = lossS.ToDouble() / b;
             // retain_graph: the encoder part of the graph is needed again by the outer backward
             var g = autograd.grad([lossS], [z], create_graph: o.SecondOrder, retain_graph: true)[0];
@@ -96,7 +96,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         }
 
         // 4. outer loss on the query set from Z*
-        var query = Losses.Reconstruction(spec, model.Decode(z, restore), tokens, m.Mask);
+        var query = model.ReconstructionLoss(z, restore, tokens, m.Mask);
         double queryValue = query.ToDouble();
         if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner);
 
