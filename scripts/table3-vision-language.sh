@@ -9,7 +9,11 @@ mkdir -p "$out" results
 common=(--preset tiny --seed "$seed" --threads "$threads")
 declare -A res
 for algo in metamae mae; do
-  ./metamae pretrain --dataset emoji-captions --algo "$algo" --steps "$steps" "${common[@]}" --out "$out/$algo" --resume --log-every 50 >&2
+  if [[ -f "$out/$algo/checkpoint.safetensors" ]]; then   # finished or interrupted: continue with its own settings
+    ./metamae pretrain --out "$out/$algo" --resume --steps "$steps" --log-every 50 >&2
+  else
+    ./metamae pretrain --dataset emoji-captions --algo "$algo" --steps "$steps" "${common[@]}" --out "$out/$algo" --log-every 50 >&2
+  fi
   for task in mismatch vqa; do
     res[$algo,$task]=$(./metamae probe --checkpoint "$out/$algo/checkpoint.safetensors" --dataset "emoji-captions-$task" --seed "$seed" --threads "$threads" --json | tail -1)
   done
@@ -17,7 +21,7 @@ done
 for task in mismatch vqa; do
   res[random,$task]=$(./metamae probe --random-init --dataset "emoji-captions-$task" "${common[@]}" --json | tail -1)
 done
-get() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(f"{100*d["test"]:.1f}")' "$1"; }
+get() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print('%.1f' % (100 * d['test']))" "$1"; }
 {
   echo "# Table 3 analogue: vision-language (image + caption), linear probe test accuracy (%)"
   echo
