@@ -43,7 +43,14 @@ public sealed record ProbeResult(string Metric, double Validation, double Test, 
 public static class LinearProbe
 {
     /// <summary>Frozen features (N, D) on the CPU: whole unmasked inputs, encoder, final LN, mean over non-CLS tokens.</summary>
-    public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256)
+    public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256) =>
+        Batched(model, rawX, batch, model.forward);
+
+    /// <summary>
+    /// Runs features(tokens) over rawX in batches, in eval mode without gradients, and returns the
+    /// concatenation as float32 on the CPU (the model's training mode is restored).
+    /// </summary>
+    internal static Tensor Batched(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features)
     {
         var spec = model.Spec;
         var device = model.parameters().First().device;
@@ -60,7 +67,7 @@ public static class LinearProbe
                 using var scope = NewDisposeScope();
                 var x = rawX.slice(0, i, Math.Min(n, i + batch), 1);
                 var tokens = spec.Patchify(spec.IsDiscrete ? x : x.to(dtype)).to(device);
-                parts.Add(model.forward(tokens).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
+                parts.Add(features(tokens).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
             }
             return cat(parts, 0);
         }

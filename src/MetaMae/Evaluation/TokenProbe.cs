@@ -13,32 +13,8 @@ namespace MetaMae.Evaluation;
 public static class TokenProbe
 {
     /// <summary>Per-token features (N, L, D) on the CPU.</summary>
-    public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256)
-    {
-        var spec = model.Spec;
-        var device = model.parameters().First().device;
-        var dtype = model.parameters().First().dtype;
-        bool wasTraining = model.training;
-        model.eval();
-        var parts = new List<Tensor>();
-        try
-        {
-            using var _ = no_grad();
-            for (long i = 0; i < rawX.shape[0]; i += batch)
-            {
-                using var scope = NewDisposeScope();
-                var x = rawX.slice(0, i, Math.Min(rawX.shape[0], i + batch), 1);
-                var tokens = spec.Patchify(spec.IsDiscrete ? x : x.to(dtype)).to(device);
-                parts.Add(model.TokenFeatures(tokens).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
-            }
-            return cat(parts, 0);
-        }
-        finally
-        {
-            foreach (var p in parts) p.Dispose();
-            if (wasTraining) model.train();
-        }
-    }
+    public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256) =>
+        LinearProbe.Batched(model, rawX, batch, model.TokenFeatures);
 
     /// <summary>Flattens the labelled tokens of the given samples: features (M, D) and a split whose labels are the token classes.</summary>
     public static (Tensor Features, Split Tokens) Flatten(Tensor feats, Split split, IReadOnlyList<int> samples, int classes, string what)
