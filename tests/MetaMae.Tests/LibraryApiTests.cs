@@ -27,12 +27,16 @@ public class LibraryApiTests
     [Fact]
     public void TheReadmeShowsThisExample()
     {
+        // markers count only as whole lines (the marker strings also occur in this method's own code)
         static string Between(string text, string begin, string end)
         {
-            int b = text.IndexOf(begin, StringComparison.Ordinal);
-            int e = b < 0 ? -1 : text.IndexOf(end, b + begin.Length, StringComparison.Ordinal);
-            Assert.True(b >= 0 && e > b, $"markers {begin} / {end} not found");
-            return string.Join("\n", text[(b + begin.Length)..e].Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+            var lines = text.Split('\n').Select(l => l.Trim()).ToList();
+            int b = lines.IndexOf(begin);
+            int e = b < 0 ? -1 : lines.IndexOf(end, b + 1);
+            Assert.True(b >= 0 && e > b, $"marker lines {begin} / {end} not found");
+            var body = lines.Skip(b + 1).Take(e - b - 1).Where(l => l.Length > 0).ToList();
+            Assert.True(body.Count >= 5, $"only {body.Count} lines between {begin} and {end}");
+            return string.Join("\n", body);
         }
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "MetaMae.slnx"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
@@ -54,6 +58,7 @@ public class LibraryApiTests
     private static (Tensor, Tensor) Example(string dir)
     {
         // README-BEGIN
+        // dir: an output folder of yours, e.g. "runs/my-data"
         using var scope = NewDisposeScope();
         // 1. Describe the input: 2 channels x 64 steps, 8 steps per token.
         var spec = new SequenceSpec(Channels: 2, Length: 64, PatchLength: 8);
