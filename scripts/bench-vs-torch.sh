@@ -6,7 +6,10 @@
 #
 #   scripts/bench-vs-torch.sh [REFERENCE_SCRIPT] > results/bench-vs-torch.txt
 #
-# Env: THREADS (2), STEPS (20), WARMUP (5), ROUNDS (alternations per configuration, 2).
+# Env: THREADS (2), STEPS (20), WARMUP (5), ROUNDS (alternations per configuration, 2),
+# REF_CORETYPE: OPENBLAS_CORETYPE for the reference only (default: unset, so OpenBLAS picks its
+# kernels from the CPU, the math library's default; this machine's environment presets Haswell,
+# which halves OpenBLAS's peak). The C# side reports which MKL kernels it ran (mkl=..., see CpuMath).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ref="${1:-${METAMAE_TORCH_REFERENCE:-$here/../shared/tools/torch_reference/metamae_step.py}}"
@@ -16,7 +19,7 @@ threads="${THREADS:-2}" steps="${STEPS:-20}" warmup="${WARMUP:-5}" rounds="${ROU
 "$here/metamae" --help >/dev/null    # build once, outside the timings
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -n) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) nproc=$(nproc)"
-echo "# threads=$threads steps=$steps warmup=$warmup rounds=$rounds LD_PRELOAD=${LD_PRELOAD:-} OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-}"
+echo "# threads=$threads steps=$steps warmup=$warmup rounds=$rounds LD_PRELOAD=${LD_PRELOAD:-} MALLOC_CONF=${MALLOC_CONF:-} reference OPENBLAS_CORETYPE=${REF_CORETYPE:-<auto>} METAMAE_MKL_VENDOR_CHECK=${METAMAE_MKL_VENDOR_CHECK:-}"
 configs=(
   "--algo mae --batch 64"
   "--algo metamae-fo --batch 64"
@@ -32,6 +35,7 @@ for cfg in "${configs[@]}"; do
     # shellcheck disable=SC2086
     "$here/metamae" bench $cfg --threads "$threads" --steps "$steps" --warmup "$warmup" --feature-batch 256 | grep RESULT
     # shellcheck disable=SC2086
-    /usr/bin/python3 "$ref" $cfg --threads "$threads" --steps "$steps" --warmup "$warmup" | grep RESULT | sed 's/^RESULT /RESULT impl=pytorch /'
+    if [[ -n "${REF_CORETYPE:-}" ]]; then refenv=(env OPENBLAS_CORETYPE="$REF_CORETYPE"); else refenv=(env -u OPENBLAS_CORETYPE); fi
+    "${refenv[@]}" /usr/bin/python3 "$ref" $cfg --threads "$threads" --steps "$steps" --warmup "$warmup" | grep RESULT | sed 's/^RESULT /RESULT impl=pytorch /'
   done
 done

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MetaMae.Training;
 using MetaMae.Bench;
 using static TorchSharp.torch;
 
@@ -17,7 +18,7 @@ public static class BenchCommand
         var c = new Command("bench-suite", "Run a plan of algorithms x datasets x seeds x settings; cells already done are skipped, a killed suite continues") { plan, outOpt, only, steps, seeds, dataDir, threads };
         c.SetAction(p =>
         {
-            set_num_threads(p.GetValue(threads) ?? Environment.ProcessorCount);
+            CpuMath.Configure(p.GetValue(threads) ?? Environment.ProcessorCount);
             var path = p.GetValue(plan)!;
             var filter = p.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var pl = BenchPlan.Load(path).Restrict(filter);

@@ -297,8 +297,7 @@ namespace MetaMae.Cli
         static Device Setup(ParseResult p)
         {
             int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());   // mpirun: cores shared by its local ranks
-            if (threads < 1) throw new ArgumentException($"--threads must be >= 1 (got {threads})");
-            set_num_threads(threads);
+            CpuMath.Configure(threads);
             var d = p.GetValue(DeviceOpt)!;
             if (d == "cpu") return CPU;
             if (d.StartsWith("cuda"))

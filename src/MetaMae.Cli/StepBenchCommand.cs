@@ -34,8 +34,7 @@ public static class StepBenchCommand
         c.SetAction(p =>
         {
             int t = p.GetValue(threads) ?? Environment.ProcessorCount;
-            if (t < 1) throw new ArgumentException($"--threads must be >= 1 (got {t})");
-            set_num_threads(t);
+            CpuMath.Configure(t);
             var d = p.GetValue(device)!;
             Device dev = d == "cpu" ? CPU
                 : d.StartsWith("cuda") ? (cuda.is_available() ? new Device(d) : throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)"))
@@ -58,7 +57,7 @@ public static class StepBenchCommand
                 {
                     ["algo"] = o.Algo, ["preset"] = o.Preset, ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
                     ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
-                    ["allocator"] = r.Allocator, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
+                    ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
                     ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
                     ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops), ["pct_peak"] = R(r.PctPeak),
                     ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),

@@ -5,6 +5,13 @@ using TorchSharp;
 
 namespace MetaMae.Tests;
 
+internal static class ProcessSetup
+{
+    /// <summary>Before any test's first matmul: MKL's kernel choice (see CpuMath) is made once per process.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void Init() => MetaMae.Training.CpuMath.Configure(2);
+}
+
 internal static class Tmp
 {
     public static string Dir(string name)

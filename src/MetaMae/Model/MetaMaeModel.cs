@@ -37,6 +37,9 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public InputSpec Spec { get; }
     public ModelConfig Config { get; }
 
+    // MKL's kernel choice is made at its first call: settle it before any model exists (see CpuMath)
+    static MetaMaeModel() => Training.CpuMath.EnsureMklKernels();
+
     public MetaMaeModel(InputSpec spec, ModelConfig cfg) : base(nameof(MetaMaeModel))
     {
         spec.Validate();

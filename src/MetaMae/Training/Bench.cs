@@ -82,7 +82,7 @@ public sealed record BenchResult(BenchOptions Options, int Threads, double[] Ste
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         return $"RESULT impl=metamae-cs algo={o.Algo} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
-               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
+               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
                $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
                $"features_per_s={FeatureSamplesPerSecond:F0}";
