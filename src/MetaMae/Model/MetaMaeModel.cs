@@ -38,7 +38,11 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public ModelConfig Config { get; }
 
     // MKL's kernel choice is made at its first call: settle it before any model exists (see CpuMath)
-    static MetaMaeModel() => Training.CpuMath.EnsureMklKernels();
+    static MetaMaeModel()
+    {
+        Training.CpuMath.EnsureMallocRetains();
+        Training.CpuMath.EnsureMklKernels();
+    }
 
     public MetaMaeModel(InputSpec spec, ModelConfig cfg) : base(nameof(MetaMaeModel))
     {
@@ -133,13 +137,21 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// <summary>Logits over the vocabulary against the tied input embedding table: (.., D) -> (.., V). Discrete specs only.</summary>
     public Tensor TiedLogits(Tensor h) => matmul(h, EmbeddingTable.t());
 
+    /// <summary>One block; its input (made inside this model) is released right away: autograd holds its own reference.</summary>
+    private static Tensor Step(Block blk, Tensor x)
+    {
+        var y = blk.forward(x);
+        x.Dispose();
+        return y;
+    }
+
     /// <summary>Prepends CLS and runs the encoder. h: (B, n, D) embedded tokens -> (B, 1+n, D), normed.</summary>
     public Tensor Encode(Tensor h)
     {
         long b = h.shape[0];
         var cls = (cls_token + pos_embed[.., ..1]).expand(b, -1, -1);
         var x = input_drop.forward(cat([cls, h], 1));
-        foreach (var blk in blocks) x = blk.forward(x);
+        foreach (var blk in blocks) x = Step(blk, x);
         return norm.forward(x);
     }
 
@@ -173,7 +185,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             seq = gather(seq, 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
         }
         var x = cat([h[.., ..1], seq], 1) + decoder_pos_embed;      // (B, 1+L, Dd)
-        foreach (var blk in decoder_blocks) x = blk.forward(x);
+        foreach (var blk in decoder_blocks) x = Step(blk, x);
         return Head(decoder_norm.forward(x)[.., 1..]);
     }
 
@@ -240,7 +252,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         var types = decoder_type_embed.index_select(0, MultiEmbed.TypeIds(multi, seq.device));   // (L, Dd)
         if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed, tiedLogits);
         var x = cat([h[.., ..1], seq + types.unsqueeze(0)], 1) + decoder_pos_embed;
-        foreach (var blk in decoder_blocks) x = blk.forward(x);
+        foreach (var blk in decoder_blocks) x = Step(blk, x);
         return decoder_heads.Apply(decoder_norm.forward(x)[.., 1..], (MultiEmbed)embed, tiedLogits);
     }
 

@@ -61,9 +61,11 @@ public sealed class Block : Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // x: (B, N, C)
-        x = x + attn.forward(norm1.forward(x));
-        return x + mlp.forward(norm2.forward(x));
+        // x: (B, N, C). The block's intermediates are released as soon as it returns (autograd keeps
+        // what backward needs by itself), so a no-grad forward holds one block's activations, not all.
+        using var scope = NewDisposeScope();
+        var y = x + attn.forward(norm1.forward(x));
+        return (y + mlp.forward(norm2.forward(y))).MoveToOuterDisposeScope();
     }
 }
 

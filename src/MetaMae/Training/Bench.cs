@@ -177,7 +177,7 @@ public static class Bench
         var pre = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "";
         if (pre.Contains("jemalloc"))
             return "jemalloc" + ((Environment.GetEnvironmentVariable("MALLOC_CONF") ?? "").Contains("decay_ms:-1") ? "-nodecay" : "");
-        return pre.Contains("tcmalloc") ? "tcmalloc" : "glibc";
+        return pre.Contains("tcmalloc") ? "tcmalloc" : "glibc-" + CpuMath.MallocState.Split(':')[0];
     }
 
     public static BenchResult Run(BenchOptions o, Device? device = null, Action<string>? log = null)
