@@ -32,6 +32,36 @@ public class CpuMathTests
     }
 
     [Fact]
+    public void Glibc_malloc_is_told_to_keep_freed_memory()
+    {
+        var state = CpuMath.EnsureMallocRetains();
+        var preload = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "";
+        if (!OperatingSystem.IsLinux() || preload.Length > 0 || Environment.GetEnvironmentVariable("METAMAE_MALLOC") == "system") return;
+        Assert.Equal("retain", state);
+    }
+
+    [Fact]
+    public void Encoder_and_decoder_release_only_their_own_intermediates()
+    {
+        var spec = new MetaMae.Modalities.SequenceSpec(3, 16, 2);
+        using var model = new MetaMae.Model.MetaMaeModel(spec, MetaMae.Model.ModelConfig.Tiny);
+        using var g = new TorchSharp.torch.Generator().manual_seed(1);
+        using var x = randn([2, 3, 16], generator: g);
+        using var tokens = spec.Patchify(x);
+        using var h = model.Embed(tokens);
+        using var z = model.Encode(h);
+        using var pred = model.Decode(z, null);
+        // the caller's tensors are intact after the blocks ran
+        Assert.Equal(h.shape, new long[] { 2, 8, model.Config.EncDim });
+        Assert.True(h.isfinite().all().item<bool>());
+        Assert.Equal(new long[] { 2, 9, model.Config.EncDim }, z.shape);
+        Assert.Equal(new long[] { 2, 8, 6 }, pred.shape);
+        // same result as a second pass (nothing was freed under a live tensor)
+        using var z2 = model.Encode(h);
+        Assert.True(T.Same(z, z2));
+    }
+
+    [Fact]
     public void Threads_below_one_are_refused()
     {
         var e = Assert.Throws<ArgumentException>(() => CpuMath.Configure(0));
