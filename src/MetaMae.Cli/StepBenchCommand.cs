@@ -60,7 +60,7 @@ public static class StepBenchCommand
                     ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
                     ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
                     ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops), ["pct_peak"] = R(r.PctPeak),
-                    ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),
+                    ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["feature_gflops"] = R(r.FeatureGflops), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),
                     ["loss_first"] = r.FirstLoss, ["loss_last"] = r.LastLoss, ["rss_trace"] = trace,
                 }.ToJsonString());
             }

@@ -18,6 +18,14 @@ public class StepBenchTests
         Assert.Equal(gflop, MetaMae.Training.Bench.StepFlops(new BenchOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
 
     [Fact]
+    public void FeatureFlopsOfThePamap2ShapeMatchAHandCount()
+    {
+        // embedding 2*64*260*256 = 8,519,680; per layer 2*65*(3*256^2 + 256^2 + 2*256*512) = 68,157,440
+        // plus QK^T and AV 2*65*65*256*2 = 4,326,400; 12 layers: 878,325,760
+        Assert.Equal(878_325_760, MetaMae.Training.Bench.FeatureFlopsPerSample(new BenchOptions()));
+    }
+
+    [Fact]
     public void BenchPrintsTheJsonFieldsAndRssTrace()
     {
         var (code, output, err) = CliTests.Metamae("bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4", "--L", "16", "--values", "8",
@@ -25,7 +33,7 @@ public class StepBenchTests
             "--peak-size", "64", "--threads", "1", "--json");
         Assert.True(code == 0, err);
         var j = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
-        foreach (var f in new[] { "ms_median", "gflops", "pct_peak", "rss_mb", "features_per_s", "mm_peak_gflops" })
+        foreach (var f in new[] { "ms_median", "gflops", "pct_peak", "rss_mb", "features_per_s", "feature_gflops", "mm_peak_gflops" })
             Assert.True(j[f]!.GetValue<double>() > 0, $"{f} = {j[f]}");
         Assert.Equal(2, j["rss_trace"]!.AsArray().Count);
         Assert.Contains("RESULT impl=metamae-cs algo=metamae", output);

@@ -75,6 +75,8 @@ public sealed record BenchResult(BenchOptions Options, int Threads, double[] Ste
     public double StepsPerSecond => 1000.0 / MsMedian;
     public double Gflops => GflopStep / (MsMedian / 1000.0);
     public double PctPeak => PeakGflops > 0 ? 100.0 * Gflops / PeakGflops : double.NaN;
+    /// <summary>GFLOP/s of feature extraction (its analytic FLOPs times samples per second).</summary>
+    public double FeatureGflops => Bench.FeatureFlopsPerSample(Options) * FeatureSamplesPerSecond / 1e9;
 
     /// <summary>One line in the format of the reference's RESULT line, for side-by-side tables.</summary>
     public string ResultLine()
@@ -85,7 +87,7 @@ public sealed record BenchResult(BenchOptions Options, int Threads, double[] Ste
                $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
                $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
-               $"features_per_s={FeatureSamplesPerSecond:F0}";
+               $"features_per_s={FeatureSamplesPerSecond:F0} feature_gflop_sample={(Bench.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} feature_gflops={F(FeatureGflops)}";
     }
 }
 
@@ -133,6 +135,16 @@ public static class Bench
             proj = 3 * (2 * n2 * (d * c.ProjHidden + c.ProjHidden * c.ProjDim) + 2 * n2 * n2 * c.ProjDim);
         }
         return enc + dec + proj;
+    }
+
+    /// <summary>Analytic matmul FLOPs of one sample's feature extraction: the patch embedding and the
+    /// encoder forward over all L+1 tokens (weight matmuls plus QK^T and AV), 2 M N K each.</summary>
+    public static double FeatureFlopsPerSample(BenchOptions o)
+    {
+        var c = o.Model;
+        double n = o.L + 1, d = c.EncDim;
+        double embed = o.Tokens ? 0 : 2.0 * o.L * o.Values * d;
+        return embed + c.EncDepth * (2 * n * (3 * d * d + d * d + 2 * d * c.EncMlp) + 2 * n * n * d * 2);
     }
 
     /// <summary>Median GFLOP/s of an n x n x n float32 matmul into a preallocated output (10 runs after 3 warm-ups).</summary>
