@@ -50,6 +50,24 @@ public class BenchSuiteTests
         Assert.Equal(["1", "2", "3"], steps);
     }
 
+    [Fact]
+    public void TransferColumnsWithOnePretrainingDatasetShareItsPretraining()
+    {
+        var dir = Tmp.Dir("bench-transfer");
+        var plan = BenchPlan.Load(Plan(dir, """
+            {"name": "tr", "kind": "transfer", "preset": "tiny", "steps": 3, "seeds": [0], "probe_epochs": 2,
+             "transfers": [{"pretrain": "protein-families", "probe": "stability-like"}, {"pretrain": "protein-families", "probe": "fluorescence-like"}],
+             "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
+            """));
+        var r = BenchSuite.Run(plan, dir);
+        Assert.Equal(2, r.Count);
+        Assert.All(r, c => Assert.Equal("spearman", c.Metric));
+        var shared = Path.Combine(dir, "pretrained", "mae", "protein-families", "s0");
+        Assert.Equal(4, File.ReadLines(Path.Combine(shared, "metrics.csv")).Count());      // header + 3 steps: trained once
+        Assert.Contains("shared by the transfer columns", File.ReadAllText(Path.Combine(Directory.GetDirectories(Path.Combine(dir, "cells", "mae")).Single(d => d.Contains("fluorescence")), "s0", "log.txt")));
+        Assert.True(r[1].PretrainSeconds >= r[0].PretrainSeconds);
+    }
+
     [Theory]
     [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "simclr"}]}""", "simclr")]
     [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "mae", "settings": {"depth": 1}}]}""", "\"depth\"")]

@@ -46,7 +46,11 @@ public static class BenchSuite
                     string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
                     string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
                     var dir = Path.Combine(outDir, "cells", BenchPlan.Slug(row.Label), BenchPlan.Slug(plan.Columns[c]), $"s{seed}");
-                    var r = RunCell(plan, row, plan.Columns[c], data[pre], data[probe], seed, dir, cancel);
+                    // transfer columns that pretrain on the same dataset share one pretraining per row and seed
+                    var pretrainDir = plan.Kind == "transfer"
+                        ? Path.Combine(outDir, "pretrained", BenchPlan.Slug(row.Label), BenchPlan.Slug(pre), $"s{seed}")
+                        : Path.Combine(dir, "pretrain");
+                    var r = RunCell(plan, row, plan.Columns[c], data[pre], data[probe], seed, dir, pretrainDir, cancel);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {BenchPlan.F(r.Test)}");
                     results.Add(r);
                 }
@@ -65,7 +69,8 @@ public static class BenchSuite
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
     }
 
-    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, Dataset pre, Dataset probeDs, long seed, string dir, CancellationToken cancel)
+    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, Dataset pre, Dataset probeDs, long seed, string dir,
+        string pretrainDir, CancellationToken cancel)
     {
         var resultPath = Path.Combine(dir, "result.json");
         if (File.Exists(resultPath)) return Read(resultPath, true);
@@ -108,8 +113,13 @@ public static class BenchSuite
         }
         else
         {
-            var r = Pretrainer.Run(pre.Train.X, cfg, Path.Combine(dir, "pretrain"), resume: true, monitor: new FileMonitor(log), cancel: cancel);
-            seconds = r.Seconds;
+            var r = Pretrainer.Run(pre.Train.X, cfg, pretrainDir, resume: true, monitor: new FileMonitor(log), cancel: cancel);
+            // seconds of pretraining, summed over the sittings that trained (a finished, shared pretraining adds ~0)
+            var secondsPath = Path.Combine(pretrainDir, "seconds.txt");
+            double before = File.Exists(secondsPath) ? double.Parse(File.ReadAllText(secondsPath), CultureInfo.InvariantCulture) : 0;
+            seconds = before + r.Seconds;
+            AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
+            if (pretrainDir != Path.Combine(dir, "pretrain")) log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (shared by the transfer columns that pretrain on {pre.Name})");
             probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
             r.Model.Dispose();
         }
