@@ -20,6 +20,34 @@ public class BaselineTests
             new TrainOptions { Steps = steps, Batch = batch, Seed = 0, LogEvery = 1 });
     }
 
+    /// <summary>Every labelled dataset that ships with the repo (configs/datasets.json lists the same eleven).</summary>
+    public static TheoryData<string> ShippedLabelled() =>
+        new("dna-splice", "protein-families", "satellite", "spambase", "digits", "emoji", "speech-digits", "pamap2-like", "wafer-like", "stability-like", "fluorescence-like");
+
+    [Theory]
+    [MemberData(nameof(ShippedLabelled))]
+    public void EveryBaselineTrainsAndProbesOnEveryShippedDataset(string dataset)
+    {
+        // random init and the baselines of the paper (MAE and MetaMAE run on every dataset in EndToEnd/Data tests), tiny preset,
+        // 2 pretraining steps and 1 probe epoch each: the point is that every objective runs on every input spec
+        var dir = Tmp.Dir("bl-all-" + dataset);
+        var path = Path.Combine(dir, "plan.json");
+        File.WriteAllText(path, $$$"""
+            {"name": "all", "kind": "ablation", "preset": "tiny", "steps": 2, "seeds": [0], "probe_epochs": 1, "datasets": ["{{{dataset}}}"],
+             "rows": [{"label": "Random init", "algo": "random-init"}, {"label": "MAE (DABS)", "algo": "mae-dabs", "settings": {"batch": 8}},
+                      {"label": "e-Mix", "algo": "emix", "settings": {"batch": 8}}, {"label": "ShED", "algo": "shed", "settings": {"batch": 8}},
+                      {"label": "Capri", "algo": "capri", "settings": {"batch": 8}}]}
+            """);
+        var results = MetaMae.Bench.BenchSuite.Run(MetaMae.Bench.BenchPlan.Load(path), dir);
+        Assert.Equal(5, results.Count);
+        foreach (var r in results)
+        {
+            Assert.True(double.IsFinite(r.Test), $"{r.Row} on {dataset}: test {r.Test}");
+            Assert.InRange(r.Test, -1.0, 1.0);
+            if (r.Row != "Random init") Assert.True(r.PretrainSeconds > 0, $"{r.Row} on {dataset} did not pretrain");
+        }
+    }
+
     [Theory]
     [InlineData("mae-dabs")]
     [InlineData("emix")]
