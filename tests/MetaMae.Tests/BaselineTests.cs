@@ -28,7 +28,7 @@ public class BaselineTests
     [MemberData(nameof(ShippedLabelled))]
     public void EveryBaselineTrainsAndProbesOnEveryShippedDataset(string dataset)
     {
-        // random init and the baselines of the paper (MAE and MetaMAE run on every dataset in EndToEnd/Data tests), tiny preset,
+        // random init and the baselines of the paper (MetaMAE runs on every catalog entry in ShippedDatasetRunTests), tiny preset,
         // 2 pretraining steps and 1 probe epoch each: the point is that every objective runs on every input spec
         var dir = Tmp.Dir("bl-all-" + dataset);
         var path = Path.Combine(dir, "plan.json");
