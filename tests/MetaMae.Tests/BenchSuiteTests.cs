@@ -33,6 +33,8 @@ public class BenchSuiteTests
         Assert.True(File.Exists(Path.Combine(dir, "mini.md")) && new FileInfo(Path.Combine(dir, "mini.png")).Length > 1000);
         var md = File.ReadAllText(Path.Combine(dir, "mini.md"));
         Assert.Contains("| MAE d0 |", md);
+        Assert.Contains("(n=1)", md);                     // one seed: no '± 0.0000' pretending to be a spread
+        Assert.DoesNotContain("±", md.Split("Per seed:")[0].Split('\n').Skip(3).Aggregate("", (a, l) => a + l));
 
         var again = BenchSuite.Run(plan, dir);
         Assert.All(again, r => Assert.True(r.Skipped));

@@ -143,6 +143,9 @@ public static class BenchSuite
             (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped);
     }
 
+    /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1).</summary>
+    internal static string MeanCell(double mean, double std, int n) => n > 1 ? $"{BenchPlan.F(mean)} ± {BenchPlan.F(std)}" : $"{BenchPlan.F(mean)} (n=1)";
+
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
     {
@@ -170,7 +173,7 @@ public static class BenchSuite
                         var pts = results.Where(r => r.Row == row.Label && r.Column == col).SelectMany(r => r.Points.Where(p => p.Step == s)).ToList();
                         if (pts.Count == 0) continue;
                         var (m, sd) = MeanStd(pts.Select(p => p.Test).ToList());
-                        sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {BenchPlan.F(m)} ± {BenchPlan.F(sd)} |");
+                        sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {MeanCell(m, sd, pts.Count)} |");
                     }
         }
         else
@@ -187,7 +190,7 @@ public static class BenchSuite
                 {
                     var v = results.Where(r => r.Row == row.Label && r.Column == col).Select(r => r.Test).ToList();
                     var (m, sd) = MeanStd(v);
-                    sb.Append($" {BenchPlan.F(m)} ± {BenchPlan.F(sd)} |");
+                    sb.Append($" {MeanCell(m, sd, v.Count)} |");
                 }
                 sb.AppendLine();
             }
