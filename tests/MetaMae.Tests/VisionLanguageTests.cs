@@ -152,19 +152,8 @@ public class VisionLanguageTests
         Assert.Contains("embed.type_embed", gSo.Keys);
         Assert.Equal(Loss(model, tokens, so), Loss(model, tokens, fo), 12);
         GradientTests.AssertFiniteDifferenceSeparatesOrders(model, "blocks.0.mlp.fc1.weight", gSo, gFo, () => Loss(model, tokens, so));
-        const double eps = 1e-6;
-
         // and along a random direction over every parameter
-        var ps = model.named_parameters().Where(p => gSo.ContainsKey(p.name)).ToList();
-        manual_seed(11);
-        var dir = ps.Select(p => randn_like(p.parameter)).ToList();
-        double analytic = ps.Select((p, i) => (gSo[p.name] * dir[i]).sum().ToDouble()).Sum();
-        void Shift(double s) { using var _ = no_grad(); for (int i = 0; i < ps.Count; i++) ps[i].parameter.add_(dir[i], alpha: s); }
-        Shift(eps); double dp = Loss(model, tokens, so);
-        Shift(-2 * eps); double dm = Loss(model, tokens, so);
-        Shift(eps);
-        double dfd = (dp - dm) / (2 * eps);
-        Assert.True(Math.Abs(dfd - analytic) / Math.Abs(dfd) < 1e-5, $"directional derivative {analytic:E10} vs finite difference {dfd:E10}");
+        GradientTests.AssertDirectionalDerivativeMatches(model, gSo, () => Loss(model, tokens, so));
     }
 
     static string Vocab => VisionLanguage.VocabBeside(Path.Combine(Catalog.DataRoot(), "emoji", "index.csv"));
