@@ -6,10 +6,13 @@ namespace MetaMae.Tests;
 /// <summary>The `metamae` command as users and scripts call it (a child process, like a shell).</summary>
 public class CliTests
 {
-    internal static (int Code, string Out, string Err) Metamae(params string[] args)
+    internal static (int Code, string Out, string Err) Metamae(params string[] args) => MetamaeWithEnv(new Dictionary<string, string>(), args);
+
+    internal static (int Code, string Out, string Err) MetamaeWithEnv(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "MetaMae.Cli.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (k, v) in env) psi.Environment[k] = v;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

@@ -61,6 +61,27 @@ public class CpuMathTests
         Assert.True(T.Same(z, z2));
     }
 
+    [Theory]
+    [InlineData("METAMAE_MALLOC", "sytem")]
+    [InlineData("METAMAE_MKL_VENDOR_CHECK", "off")]
+    public void A_misspelt_opt_out_variable_is_an_error_naming_it(string name, string value)
+    {
+        var (code, _, err) = CliTests.MetamaeWithEnv(new Dictionary<string, string> { [name] = value },
+            "bench", "--preset", "tiny", "--steps", "1", "--warmup", "0", "--feature-batch", "0", "--peak-size", "0");
+        Assert.Equal(2, code);
+        Assert.StartsWith("error: ", err.Trim());
+        Assert.Contains($"{name}='{value}'", err);
+    }
+
+    [Fact]
+    public void The_opt_outs_are_honoured()
+    {
+        var (code, output, err) = CliTests.MetamaeWithEnv(new Dictionary<string, string> { ["METAMAE_MALLOC"] = "system", ["METAMAE_MKL_VENDOR_CHECK"] = "keep" },
+            "bench", "--preset", "tiny", "--batch", "4", "--L", "8", "--values", "4", "--steps", "1", "--warmup", "0", "--feature-batch", "0", "--peak-size", "0", "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("alloc=glibc-system mkl=kept", output);
+    }
+
     [Fact]
     public void Threads_below_one_are_refused()
     {

@@ -116,7 +116,9 @@ public static class BenchSuite
             var r = Pretrainer.Run(pre.Train.X, cfg, pretrainDir, resume: true, monitor: new FileMonitor(log), cancel: cancel);
             // seconds of pretraining, summed over the sittings that trained (a finished, shared pretraining adds ~0)
             var secondsPath = Path.Combine(pretrainDir, "seconds.txt");
-            double before = File.Exists(secondsPath) ? double.Parse(File.ReadAllText(secondsPath), CultureInfo.InvariantCulture) : 0;
+            double before = 0;
+            if (File.Exists(secondsPath) && !double.TryParse(File.ReadAllText(secondsPath), NumberStyles.Float, CultureInfo.InvariantCulture, out before))
+                throw new DataFormatException($"{secondsPath}: expected the pretraining seconds as one number (delete the file to restart the count)");
             seconds = before + r.Seconds;
             AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
             if (pretrainDir != Path.Combine(dir, "pretrain")) log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (shared by the transfer columns that pretrain on {pre.Name})");

@@ -68,6 +68,15 @@ public static class CpuMath
         }
     }
 
+    /// <summary>An opt-out variable's value: unset or empty means the default; anything but the two names is an error, not a silent default.</summary>
+    private static string? Setting(string name, string optOut, string dflt)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrEmpty(v) || v == dflt) return dflt;
+        if (v == optOut) return optOut;
+        throw new ArgumentException($"environment variable {name}='{v}': expected '{optOut}' (turn the setting off) or '{dflt}' (the default), or leave it unset");
+    }
+
     private const int M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4;
 
     [DllImport("libc", EntryPoint = "mallopt")]
@@ -78,7 +87,7 @@ public static class CpuMath
 
     private static string ApplyMalloc()
     {
-        if (Environment.GetEnvironmentVariable("METAMAE_MALLOC") is "system") return "system";
+        if (Setting("METAMAE_MALLOC", "system", "retain") == "system") return "system";
         var preload = Environment.GetEnvironmentVariable("LD_PRELOAD") ?? "";
         if (preload.Contains("jemalloc")) return "jemalloc";
         if (preload.Contains("tcmalloc")) return "tcmalloc";
@@ -90,7 +99,7 @@ public static class CpuMath
 
     private static unsafe string Apply()
     {
-        if (Environment.GetEnvironmentVariable("METAMAE_MKL_VENDOR_CHECK") is "keep") return "kept";
+        if (Setting("METAMAE_MKL_VENDOR_CHECK", "keep", "bypass") == "keep") return "kept";
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return "unchanged: not x64 Linux";
         // TorchSharp loads libtorch on first use; load it without running any MKL routine
         if (!TryInitializeDeviceType(DeviceType.CPU)) return "unchanged: libtorch not loaded";
