@@ -53,11 +53,9 @@ public static partial class Cli
             }
             else if (p.GetValue(Dataset) is string name)
             {
-                var entry = Catalog.Get(name);
                 var ds = Catalog.Load(name, p.GetValue(DataDir));
-                var model0 = entry.Preset.Apply(ModelConfig.FromPreset(p.GetValue(Preset)!));
-                if (p.GetValue(DecoderDepth) is int dd) model0 = model0 with { DecDepth = dd };
-                like = new RunConfig("metamae", name, ds.Spec, model0, entry.Preset.Objective(true), new TrainOptions());
+                like = RunSettings.Resolve("metamae", name, ds.Spec, Catalog.Get(name).Preset, p.GetValue(Preset)!, 0,
+                    new RunOverrides { DecoderDepth = p.GetValue(DecoderDepth) });
             }
             var (model, cfg, parts) = ReferenceFormat.Import(inPath, like);
             using (model)

@@ -75,18 +75,8 @@ public static class Plots
         using var gen = new Generator(device: CPU).manual_seed(seed);
         using var m = Masking.Random(raw.shape[0], spec.NumTokens, maskRatio, gen, CPU, ScalarType.Float32);
         var support = m.Support(spec, nearbyRatio, gen);
-        Tensor latent, pred;
-        if (model.Config.DecDepth == 0)
-        {
-            latent = model.Encode(model.Embed(tokens, zeroMask: m.Mask));
-            pred = model.Decode(latent, null);
-        }
-        else
-        {
-            var h = model.Embed(tokens);
-            var vis = gather(h, 1, m.KeepIds.unsqueeze(-1).expand(-1, -1, h.shape[2]));
-            pred = model.Decode(model.Encode(vis), m.IdsRestore);
-        }
+        var (latent, restore) = model.EncodeMasked(tokens, m);
+        var pred = model.Decode(latent, restore);
         Tensor pasted;
         if (spec.IsDiscrete)
             pasted = where(m.Mask > 0, pred.argmax(-1), tokens);

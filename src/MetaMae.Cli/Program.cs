@@ -22,11 +22,13 @@ namespace MetaMae.Cli
     public static partial class Cli
     {
         // common options
+        static readonly TrainOptions DefaultTrain = new();
+        static readonly ObjectiveOptions DefaultObjective = new();
         static readonly Option<string?> Dataset = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
         static readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder holding the shipped datasets (default: data/ beside the program, or METAMAE_DATA)" };
-        static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong([.. Baselines.AllAlgorithms]);
+        static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong([.. Algorithms.Trainable]);
         static readonly Option<string> Preset = new Option<string>("--preset") { Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
-        static readonly Option<int?> Steps = new("--steps") { Description = "Pretraining steps (default 1000)" };
+        static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
         static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
         static readonly Option<long> Seed = new("--seed") { Description = "Seed of init, batches, masks, dropout and the probe", DefaultValueFactory = _ => 0 };
         static readonly Option<string?> Out = new("--out") { Description = "Output folder (default runs/DATASET-ALGO-PRESET-sSEED)" };
@@ -40,13 +42,13 @@ namespace MetaMae.Cli
         static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
         static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
         static readonly Option<double?> Lambda = new("--lambda") { Description = "Weight of the task-contrastive loss (0 = off)" };
-        static readonly Option<double?> R = new("--r") { Description = "Nearby-S ratio r (0.1)" };
-        static readonly Option<int?> InnerSteps = new("--inner-steps") { Description = "Latent adaptation steps (1)" };
+        static readonly Option<double?> R = new("--r") { Description = $"Nearby-S ratio r (default {DefaultObjective.NearbyRatio})" };
+        static readonly Option<int?> InnerSteps = new("--inner-steps") { Description = $"Latent adaptation steps (default {DefaultObjective.InnerSteps})" };
         static readonly Option<bool> FirstOrder = new("--first-order") { Description = "Detach the inner gradient (first-order adaptation)" };
         static readonly Option<int?> DecoderDepth = new("--decoder-depth") { Description = "Decoder blocks n (0 = linear decoder, encoder sees every token)" };
         static readonly Option<double?> Dropout = new("--dropout") { Description = "Encoder dropout p" };
-        static readonly Option<double?> Temperature = new("--temperature") { Description = "NT-Xent temperature (0.5)" };
-        static readonly Option<double?> Lr = new("--lr") { Description = "AdamW learning rate (1e-4)" };
+        static readonly Option<double?> Temperature = new("--temperature") { Description = $"NT-Xent temperature (default {DefaultObjective.Temperature}; e-Mix and Capri bring their own)" };
+        static readonly Option<double?> Lr = new("--lr") { Description = $"AdamW learning rate (default {DefaultTrain.Lr})" };
         // pretrain
         static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint every N steps (0 = only at the end)", DefaultValueFactory = _ => 100 };
         static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
@@ -88,6 +90,9 @@ namespace MetaMae.Cli
             try
             {
                 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160;
+                // process-wide CPU math (MKL kernels, malloc) before any command's first matmul; --threads is set per command
+                CpuMath.EnsureMallocRetains();
+                CpuMath.EnsureMklKernels();
                 return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
             }
             catch (Exception e) when (e is ArgumentException or DataFormatException or InvalidDataException or FileNotFoundException
@@ -152,24 +157,16 @@ namespace MetaMae.Cli
                 var ckpt = p.GetValue(CheckpointOpt);
                 bool random = p.GetValue(RandomInit);
                 if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE or --random-init");
-                MetaMaeModel model;
-                string datasetName;
+                string datasetName = p.GetValue(Dataset) ?? "dna-splice";
                 if (ckpt is not null)
                 {
-                    model = Checkpoint.LoadModel(ckpt, device);
                     using var ck = Checkpoint.Load(ckpt);
                     datasetName = p.GetValue(Dataset) ?? ck.Config.Dataset;
                 }
-                else
-                {
-                    datasetName = p.GetValue(Dataset) ?? "dna-splice";
-                    var ds0 = LoadData(p, ref datasetName, out var entryPreset);
-                    var entry = new { Preset = entryPreset };
-                    var cfg0 = new RunConfig("random-init", datasetName, ds0.Spec, entry.Preset.Apply(ModelConfig.FromPreset(p.GetValue(Preset)!)),
-                        entry.Preset.Objective(true), new TrainOptions { Seed = p.GetValue(Seed) });
-                    model = Pretrainer.CreateModel(cfg0, device);
-                }
                 var ds = LoadData(p, ref datasetName, out var dsPreset);
+                using var model = ckpt is not null ? Checkpoint.LoadModel(ckpt, device)
+                    : Pretrainer.CreateModel(RunSettings.Resolve(Algorithms.RandomInit, datasetName, ds.Spec, dsPreset,
+                        p.GetValue(Preset)!, p.GetValue(Seed)), device);
                 if (ds.Spec != model.Spec)
                     throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
                 var po = ProbeOpts(p, dsPreset);
@@ -337,29 +334,15 @@ namespace MetaMae.Cli
             var ds = LoadData(p, ref name, out var preset);
             var algo = p.GetValue(Algo)!;
             var presetName = p.GetValue(Preset)!;
-            var model = ModelConfig.FromPreset(presetName) with
-            {
-                DecDepth = p.GetValue(DecoderDepth) ?? preset.DecoderDepth,
-                Dropout = p.GetValue(Dropout) ?? preset.Dropout,
-            };
-            var baseline = Baselines.Algorithms.Contains(algo) ? Baselines.Defaults(algo) : ((double, double)?)null;
-            var obj = preset.Objective(algo == "metamae") with
-            {
-                MaskRatio = p.GetValue(MaskRatio) ?? baseline?.Item1 ?? preset.MaskRatio,
-                Alpha = p.GetValue(Alpha) ?? preset.Alpha,
-                Lambda = algo != "metamae" ? 0 : p.GetValue(Lambda) ?? preset.Lambda,
-                NearbyRatio = p.GetValue(R) ?? 0.1,
-                InnerSteps = p.GetValue(InnerSteps) ?? 1,
-                SecondOrder = !p.GetValue(FirstOrder),
-                Temperature = p.GetValue(Temperature) ?? baseline?.Item2 ?? 0.5,
-            };
             long seed = p.GetValue(Seed);
-            var train = new TrainOptions
+            var cfg = RunSettings.Resolve(algo, name, ds.Spec, preset, presetName, seed, new RunOverrides
             {
-                Steps = p.GetValue(Steps) ?? 1000, Batch = p.GetValue(Batch) ?? preset.Batch, Seed = seed,
-                Lr = p.GetValue(Lr) ?? 1e-4, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
-            };
-            var cfg = new RunConfig(algo, name, ds.Spec, model, obj, train);
+                Steps = p.GetValue(Steps), Batch = p.GetValue(Batch), Lr = p.GetValue(Lr),
+                SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
+                MaskRatio = p.GetValue(MaskRatio), Alpha = p.GetValue(Alpha), Lambda = p.GetValue(Lambda),
+                NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
+                Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
+            });
             var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
             return (ds, cfg, outDir);
         }
@@ -386,18 +369,12 @@ namespace MetaMae.Cli
                 Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
             });
             name = ds.Name;
-            preset = ByoPreset(modality);
+            preset = Table8.ForModality(modality);
             return ds;
         }
 
-        static DatasetPreset ByoPreset(string modality) => modality switch
-        {
-            "tabular" => Catalog.Higgs, "sequence" or "tokens" => Catalog.Pfam, "image" => Catalog.ImageNet32,
-            "audio" => Catalog.LibriSpeech, _ => Catalog.Pamap2,
-        };
-
         static DatasetPreset PresetOf(ParseResult p, string name) =>
-            name.StartsWith("byo:") ? ByoPreset(p.GetValue(ModalityOpt) ?? "series")
+            name.StartsWith("byo:") ? Table8.ForModality(p.GetValue(ModalityOpt) ?? "series")
             : p.GetValue(DabsRoot) is not null ? DabsCatalog.Get(name).Preset : Catalog.Get(name).Preset;
 
         static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()

@@ -13,8 +13,8 @@ public class BaselineTests
 {
     internal static RunConfig Config(string algo, InputSpec spec, string dataset, int steps, int batch = 16)
     {
-        var (mask, tau) = Baselines.Defaults(algo);
-        var preset = Catalog.Genomics;
+        var (mask, tau) = (Algorithms.Get(algo).MaskRatio!.Value, Algorithms.Get(algo).Temperature!.Value);
+        var preset = Table8.Genomics;
         return new RunConfig(algo, dataset, spec, preset.Apply(ModelConfig.Tiny),
             new ObjectiveOptions { MaskRatio = mask, Temperature = tau, Adapt = false, Lambda = 0 },
             new TrainOptions { Steps = steps, Batch = batch, Seed = 0, LogEvery = 1 });

@@ -59,6 +59,7 @@ public class LibraryApiTests
     {
         // README-BEGIN
         // dir: an output folder of yours, e.g. "runs/my-data"
+        CpuMath.Configure(threads: Environment.ProcessorCount);    // once per process, before any model (README "Speed")
         using var scope = NewDisposeScope();
         // 1. Describe the input: 2 channels x 64 steps, 8 steps per token.
         var spec = new SequenceSpec(Channels: 2, Length: 64, PatchLength: 8);

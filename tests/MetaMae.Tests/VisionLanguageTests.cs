@@ -209,7 +209,7 @@ public class VisionLanguageTests
         var entry = Catalog.Get("emoji-captions");
         bool adapt = algo == "metamae";
         var obj = entry.Preset.Objective(adapt);
-        if (algo == "shed") obj = obj with { MaskRatio = Baselines.Defaults("shed").MaskRatio, Temperature = Baselines.Defaults("shed").Temperature };
+        if (algo == "shed") obj = obj with { MaskRatio = Algorithms.Get("shed").MaskRatio!.Value, Temperature = Algorithms.Get("shed").Temperature!.Value };
         var cfg = new RunConfig(algo, "emoji-captions", ds.Spec, entry.Preset.Apply(ModelConfig.Tiny with { EncDim = 32, EncMlp = 64, DecDim = 16, DecMlp = 32 }), obj,
             new TrainOptions { Steps = 2, Batch = 8, LogEvery = 1 });
         var dir = Tmp.Dir("vl-" + algo);
@@ -226,7 +226,7 @@ public class VisionLanguageTests
     [Fact]
     public void MaeDabsRefusesMultiInputSpecs()
     {
-        var e = Assert.Throws<NotSupportedException>(() => Baselines.Make("mae-dabs", Two, Small, new ObjectiveOptions()));
+        var e = Assert.Throws<NotSupportedException>(() => Algorithms.CreateObjective("mae-dabs", Two, Small, new ObjectiveOptions()));
         Assert.Contains("multi-input", e.Message);
     }
 

@@ -77,8 +77,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         {
             if (rowsArr[i] is not JsonObject r) throw new DataFormatException($"{path}: rows[{i}] must be an object");
             var algo = Str(r, "algo", $"rows[{i}]");
-            if (algo != "random-init" && !Baselines.AllAlgorithms.Contains(algo))
-                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown (expected random-init or one of: {string.Join(", ", Baselines.AllAlgorithms)})");
+            if (!Algorithms.All.Any(a => a.Name == algo))
+                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown (expected one of: {string.Join(", ", Algorithms.All.Select(a => a.Name))})");
             var settings = new Dictionary<string, JsonNode?>();
             if (r["settings"] is JsonObject so)
                 foreach (var (k, v) in so)
@@ -116,39 +116,31 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
     /// <summary>The run configuration of one cell: the dataset preset, the algorithm's defaults, then the row's settings.</summary>
     public RunConfig CellConfig(PlanRow row, string dataset, InputSpec spec, long seed)
     {
-        var entry = Catalog.Get(dataset);
-        var p = entry.Preset;
-        var algo = row.Algo == "random-init" ? "metamae" : row.Algo;
-        var model = p.Apply(ModelConfig.FromPreset(Preset));
-        var obj = p.Objective(algo == "metamae");
-        if (Baselines.Algorithms.Contains(algo))
-        {
-            var (mask, tau) = Baselines.Defaults(algo);
-            obj = obj with { MaskRatio = mask, Temperature = tau, Lambda = 0 };
-        }
-        var train = new TrainOptions { Steps = Steps, Batch = p.Batch, Seed = seed, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
+        var p = Catalog.Get(dataset).Preset;
+        var o = new RunOverrides { Steps = Steps, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
         foreach (var (k, v) in row.Settings)
         {
             string where = $"{Source}: row '{row.Label}' setting \"{k}\"";
             double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d : throw new DataFormatException($"{where} must be a number");
             int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d : throw new DataFormatException($"{where} must be an integer");
-            switch (k)
+            bool B() => v is JsonValue jv && jv.TryGetValue<bool>(out var d) ? d : throw new DataFormatException($"{where} must be true or false");
+            o = k switch
             {
-                case "decoder_depth": model = model with { DecDepth = I() }; break;
-                case "dropout": model = model with { Dropout = D() }; break;
-                case "alpha": obj = obj with { Alpha = D() }; break;
-                case "lambda": obj = obj with { Lambda = D() }; break;
-                case "r": obj = obj with { NearbyRatio = D() }; break;
-                case "inner_steps": obj = obj with { InnerSteps = I() }; break;
-                case "first_order": obj = obj with { SecondOrder = !(v is JsonValue b && b.TryGetValue<bool>(out var fo) ? fo : throw new DataFormatException($"{where} must be true or false")) }; break;
-                case "mask_ratio": obj = obj with { MaskRatio = D() }; break;
-                case "temperature": obj = obj with { Temperature = D() }; break;
-                case "lr": train = train with { Lr = D() }; break;
-                case "batch": train = train with { Batch = I() }; break;
-            }
+                "decoder_depth" => o with { DecoderDepth = I() },
+                "dropout" => o with { Dropout = D() },
+                "alpha" => o with { Alpha = D() },
+                "lambda" => o with { Lambda = D() },
+                "r" => o with { NearbyRatio = D() },
+                "inner_steps" => o with { InnerSteps = I() },
+                "first_order" => o with { FirstOrder = B() },
+                "mask_ratio" => o with { MaskRatio = D() },
+                "temperature" => o with { Temperature = D() },
+                "lr" => o with { Lr = D() },
+                "batch" => o with { Batch = I() },
+                _ => o,
+            };
         }
-        if (algo != "metamae") obj = obj with { Lambda = 0, Adapt = false };
-        return new RunConfig(row.Algo, dataset, spec, model, obj, train);
+        return RunSettings.Resolve(row.Algo, dataset, spec, p, Preset, seed, o);
     }
 
     internal static string Slug(string s)

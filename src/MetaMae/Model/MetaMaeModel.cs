@@ -37,13 +37,6 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public InputSpec Spec { get; }
     public ModelConfig Config { get; }
 
-    // MKL's kernel choice is made at its first call: settle it before any model exists (see CpuMath)
-    static MetaMaeModel()
-    {
-        Training.CpuMath.EnsureMallocRetains();
-        Training.CpuMath.EnsureMklKernels();
-    }
-
     public MetaMaeModel(InputSpec spec, ModelConfig cfg) : base(nameof(MetaMaeModel))
     {
         spec.Validate();
@@ -156,6 +149,20 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// The amortised latent Z of a masked input (Algorithm 1, line 6) and the inverse shuffle the
+    /// decoder needs. Decoder depth 0 (DABS MAE): the encoder sees every token with the masked
+    /// embeddings zeroed, no inverse shuffle. Otherwise only the visible tokens are encoded.
+    /// tokens: (B, L, P) or (B, L); returns Z: (B, 1+L, D) or (B, 1+keep, D), and ids_restore (B, L) or null.
+    /// </summary>
+    public (Tensor Latent, Tensor? Restore) EncodeMasked(Tensor tokens, Objectives.Masking m)
+    {
+        if (Config.DecDepth == 0) return (Encode(Embed(tokens, zeroMask: m.Mask)), null);  // (B, 1+L, D)
+        var h = Embed(tokens);                                                             // (B, L, D)
+        var visible = gather(h, 1, m.KeepIds.unsqueeze(-1).expand(-1, -1, h.shape[2]));    // (B, keep, D)
+        return (Encode(visible), m.IdsRestore);                                            // (B, 1+keep, D)
+    }
+
+    /// <summary>
     /// Decoder predictions for every token position. latent: (B, 1+n, D) with CLS first.
     /// With idsRestore (B, L) the n visible latents are put back in order among L-n mask tokens;
     /// without it (depth 0, or an encoder that saw all tokens) latent must hold all L tokens.
@@ -178,15 +185,22 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             if (n1 != L + 1) throw new InvalidOperationException($"latent has {n1 - 1} tokens, expected {L} without ids_restore");
             seq = h[.., 1..];
         }
-        else
-        {
-            var fill = mask_token.expand(b, L + 1 - n1, dd);
-            seq = cat([h[.., 1..], fill], 1);                         // (B, L, Dd), shuffled order
-            seq = gather(seq, 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
-        }
+        else seq = Unshuffle(h, idsRestore);
         var x = cat([h[.., ..1], seq], 1) + decoder_pos_embed;      // (B, 1+L, Dd)
         foreach (var blk in decoder_blocks) x = Step(blk, x);
         return Head(decoder_norm.forward(x)[.., 1..]);
+    }
+
+    /// <summary>
+    /// The visible latents put back in token order among mask tokens. h: (B, 1+n, Dd) with the CLS
+    /// row first; idsRestore: (B, L). Returns (B, L, Dd) without the CLS row.
+    /// </summary>
+    private Tensor Unshuffle(Tensor h, Tensor idsRestore)
+    {
+        long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
+        var fill = mask_token.expand(b, Spec.NumTokens + 1 - n1, dd);                    // (B, L-n, Dd)
+        var seq = cat([h[.., 1..], fill], 1);                                            // (B, L, Dd), shuffled
+        return gather(seq, 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));             // (B, L, Dd), in order
     }
 
     private Tensor Head(Tensor h)
@@ -244,11 +258,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             if (n1 != L + 1) throw new InvalidOperationException($"latent has {n1 - 1} tokens, expected {L} without ids_restore");
             seq = h[.., 1..];
         }
-        else
-        {
-            var fill = mask_token.expand(b, L + 1 - n1, dd);
-            seq = gather(cat([h[.., 1..], fill], 1), 1, idsRestore.unsqueeze(-1).expand(-1, -1, dd));
-        }
+        else seq = Unshuffle(h, idsRestore);
         var types = decoder_type_embed.index_select(0, MultiEmbed.TypeIds(multi, seq.device));   // (L, Dd)
         if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed, tiedLogits);
         var x = cat([h[.., ..1], seq + types.unsqueeze(0)], 1) + decoder_pos_embed;

@@ -1,4 +1,5 @@
 using MetaMae.Model;
+using static TorchSharp.torch.nn;
 using static TorchSharp.torch;
 
 namespace MetaMae.Objectives;
@@ -21,4 +22,13 @@ public interface IObjective
     /// mixing partners are other samples of the same batch, keeps it).
     /// </summary>
     LossParts Loss(MetaMaeModel model, Tensor tokens, BatchRandom rng) => Loss(model, tokens, rng.Generator);
+}
+
+/// <summary>
+/// An objective with its own trainable head (a module outside the model). The pretrainer adds
+/// the head's parameters to the optimizer and saves them in checkpoints under "objective.".
+/// </summary>
+public interface IHasHead
+{
+    Module Head { get; }
 }

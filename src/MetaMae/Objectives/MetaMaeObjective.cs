@@ -60,20 +60,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         using var m = Masking.Random(b, L, o.MaskRatio, gen, tokens.device, model.parameters().First().dtype);
 
         // 1. amortised latent Z of the visible tokens (CLS row first)
-        Tensor latent;
-        Tensor? restore;
-        if (model.Config.DecDepth == 0)
-        {
-            latent = model.Encode(model.Embed(tokens, zeroMask: m.Mask));          // (B, 1+L, D)
-            restore = null;
-        }
-        else
-        {
-            var h = model.Embed(tokens);                                          // (B, L, D)
-            var visible = gather(h, 1, m.KeepIds.unsqueeze(-1).expand(-1, -1, h.shape[2]));   // (B, keep, D)
-            latent = model.Encode(visible);                                       // (B, 1+keep, D)
-            restore = m.IdsRestore;
-        }
+        var (latent, restore) = model.EncodeMasked(tokens, m);                  // (B, 1+keep, D); depth 0: (B, 1+L, D)
 
         if (!o.Adapt)
         {

@@ -30,13 +30,7 @@ public sealed record PretrainResult(MetaMaeModel Model, RunConfig Config, int St
 /// </summary>
 public static class Pretrainer
 {
-    public static IObjective MakeObjective(RunConfig c) => c.Algo switch
-    {
-        "metamae" => new MetaMaeObjective(c.Objective with { Adapt = true }),
-        "mae" => new MetaMaeObjective(c.Objective with { Adapt = false, Lambda = 0 }),
-        "mae-dabs" or "emix" or "shed" or "capri" => Baselines.Make(c.Algo, c.Spec, c.Model, c.Objective),
-        _ => throw new ArgumentException($"unknown --algo '{c.Algo}' (expected one of: {string.Join(", ", Baselines.AllAlgorithms)})"),
-    };
+    public static IObjective MakeObjective(RunConfig c) => Algorithms.CreateObjective(c.Algo, c.Spec, c.Model, c.Objective);
 
     /// <summary>Initial weights for a seed (the random-init baseline uses the same call).</summary>
     public static MetaMaeModel CreateModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)

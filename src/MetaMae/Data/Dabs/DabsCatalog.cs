@@ -10,21 +10,22 @@ public sealed record DabsEntry(string Name, string Modality, string RelativePath
 /// <summary>The DABS datasets with readers, their expected layout under a root folder (docs/dabs-datasets.md) and the Table 8 presets.</summary>
 public static class DabsCatalog
 {
-    // Table 8 (alpha, lambda, decoder depth, p; DABS mask ratio and batch); probe batch = pretraining batch
-    static readonly DatasetPreset Pamap2P = new("PAMAP2", 0.85, 256, 0.5, 1.0, 4, 0.1, 256);
-    static readonly DatasetPreset HiggsP = new("HIGGS", 0.5, 256, 1.0, 1.0, 6, 0.1, 256);
-    static readonly DatasetPreset EuroSatP = new("EuroSAT", 0.85, 64, 0.1, 1.0, 4, 0.0, 64);
-    static readonly DatasetPreset PfamP = new("Pfam", 0.15, 128, 0.1, 1.0, 4, 0.0, 128);
-    static readonly DatasetPreset LibriP = new("LibriSpeech", 0.85, 64, 0.1, 1.0, 4, 0.0, 64);
-    static readonly DatasetPreset WaferP = new("WaferMap", 0.15, 128, 0.1, 0.1, 6, 0.0, 128);
-    static readonly DatasetPreset ImageNetP = new("ImageNet32", 0.85, 64, 0.1, 0.1, 4, 0.0, 64);
+    // Table 8, at full scale (Data/Table8.cs)
+    static readonly DatasetPreset Pamap2P = Table8.FullScale(Table8.Pamap2);
+    static readonly DatasetPreset HiggsP = Table8.FullScale(Table8.Higgs);
+    static readonly DatasetPreset EuroSatP = Table8.FullScale(Table8.EuroSat);
+    static readonly DatasetPreset GenomicsP = Table8.FullScale(Table8.Genomics);
+    static readonly DatasetPreset PfamP = Table8.FullScale(Table8.Pfam);
+    static readonly DatasetPreset LibriP = Table8.FullScale(Table8.LibriSpeech);
+    static readonly DatasetPreset WaferP = Table8.FullScale(Table8.WaferMap);
+    static readonly DatasetPreset ImageNetP = Table8.FullScale(Table8.ImageNet32);
 
     public static IReadOnlyList<DabsEntry> Entries { get; } =
     [
         new("pamap2", "time series", "PAMAP2_Dataset/Protocol", "Pamap2.Load (.dat)", Pamap2P, (p, o) => Pamap2.Load(p, o)),
         new("higgs", "tabular", "HIGGS/HIGGS.csv", "Higgs.Load (csv)", HiggsP, (p, o) => Higgs.Load(p, o)),
-        new("genomics", "DNA tokens", "genomics_ood", "Genomics.Load (csv)", Catalog.Genomics, (p, o) => Genomics.Load(p, false, o)),
-        new("genomics-ood", "DNA tokens", "genomics_ood", "Genomics.Load ood (csv)", Catalog.Genomics, (p, o) => Genomics.Load(p, true, o)),
+        new("genomics", "DNA tokens", "genomics_ood", "Genomics.Load (csv)", GenomicsP, (p, o) => Genomics.Load(p, false, o)),
+        new("genomics-ood", "DNA tokens", "genomics_ood", "Genomics.Load ood (csv)", GenomicsP, (p, o) => Genomics.Load(p, true, o)),
         new("pfam", "protein tokens", "tape/pfam", "Tape.Load (json)", PfamP, (p, o) => Tape.Load(TapeTask.Pfam, p, o)),
         new("scop", "protein tokens", "tape/remote_homology", "Tape.Load (json)", PfamP, (p, o) => Tape.Load(TapeTask.RemoteHomology, p, o)),
         new("secondary-structure", "protein tokens", "tape/secondary_structure", "Tape.LoadSecondaryStructure (json; per-token labels)", PfamP, (p, o) => Tape.Load(TapeTask.SecondaryStructure, p, o)),
