@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MetaMae.Training;
 using MetaMae.Bench;
+using MetaMae.Data;
 using static TorchSharp.torch;
 
 namespace MetaMae.Cli;
@@ -8,20 +9,22 @@ namespace MetaMae.Cli;
 /// <summary>`metamae bench-suite PLAN.json`: runs a benchmark plan cell by cell (skipping cells already done) and writes its table and plot.</summary>
 public static class BenchCommand
 {
-    public static Command Create(Option<string?> dataDir, Option<int?> threads)
+    public static Command Create(Option<string?> dataDir, Option<int?> threads, Option<string?> data, Func<ParseResult, string, DataSource> source)
     {
         var plan = new Argument<string>("plan") { Description = "A plan file (JSON), e.g. configs/table4-ablation.json" };
         var outOpt = new Option<string?>("--out") { Description = "Output folder (default results/PLAN-NAME)" };
         var only = new Option<string?>("--datasets") { Description = "Comma-separated datasets: run only the columns that involve them" };
         var steps = new Option<int?>("--steps") { Description = "Override the plan's pretraining steps (a smaller CPU budget)" };
         var seeds = new Option<string?>("--seeds") { Description = "Override the plan's seeds, comma-separated" };
-        var c = new Command("bench-suite", "Run a plan of algorithms x datasets x seeds x settings; cells already done are skipped, a killed suite continues") { plan, outOpt, only, steps, seeds, dataDir, threads };
+        var c = new Command("bench-suite", "Run a plan of algorithms x datasets x seeds x settings; cells already done are skipped, a killed suite continues") { plan, outOpt, only, steps, seeds, dataDir, threads, data };
         c.SetAction(p =>
         {
             CpuMath.Configure(p.GetValue(threads) ?? Environment.ProcessorCount);
             var path = p.GetValue(plan)!;
             var filter = p.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var pl = BenchPlan.Load(path).Restrict(filter);
+            if (p.GetValue(data) is string own)
+                pl = pl.OnOwnData(BenchPlan.Slug(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(own))), source(p, own));
             if (p.GetValue(steps) is int st)
             {
                 if (st < 1 || pl.EvalSteps.Any(e => e > st)) throw new ArgumentException($"--steps must be >= 1 and >= every eval step of the plan (got {st})");

@@ -75,7 +75,9 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand());
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
-            root.Add(BenchCommand.Create(DataDir, Threads));
+            var suite = BenchCommand.Create(DataDir, Threads, DataOpt, (p, path) => new OwnDataSource(path, ByoOpts(p, path)));
+            foreach (var o in new Option[] { ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) suite.Add(o);
+            root.Add(suite);
             root.Add(StepBenchCommand.Create());
             root.Add(ExportCommand());
             root.Add(ImportCommand());
@@ -128,7 +130,7 @@ namespace MetaMae.Cli
             c.SetAction(p => DistributedCli.Run(p.GetValue(Accumulate), par =>
             {
                 var device = Setup(p);
-                var (ds, cfg, outDir) = Resolve(p);
+                var (ds, cfg, outDir, _) = Resolve(p);
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
                     afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
                 if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
@@ -197,8 +199,8 @@ namespace MetaMae.Cli
                 if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
                     throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
                 var device = Setup(p);
-                var (ds, cfg, outDir) = Resolve(p, "pretrain");
-                var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
+                var (ds, cfg, outDir, preset) = Resolve(p, "pretrain");
+                var po = ProbeOpts(p, preset);
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
                     afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
                 PlotLoss(Path.Combine(outDir, "pretrain"));
@@ -305,7 +307,7 @@ namespace MetaMae.Cli
             throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
         }
 
-        static (Dataset, RunConfig, string) Resolve(ParseResult p, string? checkpointSubdir = null)
+        static (Dataset, RunConfig, string, DatasetPreset) Resolve(ParseResult p, string? checkpointSubdir = null)
         {
             var resumeDir = p.GetValue(Out);
             if (p.GetValue(Resume) && resumeDir is not null)
@@ -327,7 +329,7 @@ namespace MetaMae.Cli
                         },
                     };
                     var resumed = c.Dataset;
-                    return (LoadData(p, ref resumed, out _), c, resumeDir);
+                    return (LoadData(p, ref resumed, out var resumedPreset), c, resumeDir, resumedPreset);
                 }
             }
             var name = p.GetValue(Dataset) ?? "dna-splice";
@@ -344,38 +346,34 @@ namespace MetaMae.Cli
                 Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
             });
             var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
-            return (ds, cfg, outDir);
+            return (ds, cfg, outDir, preset);
         }
 
-        /// <summary>The shipped dataset NAME, or the user's --data (named byo:FILE) with the preset of its modality.</summary>
+        /// <summary>The shipped dataset NAME, a DABS dataset under --root, or the user's --data (named byo:FILE).</summary>
         static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
         {
-            var path = p.GetValue(DataOpt);
-            if (path is null && p.GetValue(DabsRoot) is string root)
-            {
-                preset = DabsCatalog.Get(name).Preset;
-                return DabsCatalog.Load(name, root, new DabsOptions { MaxPerSplit = p.GetValue(MaxPerSplit) });
-            }
-            if (path is null && !name.StartsWith("byo:"))
-            {
-                preset = Catalog.Get(name).Preset;
-                return Catalog.Load(name, p.GetValue(DataDir));
-            }
-            if (path is null) throw new ArgumentException($"dataset '{name}' was your own data: pass it again with --data PATH --modality M");
-            var modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data needs --modality ({string.Join("|", ByoData.Modalities)})");
-            var ds = ByoData.Load(path, new ByoOptions
-            {
-                Modality = modality, LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
-                Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
-            });
+            var (ds, pr) = SourceOf(p, name).Load();
             name = ds.Name;
-            preset = Table8.ForModality(modality);
+            preset = pr;
             return ds;
         }
 
-        static DatasetPreset PresetOf(ParseResult p, string name) =>
-            name.StartsWith("byo:") ? Table8.ForModality(p.GetValue(ModalityOpt) ?? "series")
-            : p.GetValue(DabsRoot) is not null ? DabsCatalog.Get(name).Preset : Catalog.Get(name).Preset;
+        static DataSource SourceOf(ParseResult p, string name)
+        {
+            var path = p.GetValue(DataOpt);
+            if (path is null && p.GetValue(DabsRoot) is string root)
+                return new DabsSource(name, root, new DabsOptions { MaxPerSplit = p.GetValue(MaxPerSplit) });
+            if (path is null && !name.StartsWith("byo:")) return new ShippedSource(name, p.GetValue(DataDir));
+            if (path is null) throw new ArgumentException($"dataset '{name}' was your own data: pass it again with --data PATH --modality M");
+            return new OwnDataSource(path, ByoOpts(p, path));
+        }
+
+        static ByoOptions ByoOpts(ParseResult p, string path) => new()
+        {
+            Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality ({string.Join("|", ByoData.Modalities)})"),
+            LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
+            Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+        };
 
         static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
         {

@@ -94,6 +94,46 @@ public class BenchSuiteTests
         Assert.Single(plan.Restrict(["dna-splice"]).Columns);
     }
 
+    /// <summary>A small table of the user's own: 4 numeric features, a label that depends on them, a split column.</summary>
+    internal static string OwnTable(string dir, int rows = 40)
+    {
+        var rng = new Random(3);
+        var lines = new List<string> { "f0,f1,f2,f3,label,split" };
+        for (int i = 0; i < rows; i++)
+        {
+            var f = Enumerable.Range(0, 4).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+            lines.Add(string.Join(",", f.Select(v => v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))
+                + $",{(f[0] + f[1] > 0 ? "up" : "down")},{(i % 4 == 0 ? "test" : "train")}");
+        }
+        var path = Path.Combine(dir, "my-table.csv");
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    [Fact]
+    public void APlanRunsOnTheUsersOwnDataFromItsDataMapAndFromTheCli()
+    {
+        var dir = Tmp.Dir("bench-own");
+        OwnTable(dir);
+        var plan = BenchPlan.Load(Plan(dir, """
+            {"name": "own", "kind": "ablation", "preset": "tiny", "steps": 2, "seeds": [0], "probe_epochs": 2, "datasets": ["mine"],
+             "data": {"mine": {"path": "my-table.csv", "modality": "tabular"}},
+             "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
+            """));
+        var r = Assert.Single(BenchSuite.Run(plan, dir));
+        Assert.InRange(r.Test, 0, 1);
+        var config = File.ReadAllText(Path.Combine(dir, "cells", "mae", "mine", "s0", "log.txt"));
+        Assert.Contains("\"kind\":\"tabular\",\"features\":4", config.Replace(" ", ""));   // the table's 4 columns
+
+        // the same plan's rows on a file given at the command line (bench-suite --data PATH --modality M)
+        var cliOut = Path.Combine(dir, "cli");
+        var (code, stdout, stderr) = CliTests.Metamae("bench-suite", Plan(dir, TwoCells), "--data", Path.Combine(dir, "my-table.csv"),
+            "--modality", "tabular", "--steps", "2", "--out", cliOut, "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(cliOut, "cells", "mae_d0", "my-table", "s0", "result.json")), stdout);
+        Assert.False(Directory.Exists(Path.Combine(cliOut, "cells", "mae_d0", "dna-splice")));
+    }
+
     [Fact]
     public void ShippedPlansLoad()
     {
@@ -107,7 +147,7 @@ public class BenchSuiteTests
         {
             var p = BenchPlan.Load(f);
             Assert.NotEmpty(p.Rows);
-            foreach (var row in p.Rows) p.CellConfig(row, "dna-splice", Catalog.Load("dna-splice").Spec, 0).Objective.Validate();
+            foreach (var row in p.Rows) p.CellConfig(row, "dna-splice", Catalog.Load("dna-splice").Spec, Table8.Genomics, 0).Objective.Validate();
         }
     }
 

@@ -26,6 +26,21 @@ public sealed record PlanTransfer(string Pretrain, string Probe)
 public sealed record BenchPlan(string Name, string Kind, string Title, string Preset, int Steps, long[] Seeds, int ProbeEpochs,
     string[] Datasets, PlanTransfer[] Transfers, PlanRow[] Rows, int[] EvalSteps, string Source)
 {
+    /// <summary>
+    /// Datasets of the user's own (the plan's "data" map, or bench-suite --data): name -> source.
+    /// Any other dataset name is a shipped one.
+    /// </summary>
+    public IReadOnlyDictionary<string, DataSource> OwnData { get; init; } = new Dictionary<string, DataSource>();
+
+    /// <summary>Where the dataset NAME comes from: the user's data of that name, else the shipped dataset.</summary>
+    public DataSource SourceOf(string name, string? dataRoot) =>
+        OwnData.TryGetValue(name, out var s) ? s : new ShippedSource(name, dataRoot);
+
+    /// <summary>The plan run on one dataset of the user's own instead of its datasets (bench-suite --data).</summary>
+    public BenchPlan OnOwnData(string name, DataSource source) => Kind == "transfer"
+        ? throw new ArgumentException($"{Source}: a transfer plan pairs datasets; name your data in its \"data\" map instead of --data")
+        : this with { Datasets = [name], OwnData = new Dictionary<string, DataSource> { [name] = source } };
+
     public static readonly string[] Kinds = ["in-domain", "transfer", "ablation", "efficiency"];
 
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
@@ -57,7 +72,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             if (n is null) return required ? throw new DataFormatException($"{path}: lacks \"{key}\"") : [];
             return n as JsonArray ?? throw new DataFormatException($"{path}: \"{key}\" must be an array");
         }
-        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "comment" };
+        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment" };
         foreach (var (k, _) in o) if (!known.Contains(k)) throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
 
         var name = Str(o, "name", "the plan");
@@ -99,8 +114,25 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         if (steps < 1) throw new DataFormatException($"{path}: \"steps\" must be >= 1");
         if (kind == "efficiency" && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps) || !evalSteps.SequenceEqual(evalSteps.Order().Distinct())))
             throw new DataFormatException($"{path}: \"eval_steps\" must be increasing, distinct and at most \"steps\" ({steps})");
+        var own = new Dictionary<string, DataSource>();
+        if (o["data"] is JsonObject dataMap)
+            foreach (var (dn, dv) in dataMap)
+            {
+                string where = $"data[\"{dn}\"]";
+                if (dv is not JsonObject d) throw new DataFormatException($"{path}: {where} must be an object {{\"path\": ..., \"modality\": ...}}");
+                int? OptInt(string key) => d[key] is null ? null
+                    : d[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x : throw new DataFormatException($"{path}: {where} \"{key}\" must be an integer");
+                var rel = Str(d, "path", where);
+                own[dn] = new OwnDataSource(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", rel), new ByoOptions
+                {
+                    Modality = Str(d, "modality", where), LabelColumn = d["label_column"] is null ? null : Str(d, "label_column", where),
+                    SplitColumn = Str(d, "split_column", where, "split"), Alphabet = d["alphabet"] is null ? null : Str(d, "alphabet", where),
+                    Patch = OptInt("patch"), Length = OptInt("length"),
+                });
+            }
+        else if (o["data"] is not null) throw new DataFormatException($"{path}: \"data\" must be an object of name -> {{\"path\", \"modality\"}}");
         return new BenchPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
-            rows.ToArray(), evalSteps, path);
+            rows.ToArray(), evalSteps, path) { OwnData = own };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>
@@ -114,9 +146,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
     };
 
     /// <summary>The run configuration of one cell: the dataset preset, the algorithm's defaults, then the row's settings.</summary>
-    public RunConfig CellConfig(PlanRow row, string dataset, InputSpec spec, long seed)
+    public RunConfig CellConfig(PlanRow row, string dataset, InputSpec spec, DatasetPreset p, long seed)
     {
-        var p = Catalog.Get(dataset).Preset;
         var o = new RunOverrides { Steps = Steps, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
         foreach (var (k, v) in row.Settings)
         {
@@ -143,7 +174,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         return RunSettings.Resolve(row.Algo, dataset, spec, p, Preset, seed, o);
     }
 
-    internal static string Slug(string s)
+    public static string Slug(string s)
     {
         var chars = s.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c == '.' || c == '-' ? c : '_').ToArray();
         return new string(chars).Trim('_');

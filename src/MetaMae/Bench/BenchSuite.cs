@@ -24,13 +24,15 @@ public static class BenchSuite
     public static IReadOnlyList<CellResult> Run(BenchPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
         string command = "", CancellationToken cancel = default)
     {
-        // every dataset the plan names must be in the catalog, and transfer pairs must share an input spec
+        // every dataset the plan names must be the user's (the plan's "data") or shipped, and transfer pairs must share an input spec
         var names = plan.Datasets.Concat(plan.Transfers.SelectMany(t => new[] { t.Pretrain, t.Probe })).Distinct().ToList();
         if (plan.Columns.Count == 0) throw new ArgumentException($"{plan.Source}: no columns left to run (check --datasets)");
         foreach (var n in names)
-            if (Catalog.Entries.All(e => e.Name != n))
-                throw new ArgumentException($"{plan.Source}: dataset '{n}' is not in the catalog (shipped: {string.Join(", ", Catalog.Entries.Select(e => e.Name))}); restrict the plan with --datasets");
-        var data = names.ToDictionary(n => n, n => Catalog.Load(n, dataRoot));
+            if (!plan.OwnData.ContainsKey(n) && Catalog.Entries.All(e => e.Name != n))
+                throw new ArgumentException($"{plan.Source}: dataset '{n}' is not in the catalog (shipped: {string.Join(", ", Catalog.Entries.Select(e => e.Name))}) nor in the plan's \"data\"; restrict the plan with --datasets");
+        var loaded = names.ToDictionary(n => n, n => plan.SourceOf(n, dataRoot).Load());
+        var data = loaded.ToDictionary(kv => kv.Key, kv => kv.Value.Data);
+        var presets = loaded.ToDictionary(kv => kv.Key, kv => kv.Value.Preset);
         foreach (var t in plan.Transfers)
             if (data[t.Pretrain].Spec != data[t.Probe].Spec)
                 throw new ArgumentException($"{plan.Source}: transfer {t.Column}: input specs differ ('{data[t.Pretrain].Spec.Describe()}' vs '{data[t.Probe].Spec.Describe()}')");
@@ -50,7 +52,7 @@ public static class BenchSuite
                     var pretrainDir = plan.Kind == "transfer"
                         ? Path.Combine(outDir, "pretrained", BenchPlan.Slug(row.Label), BenchPlan.Slug(pre), $"s{seed}")
                         : Path.Combine(dir, "pretrain");
-                    var r = RunCell(plan, row, plan.Columns[c], data[pre], data[probe], seed, dir, pretrainDir, cancel);
+                    var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {BenchPlan.F(r.Test)}");
                     results.Add(r);
                 }
@@ -69,14 +71,15 @@ public static class BenchSuite
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
     }
 
-    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, Dataset pre, Dataset probeDs, long seed, string dir,
-        string pretrainDir, CancellationToken cancel)
+    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, (Dataset Data, DatasetPreset Preset) preSource,
+        (Dataset Data, DatasetPreset Preset) probeSource, long seed, string dir, string pretrainDir, CancellationToken cancel)
     {
+        var (pre, probeDs) = (preSource.Data, probeSource.Data);
         var resultPath = Path.Combine(dir, "result.json");
         if (File.Exists(resultPath)) return Read(resultPath, true);
         Directory.CreateDirectory(dir);
-        var cfg = plan.CellConfig(row, pre.Name, pre.Spec, seed);
-        var probeOpts = new ProbeOptions { Epochs = plan.ProbeEpochs, Batch = Catalog.Get(probeDs.Name).Preset.ProbeBatch, Seed = seed };
+        var cfg = plan.CellConfig(row, pre.Name, pre.Spec, preSource.Preset, seed);
+        var probeOpts = new ProbeOptions { Epochs = plan.ProbeEpochs, Batch = probeSource.Preset.ProbeBatch, Seed = seed };
         using var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true);
         log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
         var points = new List<(int, double, double)>();
