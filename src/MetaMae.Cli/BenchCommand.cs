@@ -1,44 +1,71 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
 using MetaMae.Training;
-using MetaMae.Bench;
-using MetaMae.Data;
 using static TorchSharp.torch;
 
 namespace MetaMae.Cli;
 
-/// <summary>`metamae bench-suite PLAN.json`: runs a benchmark plan cell by cell (skipping cells already done) and writes its table and plot.</summary>
+/// <summary>`metamae bench`: training-step and feature-extraction speed on the reference script's synthetic shapes.</summary>
 public static class BenchCommand
 {
-    public static Command Create(Option<string?> dataDir, Option<int?> threads, Option<string?> data, Func<ParseResult, string, DataSource> source)
+    public static Command Create()
     {
-        var plan = new Argument<string>("plan") { Description = "A plan file (JSON), e.g. configs/table4-ablation.json" };
-        var outOpt = new Option<string?>("--out") { Description = "Output folder (default results/PLAN-NAME)" };
-        var only = new Option<string?>("--datasets") { Description = "Comma-separated datasets: run only the columns that involve them" };
-        var steps = new Option<int?>("--steps") { Description = "Override the plan's pretraining steps (a smaller CPU budget)" };
-        var seeds = new Option<string?>("--seeds") { Description = "Override the plan's seeds, comma-separated" };
-        var c = new Command("bench-suite", "Run a plan of algorithms x datasets x seeds x settings; cells already done are skipped, a killed suite continues") { plan, outOpt, only, steps, seeds, dataDir, threads, data };
+        var algo = new Option<string>("--algo") { Description = "mae, metamae (second order) or metamae-fo (first order)", DefaultValueFactory = _ => "metamae" }
+            .AcceptOnlyFromAmong(BenchOptions.Algos);
+        var preset = new Option<string>("--preset") { Description = "Model size: paper or tiny", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
+        var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
+        var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };
+        var length = new Option<int?>("--L") { Description = "Tokens per sample (default 64, or 128 with --tokens)" };
+        var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => 0.85 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
+        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => 0 };
+        var rssEvery = new Option<int>("--rss-every") { Description = "Print resident memory every N timed steps (0 = off)", DefaultValueFactory = _ => 0 };
+        var featBatch = new Option<int>("--feature-batch") { Description = "Batch of the feature-extraction timing (0 = skip)", DefaultValueFactory = _ => 256 };
+        var featReps = new Option<int>("--feature-reps") { Description = "Timed repetitions of feature extraction", DefaultValueFactory = _ => 10 };
+        var peak = new Option<int>("--peak-size") { Description = "n of the n^3 float32 matmul that measures the peak (0 = skip)", DefaultValueFactory = _ => 2048 };
+        var device = new Option<string>("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
+        var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
+        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, json }) c.Add(o);
         c.SetAction(p =>
         {
-            CpuMath.Configure(p.GetValue(threads) ?? Environment.ProcessorCount);
-            var path = p.GetValue(plan)!;
-            var filter = p.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var pl = BenchPlan.Load(path).Restrict(filter);
-            if (p.GetValue(data) is string own)
-                pl = pl.OnOwnData(BenchPlan.Slug(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(own))), source(p, own));
-            if (p.GetValue(steps) is int st)
+            int t = p.GetValue(threads) ?? Environment.ProcessorCount;
+            CpuMath.Configure(t);
+            var d = p.GetValue(device)!;
+            var dev = CliRuns.ParseDevice(d);
+            var o = new BenchOptions
             {
-                if (st < 1 || pl.EvalSteps.Any(e => e > st)) throw new ArgumentException($"--steps must be >= 1 and >= every eval step of the plan (got {st})");
-                pl = pl with { Steps = st };
+                Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
+                Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
+                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
+                PeakSize = p.GetValue(peak),
+            };
+            var r = MetaMae.Training.Bench.Run(o, dev, line => Console.Error.WriteLine(line));
+            Console.WriteLine($"INFO loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
+            Console.WriteLine(r.ResultLine());
+            if (p.GetValue(json))
+            {
+                var trace = new JsonArray();
+                foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
+                Console.WriteLine(new JsonObject
+                {
+                    ["algo"] = o.Algo, ["preset"] = o.Preset, ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
+                    ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
+                    ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
+                    ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
+                    ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops), ["pct_peak"] = R(r.PctPeak),
+                    ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["feature_gflops"] = R(r.FeatureGflops), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),
+                    ["loss_first"] = r.FirstLoss, ["loss_last"] = r.LastLoss, ["rss_trace"] = trace,
+                }.ToJsonString());
             }
-            if (p.GetValue(seeds) is string ss)
-                pl = pl with { Seeds = ss.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(x => long.TryParse(x, out var v) ? v : throw new ArgumentException($"--seeds: '{x}' is not an integer")).ToArray() };
-            var outDir = p.GetValue(outOpt) ?? Path.Combine("results", pl.Name);
-            Directory.CreateDirectory(outDir);
-            var cmd = "metamae bench-suite " + string.Join(" ", Environment.GetCommandLineArgs().Skip(2));
-            var results = BenchSuite.Run(pl, outDir, p.GetValue(dataDir), Console.Out, cmd);
-            Console.WriteLine($"{results.Count} cells ({results.Count(r => r.Skipped)} done before) -> {Path.Combine(outDir, pl.Name + ".md")}, {Path.Combine(outDir, pl.Name + ".png")}");
             return 0;
         });
         return c;
     }
+
+    private static JsonNode? R(double v, int digits = 1) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, digits)) : null;
 }

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Data.Dabs;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static MetaMae.Cli.CliOptions;
+using static MetaMae.Cli.CliRuns;
+using static MetaMae.Cli.Report;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset source, pictures.</summary>
+internal static class CliRuns
+{
+    internal static Device Setup(ParseResult p)
+    {
+        int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());   // mpirun: cores shared by its local ranks
+        CpuMath.Configure(threads);
+        return ParseDevice(p.GetValue(DeviceOpt)!);
+    }
+
+    /// <summary>--device: cpu, or cuda[:N] where a CUDA build of TorchSharp is in use.</summary>
+    internal static Device ParseDevice(string d)
+    {
+        if (d == "cpu") return CPU;
+        if (d.StartsWith("cuda"))
+        {
+            if (!cuda.is_available())
+                throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)");
+            return new Device(d);
+        }
+        throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
+    }
+
+    internal static (Dataset, RunConfig, string, DatasetPreset) Resolve(ParseResult p, string? checkpointSubdir = null)
+    {
+        var resumeDir = p.GetValue(Out);
+        if (p.GetValue(Resume) && resumeDir is not null)
+        {
+            var ckPath = Path.Combine(checkpointSubdir is null ? resumeDir : Path.Combine(resumeDir, checkpointSubdir), Checkpoint.FileName);
+            if (File.Exists(ckPath))
+            {
+                // the run's settings come from its checkpoint; only the budget and cadence may change
+                Option[] defining = [DatasetOpt, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr];
+                var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
+                    throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
+                using var ck = Checkpoint.Load(ckPath);
+                var c = ck.Config with
+                {
+                    Train = ck.Config.Train with
+                    {
+                        Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
+                    },
+                };
+                var resumed = c.Dataset;
+                return (LoadData(p, ref resumed, out var resumedPreset), c, resumeDir, resumedPreset);
+            }
+        }
+        var name = p.GetValue(DatasetOpt) ?? "dna-splice";
+        var ds = LoadData(p, ref name, out var preset);
+        var algo = p.GetValue(Algo)!;
+        var presetName = p.GetValue(Preset)!;
+        long seed = p.GetValue(Seed);
+        var cfg = RunSettings.Resolve(algo, name, ds.Spec, preset, presetName, seed, new RunOverrides
+        {
+            Steps = p.GetValue(Steps), Batch = p.GetValue(Batch), Lr = p.GetValue(Lr),
+            SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
+            MaskRatio = p.GetValue(MaskRatio), Alpha = p.GetValue(Alpha), Lambda = p.GetValue(Lambda),
+            NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
+            Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
+        });
+        var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+        return (ds, cfg, outDir, preset);
+    }
+
+    /// <summary>The shipped dataset NAME, a DABS dataset under --root, or the user's --data (named byo:FILE).</summary>
+    internal static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
+    {
+        var (ds, pr) = SourceOf(p, name).Load();
+        name = ds.Name;
+        preset = pr;
+        return ds;
+    }
+
+    internal static DataSource SourceOf(ParseResult p, string name)
+    {
+        var path = p.GetValue(DataOpt);
+        if (path is null && p.GetValue(DabsRoot) is string root)
+            return new DabsSource(name, root, new DabsOptions { MaxPerSplit = p.GetValue(MaxPerSplit) });
+        if (path is null && !name.StartsWith("byo:")) return new ShippedSource(name, p.GetValue(DataDir));
+        if (path is null) throw new ArgumentException($"dataset '{name}' was your own data: pass it again with --data PATH --modality M");
+        return new OwnDataSource(path, ByoOpts(p, path));
+    }
+
+    internal static ByoOptions ByoOpts(ParseResult p, string path) => new()
+    {
+        Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality ({string.Join("|", ByoData.Modalities)})"),
+        LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
+        Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+    };
+
+    internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
+    {
+        Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+    };
+
+    /// <summary>The after-step hook of --tb-images N (null when off).</summary>
+    internal static Action<int, MetaMae.Model.MetaMaeModel>? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
+    {
+        int every = p.GetValue(TbImages);
+        if (every < 0) throw new ArgumentException($"--tb-images must be >= 0 (got {every})");
+        if (every == 0) return null;
+        var split = ds.Test ?? ds.Train;
+        var raw = split.X.slice(0, 0, Math.Min(4, split.Count), 1);
+        var tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(runDir, "tensorboard", "reconstructions"));
+        return (step, model) =>
+        {
+            if (step % every != 0 && step != cfg.Train.Steps) return;
+            bool training = model.training;
+            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: step))
+            using (var img = TensorBoardImages.Image(cfg.Spec, r))
+                tb.add_img("reconstruction", img, step);
+            if (training) model.train();
+        };
+    }
+
+    /// <summary>loss.png beside metrics.csv at the end of pretraining.</summary>
+    internal static void PlotLoss(string runDir)
+    {
+        var png = Plots.LossCurve(Path.Combine(runDir, "metrics.csv"), Path.Combine(runDir, "loss.png"));
+        Console.Error.WriteLine($"wrote {png}");
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Data.Dabs;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static MetaMae.Cli.CliOptions;
+using static MetaMae.Cli.CliRuns;
+using static MetaMae.Cli.Report;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>`metamae pretrain`: pretrain an encoder (data-parallel under mpirun).</summary>
+internal static class PretrainCommand
+{
+    internal static Command Create()
+    {
+        var c = WithCommon(new Command("pretrain", "Pretrain an encoder on a dataset's training split (labels unused)"), training: true);
+        c.Add(SaveEvery);
+        c.Add(Resume);
+        c.Add(TbImages);
+        c.Add(Accumulate);
+        c.SetAction(p => DistributedCli.Run(p.GetValue(Accumulate), par =>
+        {
+            var device = Setup(p);
+            var (ds, cfg, outDir, _) = Resolve(p);
+            var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
+                afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
+            if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
+            PlotLoss(outDir);
+            Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
+            PrintJson(p, new JsonObject
+            {
+                ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = result.Steps, ["final_loss"] = result.FinalLoss,
+                ["checkpoint"] = result.CheckpointPath, ["seconds"] = Math.Round(result.Seconds, 3),
+            });
+            return 0;
+        }));
+        return c;
+    }
+}

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Data.Dabs;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static MetaMae.Cli.CliOptions;
+using static MetaMae.Cli.CliRuns;
+using static MetaMae.Cli.Report;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>`metamae probe`: linear evaluation of a checkpoint or of a random-init encoder.</summary>
+internal static class ProbeCommand
+{
+    internal static Command Create()
+    {
+        var c = WithCommon(new Command("probe", "Linear evaluation of a frozen encoder: a checkpoint, or --random-init"), training: false);
+        c.Add(CheckpointOpt);
+        c.Add(RandomInit);
+        c.Add(ProbeEpochs);
+        c.Add(ProbeBatch);
+        c.SetAction(p =>
+        {
+            var device = Setup(p);
+            var ckpt = p.GetValue(CheckpointOpt);
+            bool random = p.GetValue(RandomInit);
+            if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE or --random-init");
+            string datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
+            if (ckpt is not null)
+            {
+                using var ck = Checkpoint.Load(ckpt);
+                datasetName = p.GetValue(DatasetOpt) ?? ck.Config.Dataset;
+            }
+            var ds = LoadData(p, ref datasetName, out var dsPreset);
+            using var model = ckpt is not null ? Checkpoint.LoadModel(ckpt, device)
+                : Pretrainer.CreateModel(RunSettings.Resolve(Algorithms.RandomInit, datasetName, ds.Spec, dsPreset,
+                    p.GetValue(Preset)!, p.GetValue(Seed)), device);
+            if (ds.Spec != model.Spec)
+                throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
+            var po = ProbeOpts(p, dsPreset);
+            var r = LinearProbe.Run(model, ds, po);
+            var name = ckpt ?? "random init";
+            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
+            PrintJson(p, new JsonObject
+            {
+                ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
+                ["test"] = r.Test, ["validation"] = r.Validation, ["best_epoch"] = r.BestEpoch,
+                ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+            });
+            return 0;
+        });
+        return c;
+    }
+}

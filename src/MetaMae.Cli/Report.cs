@@ -1,0 +1,30 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Data.Dabs;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static MetaMae.Cli.CliOptions;
+using static MetaMae.Cli.CliRuns;
+using static MetaMae.Cli.Report;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>How commands report: the JSON line of --json, numbers that may be NaN, the model preset's name.</summary>
+internal static class Report
+{
+    internal static void PrintJson(ParseResult p, JsonObject o)
+    {
+        if (p.GetValue(Json)) Console.WriteLine(o.ToJsonString());
+    }
+
+    internal static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
+
+    internal static string PresetName(ModelConfig m) =>
+        ModelConfig.PresetNames.FirstOrDefault(n => ModelConfig.FromPreset(n) with { DecDepth = m.DecDepth, Dropout = m.Dropout } == m) ?? "custom";
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaMae.Data;
+using MetaMae.Data.Dabs;
+using MetaMae.Evaluation;
+using MetaMae.Model;
+using MetaMae.Objectives;
+using MetaMae.Training;
+using Spectre.Console;
+using static MetaMae.Cli.CliOptions;
+using static MetaMae.Cli.CliRuns;
+using static MetaMae.Cli.Report;
+using static TorchSharp.torch;
+
+namespace MetaMae.Cli;
+
+/// <summary>`metamae run`: pretrain, then probe the encoder and the random-init baseline.</summary>
+internal static class RunCommand
+{
+    internal static Command Create()
+    {
+        var c = WithCommon(new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
+        c.Add(SaveEvery);
+        c.Add(Resume);
+        c.Add(TbImages);
+        c.Add(ProbeEpochs);
+        c.Add(ProbeBatch);
+        c.SetAction(p =>
+        {
+            if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
+                throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
+            var device = Setup(p);
+            var (ds, cfg, outDir, preset) = Resolve(p, "pretrain");
+            var po = ProbeOpts(p, preset);
+            var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
+                afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
+            PlotLoss(Path.Combine(outDir, "pretrain"));
+            if (!ds.IsLabeled)
+            {
+                Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
+                var pj = new JsonObject
+                {
+                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = pre.Steps, ["final_loss"] = pre.FinalLoss, ["probe"] = "skipped: unlabeled data",
+                    ["checkpoint"] = pre.CheckpointPath,
+                };
+                AtomicFile.WriteText(Path.Combine(outDir, "result.json"), pj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                PrintJson(p, pj);
+                return 0;
+            }
+            Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
+            var probe = LinearProbe.Run(pre.Model, ds, po);
+            Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
+            using var baseline = Pretrainer.CreateModel(cfg, device);
+            var rnd = LinearProbe.Run(baseline, ds, po);
+            Console.Error.WriteLine($"wrote {Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, Path.Combine(outDir, "probe.png"))}");
+
+            var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
+                .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
+            table.AddRow(cfg.Algo, $"{probe.Validation:F4}", $"{probe.Test:F4}", $"{probe.BestEpoch}/{probe.Epochs}");
+            table.AddRow("random init", $"{rnd.Validation:F4}", $"{rnd.Test:F4}", $"{rnd.BestEpoch}/{rnd.Epochs}");
+            AnsiConsole.Write(table);
+            var result = new JsonObject
+            {
+                ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,
+                ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
+                ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
+                ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
+                ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
+                ["probe_epochs"] = po.Epochs, ["checkpoint"] = pre.CheckpointPath,
+                ["config"] = JsonNode.Parse(cfg.ToJson()),
+            };
+            AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            PrintJson(p, result);
+            return 0;
+        });
+        return c;
+    }
+}
