@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MetaMae.Tests;
 
 /// <summary>
-/// Issue 8: gradient accumulation and data-parallel pretraining over MPI give the weights of one
+/// Gradient accumulation and data-parallel pretraining over MPI give the weights of one
 /// process at the same global batch (MAE, contrast off); a killed rank ends the job instead of hanging.
 /// </summary>
 public class DataParallelTests(ITestOutputHelper output)

@@ -10,7 +10,7 @@ namespace MetaMae.Tests;
 
 /// <summary>
 /// Guards every speed optimisation: the losses of the first steps of a fixed-seed tiny run must stay
-/// what the unoptimised code printed (issue 6). Continuous and token inputs; MAE, MetaMAE and
+/// what the unoptimised code printed. Continuous and token inputs; MAE, MetaMAE and
 /// first-order MetaMAE. Tolerance: float32 rounding only (1e-5 relative).
 /// </summary>
 public class PinnedLossTests(ITestOutputHelper output)

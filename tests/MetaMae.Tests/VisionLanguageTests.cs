@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Tests;
 
-/// <summary>Issue 5: multi-input spec, two-input MetaMAE (second order), WordPiece captions, emoji-captions probes, MSCOCO / VQA readers.</summary>
+/// <summary>Vision-language: multi-input spec, two-input MetaMAE (second order), WordPiece captions, emoji-captions probes, MSCOCO / VQA readers.</summary>
 public class VisionLanguageTests
 {
     static readonly MultiInputSpec Two = new([new GridSpec(2, 4, 4, 2, 2), new TokenSpec(7, 6, 0)]);
