@@ -45,14 +45,19 @@ public static class Formats
         return new NumericRows(path, feat.Select(i => t.Header[i]).ToArray(), rows, labels, isTrain, pi >= 0);
     }
 
-    public static float ParseFloat(string path, long line, string field, string v)
+    public static float ParseFloat(string path, long line, string field, string v) => ParseFinite(v) switch
     {
-        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
-            throw new DataFormatException($"{path}:{line}: field '{field}' is '{Trunc(v)}', expected a number");
-        if (!double.IsFinite(d) || Math.Abs(d) > float.MaxValue)
-            throw new DataFormatException($"{path}:{line}: field '{field}' is '{Trunc(v)}', expected a finite number (NaN and infinities are not allowed)");
-        return (float)d;
-    }
+        (true, var x) => x,
+        (false, _) when !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _) =>
+            throw new DataFormatException($"{path}:{line}: field '{field}' is '{Trunc(v)}', expected a number"),
+        _ => throw new DataFormatException(
+            $"{path}:{line}: field '{field}' is '{Trunc(v)}', expected a finite number (NaN and infinities are not allowed)"),
+    };
+
+    /// <summary>A number written in invariant culture that is finite as a float (every reader's rule for a value).</summary>
+    public static (bool Ok, float Value) ParseFinite(string v) =>
+        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+            && Math.Abs(d) <= float.MaxValue ? (true, (float)d) : (false, 0f);
 
     public static bool ParseSplit(string path, long line, string field, string v) => v switch
     {

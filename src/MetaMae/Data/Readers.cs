@@ -48,20 +48,13 @@ public static class Readers
                 if (f[li].Length == 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[li]}' is empty");
                 labels.Add(f[li]);
             }
-            isTrain.Add(pi < 0 || ParseSplit(path, line, f[pi]));
+            isTrain.Add(pi < 0 || Formats.ParseSplit(path, line, "split", f[pi]));
         }
         var spec = new TokenSpec(alphabet.Length, len, pad);
         var flat = ids.SelectMany(r => r).ToArray();
         var x = tensor(flat, [ids.Count, len]);
         return Build(name, path, spec, x, li >= 0 ? labels : null, isTrain, pi >= 0);
     }
-
-    internal static bool ParseSplit(string path, long line, string v) => v switch
-    {
-        "train" => true,
-        "test" => false,
-        _ => throw new DataFormatException($"{path}:{line}: field 'split' is '{v}', expected 'train' or 'test'"),
-    };
 
     /// <summary>Splits X by the train/test flags and maps label strings to sorted class ids.</summary>
     internal static Dataset Build(string name, string path, InputSpec spec, Tensor x, List<string>? labels, List<bool> isTrain, bool hasSplit)

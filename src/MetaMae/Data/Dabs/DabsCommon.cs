@@ -30,9 +30,8 @@ internal static class DabsIo
     /// <summary>A finite float in invariant culture, or an error naming where it was.</summary>
     public static float Float(string s, string where)
     {
-        if (!float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
-            throw new DataFormatException($"{where}: '{Short(s)}' is not a finite number");
-        return v;
+        var (ok, v) = Formats.ParseFinite(s);
+        return ok ? v : throw new DataFormatException($"{where}: '{Short(s)}' is not a finite number");
     }
 
     public static string Short(string s) => s.Length <= 40 ? s : s[..40] + "...";

@@ -26,7 +26,7 @@ public static class WaferMap
             var where = $"{path}:{line}";
             var label = f[fi];
             if (Array.IndexOf(Patterns, label) < 0) throw new DataFormatException($"{where}: field 'failureType' is '{DabsIo.Short(label)}', expected one of {string.Join(", ", Patterns)}");
-            bool train = Readers.ParseSplit(path, line, f[si]);
+            bool train = Formats.ParseSplit(path, line, "split", f[si]);
             if (!int.TryParse(f[ri], out var rows) || !int.TryParse(f[ci], out var cols) || rows < 1 || cols < 1 || rows > 1000 || cols > 1000)
                 throw new DataFormatException($"{where}: fields 'rows' and 'cols' must be integers in 1..1000 (got '{DabsIo.Short(f[ri])}', '{DabsIo.Short(f[ci])}')");
             var m = f[mi];
