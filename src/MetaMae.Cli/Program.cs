@@ -108,7 +108,8 @@ namespace MetaMae.Cli
             foreach (var o in new Option[] { Dataset, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
             foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
             if (training)
-                foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
+                foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery }
+                             .Concat(AdaptationFlags))
                     c.Add(o);
             return c;
         }
@@ -317,7 +318,8 @@ namespace MetaMae.Cli
                 if (File.Exists(ckPath))
                 {
                     // the run's settings come from its checkpoint; only the budget and cadence may change
-                    Option[] defining = [Dataset, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr];
+                    Option[] defining = [Dataset, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr,
+                        .. AdaptationFlags];
                     var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                     if (given.Count > 0)
                         throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
@@ -343,7 +345,7 @@ namespace MetaMae.Cli
                 Dropout = p.GetValue(Dropout) ?? preset.Dropout,
             };
             var baseline = Baselines.Algorithms.Contains(algo) ? Baselines.Defaults(algo) : ((double, double)?)null;
-            var obj = preset.Objective(algo == "metamae") with
+            var obj = WithAdaptationFlags(p, preset.Objective(algo == "metamae")) with
             {
                 MaskRatio = p.GetValue(MaskRatio) ?? baseline?.Item1 ?? preset.MaskRatio,
                 Alpha = p.GetValue(Alpha) ?? preset.Alpha,
@@ -354,11 +356,11 @@ namespace MetaMae.Cli
                 Temperature = p.GetValue(Temperature) ?? baseline?.Item2 ?? 0.5,
             };
             long seed = p.GetValue(Seed);
-            var train = new TrainOptions
+            var train = WithScheduleFlags(p, new TrainOptions
             {
                 Steps = p.GetValue(Steps) ?? 1000, Batch = p.GetValue(Batch) ?? preset.Batch, Seed = seed,
                 Lr = p.GetValue(Lr) ?? 1e-4, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
-            };
+            });
             var cfg = new RunConfig(algo, name, ds.Spec, model, obj, train);
             var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
             return (ds, cfg, outDir);

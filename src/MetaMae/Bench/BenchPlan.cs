@@ -30,7 +30,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
 
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
-        ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch"];
+        ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
+         "inner_loss", "distance", "lr_schedule", "warmup_steps"];
 
     public static BenchPlan Load(string path)
     {
@@ -92,6 +93,10 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             rows.Add(new PlanRow(Str(r, "label", $"rows[{i}]", algo), algo, settings, marks));
         }
         if (rows.Count == 0) throw new DataFormatException($"{path}: \"rows\" is empty");
+        // an efficiency plan pretrains to each eval step in turn, which would move a cosine's horizon
+        if (kind == "efficiency" && rows.FirstOrDefault(r => r.Settings.TryGetValue("lr_schedule", out var v) && v?.ToString() == "cosine") is { } cos)
+            throw new DataFormatException($"{path}: row '{cos.Label}': \"lr_schedule\": \"cosine\" does not fit an efficiency plan " +
+                "(its horizon is the step budget, which such a plan raises at each eval step)");
         var dup = rows.GroupBy(r => r.Label).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new DataFormatException($"{path}: two rows share the label '{dup.Key}'");
         var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
@@ -132,6 +137,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             string where = $"{Source}: row '{row.Label}' setting \"{k}\"";
             double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d : throw new DataFormatException($"{where} must be a number");
             int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d : throw new DataFormatException($"{where} must be an integer");
+            string S(string[] allowed) => v is JsonValue jv && jv.TryGetValue<string>(out var t) && allowed.Contains(t) ? t
+                : throw new DataFormatException($"{where} must be one of: {string.Join(", ", allowed)}");
             switch (k)
             {
                 case "decoder_depth": model = model with { DecDepth = I() }; break;
@@ -145,6 +152,10 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
                 case "temperature": obj = obj with { Temperature = D() }; break;
                 case "lr": train = train with { Lr = D() }; break;
                 case "batch": train = train with { Batch = I() }; break;
+                case "inner_loss": obj = obj with { InnerLoss = S(ObjectiveOptions.InnerLosses) }; break;
+                case "distance": obj = obj with { Distance = S(ObjectiveOptions.Distances) }; break;
+                case "lr_schedule": train = train with { LrSchedule = S(TrainOptions.LrSchedules) }; break;
+                case "warmup_steps": train = train with { WarmupSteps = I() }; break;
             }
         }
         if (algo != "metamae") obj = obj with { Lambda = 0, Adapt = false };
