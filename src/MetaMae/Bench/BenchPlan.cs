@@ -94,9 +94,10 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         }
         if (rows.Count == 0) throw new DataFormatException($"{path}: \"rows\" is empty");
         // an efficiency plan pretrains to each eval step in turn, which would move a cosine's horizon
-        if (kind == "efficiency" && rows.FirstOrDefault(r => r.Settings.TryGetValue("lr_schedule", out var v) && v?.ToString() == "cosine") is { } cos)
-            throw new DataFormatException($"{path}: row '{cos.Label}': \"lr_schedule\": \"cosine\" does not fit an efficiency plan " +
-                "(its horizon is the step budget, which such a plan raises at each eval step)");
+        var cos = rows.FirstOrDefault(r => r.Settings.TryGetValue("lr_schedule", out var v) && v?.ToString() == "cosine");
+        if (kind == "efficiency" && cos is not null)
+            throw new DataFormatException($"{path}: row '{cos.Label}': \"lr_schedule\": \"cosine\" does not fit an " +
+                "efficiency plan (its horizon is the step budget, which such a plan raises at each eval step)");
         var dup = rows.GroupBy(r => r.Label).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new DataFormatException($"{path}: two rows share the label '{dup.Key}'");
         var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();

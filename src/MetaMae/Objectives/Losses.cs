@@ -39,7 +39,8 @@ public static class Losses
         "sq-l2" => diff.square().sum([-1]),
         // libtorch's norm backward is 0 (not NaN) where a token is reconstructed exactly
         "l2" => linalg.vector_norm(diff, 2, [-1]),
-        _ => throw new ArgumentException($"--distance must be one of {string.Join(", ", ObjectiveOptions.Distances)} (got '{distance}')"),
+        _ => throw new ArgumentException(
+            $"--distance must be one of {string.Join(", ", ObjectiveOptions.Distances)} (got '{distance}')"),
     };
 
     /// <summary>

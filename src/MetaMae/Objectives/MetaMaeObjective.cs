@@ -129,7 +129,8 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         // 4. outer loss on the query set from Z*
         var query = model.ReconstructionLoss(z, restore, tokens, m.Mask);
         double queryValue = query.ToDouble();
-        var (change, gain) = MeasureAdaptation ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
+        var (change, gain) = MeasureAdaptation
+            ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
         if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner, change, gain);
 
         // 5. task contrast between h(pool Z) and h(pool Z*), projector on the 2B batch at once
