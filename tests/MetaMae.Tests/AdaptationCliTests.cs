@@ -44,6 +44,20 @@ public class AdaptationCliTests
     }
 
     [Fact]
+    public void ARunConfigWrittenBeforeTheOptionsExistedReadsAsTheDefaults()
+    {
+        var cfg = TrainingTests.Config("metamae", 4);
+        var json = JsonNode.Parse(cfg.ToJson())!.AsObject();
+        Assert.True(json["objective"]!.AsObject().Remove("inner_loss") && json["objective"]!.AsObject().Remove("distance"));
+        Assert.True(json["train"]!.AsObject().Remove("lr_schedule") && json["train"]!.AsObject().Remove("warmup_steps"));
+        var old = MetaMae.Training.RunConfig.FromJson(json.ToJsonString(), "old checkpoint");
+        Assert.Equal(("reference", "mse", "constant", 0),
+            (old.Objective.InnerLoss, old.Objective.Distance, old.Train.LrSchedule, old.Train.WarmupSteps));
+        Assert.True(old.SameRunAs(cfg));
+        Assert.False(old.SameRunAs(cfg with { Objective = cfg.Objective with { InnerLoss = "paper" } }));
+    }
+
+    [Fact]
     public void APlanRowSetsTheScalingDistanceAndSchedule()
     {
         var dir = Tmp.Dir("plan-adapt");
