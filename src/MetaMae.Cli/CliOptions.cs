@@ -72,12 +72,37 @@ internal static class CliOptions
     internal static readonly Option<int> TbImages = new("--tb-images") { Description = "Every N steps, write input / masked / reconstruction images of 4 test samples to DIR/tensorboard/reconstructions (0 = off)", DefaultValueFactory = _ => 0 };
 
 
+    // inner-loss scaling, inner distance, learning-rate schedule: defaults in ObjectiveOptions / TrainOptions
+    internal static readonly Option<string?> InnerLossOpt = new Option<string?>("--inner-loss")
+    {
+        Description = "Inner (support) loss scaling: reference (the authors' code: per-sample mean over support " +
+                      "tokens, default) or paper (Eq. 1: per-sample sum over support tokens)",
+    }.AcceptOnlyFromAmong(ObjectiveOptions.InnerLosses);
+    internal static readonly Option<string?> DistanceOpt = new Option<string?>("--distance")
+    {
+        Description = "d of the inner loss for continuous tokens: mse (mean of squares over a token's values, " +
+                      "default), sq-l2 (sum of squares) or l2 (the norm); token inputs use cross-entropy, the outer loss mse",
+    }.AcceptOnlyFromAmong(ObjectiveOptions.Distances);
+    internal static readonly Option<string?> LrScheduleOpt = new Option<string?>("--lr-schedule")
+    {
+        Description = "Learning-rate schedule: constant (the paper's, default) or cosine (to 0 at the last step, " +
+                      "as the MAE reference)",
+    }.AcceptOnlyFromAmong(TrainOptions.LrSchedules);
+    internal static readonly Option<int?> WarmupStepsOpt = new("--warmup-steps")
+    {
+        Description = "Linear learning-rate warm-up over the first N steps (default 0)",
+    };
+
+    /// <summary>The flags above, for the training commands; they define a run (a resume may not change them).</summary>
+    internal static Option[] AdaptationFlags => [InnerLossOpt, DistanceOpt, LrScheduleOpt, WarmupStepsOpt];
+
     internal static Command WithCommon(Command c, bool training)
     {
         foreach (var o in new Option[] { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
         foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
         if (training)
-            foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
+            foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery }
+                         .Concat(AdaptationFlags))
                 c.Add(o);
         return c;
     }

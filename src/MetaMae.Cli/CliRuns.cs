@@ -47,7 +47,8 @@ internal static class CliRuns
             if (File.Exists(ckPath))
             {
                 // the run's settings come from its checkpoint; only the budget and cadence may change
-                Option[] defining = [DatasetOpt, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr];
+                Option[] defining = [DatasetOpt, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr,
+                    .. AdaptationFlags];
                 var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
                 if (given.Count > 0)
                     throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
@@ -75,6 +76,8 @@ internal static class CliRuns
             MaskRatio = p.GetValue(MaskRatio), Alpha = p.GetValue(Alpha), Lambda = p.GetValue(Lambda),
             NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
             Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
+            InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
+            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
         });
         var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
         return (ds, cfg, outDir, preset);

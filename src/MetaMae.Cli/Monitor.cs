@@ -15,11 +15,15 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
     public void OnStep(StepReport r)
     {
         string extra = double.IsNaN(r.Contrast) ? "" : $" contrast {r.Contrast:F4}";
-        string line = $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F4} (recon {r.Reconstruction:F4}{extra}) {r.StepsPerSecond:F2} steps/s ETA {Fmt(r.Eta)} rss {r.RssBytes >> 20} MB";
+        // MetaMAE's adaptation: a no-op shows as a latent change near 0 and no inner gain
+        string adapt = double.IsNaN(r.LatentChange) ? ""
+            : $" latent change {r.LatentChange:0.0e+0} inner gain {r.InnerGain:+0.0e+0;-0.0e+0}";
+        string line = $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F4} (recon {r.Reconstruction:F4}{extra}){adapt} {r.StepsPerSecond:F2} steps/s ETA {Fmt(r.Eta)} rss {r.RssBytes >> 20} MB";
         if (task is not null)
         {
             task.Value = r.Step;
-            task.Description = $"{label} loss {r.Loss:F4} {r.StepsPerSecond:F2} it/s";
+            string dz = double.IsNaN(r.LatentChange) ? "" : $" dz {r.LatentChange:0.0e+0}";
+            task.Description = $"{label} loss {r.Loss:F4}{dz} {r.StepsPerSecond:F2} it/s";
         }
         else Log($"{label}: {line}");
     }

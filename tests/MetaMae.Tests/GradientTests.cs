@@ -14,7 +14,7 @@ public class GradientTests
         EncDim = 16, EncDepth = 2, EncHeads = 2, EncMlp = 32, DecDim = 8, DecDepth = 1, DecHeads = 2, DecMlp = 16, ProjHidden = 32, ProjDim = 8,
     };
 
-    private static (MetaMaeModel, Tensor) Setup(InputSpec spec)
+    internal static (MetaMaeModel, Tensor) Setup(InputSpec spec)
     {
         manual_seed(0);
         var model = new MetaMaeModel(spec, Small);
@@ -25,14 +25,14 @@ public class GradientTests
         return (model, spec.Patchify(raw));
     }
 
-    private static double Loss(MetaMaeModel model, Tensor tokens, ObjectiveOptions o)
+    internal static double Loss(MetaMaeModel model, Tensor tokens, ObjectiveOptions o)
     {
         using var scope = NewDisposeScope();
         using var gen = new Generator().manual_seed(7);
         return new MetaMaeObjective(o).Loss(model, tokens, gen).Total.ToDouble();
     }
 
-    private static Dictionary<string, Tensor> Grads(MetaMaeModel model, Tensor tokens, ObjectiveOptions o)
+    internal static Dictionary<string, Tensor> Grads(MetaMaeModel model, Tensor tokens, ObjectiveOptions o)
     {
         foreach (var p in model.parameters()) p.grad = null;
         using var gen = new Generator().manual_seed(7);

@@ -45,7 +45,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
 
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
-        ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch"];
+        ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
+         "inner_loss", "distance", "lr_schedule", "warmup_steps"];
 
     public static BenchPlan Load(string path)
     {
@@ -107,6 +108,11 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             rows.Add(new PlanRow(Str(r, "label", $"rows[{i}]", algo), algo, settings, marks));
         }
         if (rows.Count == 0) throw new DataFormatException($"{path}: \"rows\" is empty");
+        // an efficiency plan pretrains to each eval step in turn, which would move a cosine's horizon
+        var cos = rows.FirstOrDefault(r => r.Settings.TryGetValue("lr_schedule", out var v) && v?.ToString() == "cosine");
+        if (kind == "efficiency" && cos is not null)
+            throw new DataFormatException($"{path}: row '{cos.Label}': \"lr_schedule\": \"cosine\" does not fit an " +
+                "efficiency plan (its horizon is the step budget, which such a plan raises at each eval step)");
         var dup = rows.GroupBy(r => r.Label).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new DataFormatException($"{path}: two rows share the label '{dup.Key}'");
         var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
@@ -155,6 +161,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d : throw new DataFormatException($"{where} must be a number");
             int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d : throw new DataFormatException($"{where} must be an integer");
             bool B() => v is JsonValue jv && jv.TryGetValue<bool>(out var d) ? d : throw new DataFormatException($"{where} must be true or false");
+            string S(string[] allowed) => v is JsonValue jv && jv.TryGetValue<string>(out var t) && allowed.Contains(t) ? t
+                : throw new DataFormatException($"{where} must be one of: {string.Join(", ", allowed)}");
             o = k switch
             {
                 "decoder_depth" => o with { DecoderDepth = I() },
@@ -168,6 +176,10 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
                 "temperature" => o with { Temperature = D() },
                 "lr" => o with { Lr = D() },
                 "batch" => o with { Batch = I() },
+                "inner_loss" => o with { InnerLoss = S(ObjectiveOptions.InnerLosses) },
+                "distance" => o with { Distance = S(ObjectiveOptions.Distances) },
+                "lr_schedule" => o with { LrSchedule = S(TrainOptions.LrSchedules) },
+                "warmup_steps" => o with { WarmupSteps = I() },
                 _ => o,
             };
         }

@@ -212,11 +212,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// <summary>
     /// Reconstruction loss of the decoder's predictions from a latent on the selected tokens sel (B, L).
     /// One input: Losses.Reconstruction of Decode. Several: each input's own loss (MSE or cross-entropy,
-    /// padding excluded) averaged over its own selected tokens, then the mean over inputs.
+    /// padding excluded) averaged over its own selected tokens, then the mean over inputs. With sum (the
+    /// paper's inner loss, Eq. 1): the sum over every selected token of every input instead; distance is
+    /// d of continuous tokens (Losses.Distance).
     /// </summary>
-    public Tensor ReconstructionLoss(Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel)
+    public Tensor ReconstructionLoss(Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel, string distance = "mse",
+        bool sum = false)
     {
-        if (Spec is not MultiInputSpec multi) return Objectives.Losses.Reconstruction(Spec, Decode(latent, idsRestore), tokens, sel);
+        if (Spec is not MultiInputSpec multi)
+            return Objectives.Losses.Reconstruction(Spec, Decode(latent, idsRestore), tokens, sel, distance, sum);
         var preds = DecodeInputs(latent, idsRestore, tiedLogits: false);
         var segs = multi.Segments;
         Tensor? total = null;
@@ -225,7 +229,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
             var target = multi.Unpack(tokens, i);
             var s = sel.narrow(1, segs[i].Offset, segs[i].Length);
             Tensor l;
-            if (!segs[i].Input.IsDiscrete) l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], target, s);
+            if (!segs[i].Input.IsDiscrete) l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], target, s, distance, sum);
             else
             {
                 // cross-entropy at the selected, non-padding positions only: the same value as
@@ -235,11 +239,12 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
                 var h = preds[i].reshape(-1, preds[i].shape[2]).index_select(0, idx);
                 var logits = matmul(h, ((MultiEmbed)embed).Table(i).t());
                 var ce = functional.cross_entropy(logits, target.reshape(-1).index_select(0, idx), reduction: Reduction.None);
-                l = (ce * s.reshape(-1).index_select(0, idx)).sum() / s.sum().clamp_min(1);
+                l = (ce * s.reshape(-1).index_select(0, idx)).sum();
+                if (!sum) l = l / s.sum().clamp_min(1);
             }
             total = total is null ? l : total + l;
         }
-        return total! / segs.Count;
+        return sum ? total! : total! / segs.Count;
     }
 
     /// <summary>Multi-input decoder: per input, (B, L_i, P_i) values or (B, L_i, V_i) logits (tied to that input's table).</summary>

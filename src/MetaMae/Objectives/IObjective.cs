@@ -4,8 +4,12 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Objectives;
 
-/// <summary>The loss of one step, with its parts for logging (detached scalars, NaN when absent).</summary>
-public sealed record LossParts(Tensor Total, double Reconstruction, double Contrast, double Inner);
+/// <summary>
+/// The loss of one step, with its parts for logging (detached scalars, NaN when absent). LatentChange
+/// (||Z* - Z|| / ||Z||) and InnerGain (L_Q(Z) - L_Q(Z*)) are measured by MetaMAE on logging steps only.
+/// </summary>
+public sealed record LossParts(Tensor Total, double Reconstruction, double Contrast, double Inner,
+    double LatentChange = double.NaN, double InnerGain = double.NaN);
 
 /// <summary>A pretraining objective: the loss of one batch of tokens. All randomness comes from gen.</summary>
 public interface IObjective

@@ -8,14 +8,16 @@ namespace MetaMae.Objectives;
 public static class Losses
 {
     /// <summary>
-    /// Reconstruction loss averaged over selected tokens: sum(loss * sel) / sum(sel).
-    /// Per token: mean squared error over its values, or cross-entropy over the vocabulary.
+    /// Reconstruction loss over selected tokens: averaged, sum(loss * sel) / sum(sel), or with sum
+    /// the plain sum(loss * sel) (Eq. 1's sum over tokens). Per token: d of its values (distance: mse =
+    /// mean of squares, sq-l2 = sum of squares, l2 = the norm), or cross-entropy over the vocabulary.
     /// pred: (B, L, P) or logits (B, L, V); target: (B, L, P) or ids (B, L); sel: (B, L) 0/1.
     /// For token inputs with a padding id, padding targets are never selected.
     /// </summary>
-    public static Tensor Reconstruction(InputSpec spec, Tensor pred, Tensor target, Tensor sel)
+    public static Tensor Reconstruction(InputSpec spec, Tensor pred, Tensor target, Tensor sel, string distance = "mse",
+        bool sum = false)
     {
-        Tensor per;
+        Tensor per;                                                               // (B, L)
         if (spec.IsDiscrete)
         {
             long b = target.shape[0], l = target.shape[1];
@@ -24,10 +26,22 @@ public static class Losses
         }
         else
         {
-            per = (pred - target).square().mean([-1]);
+            per = Distance(pred - target, distance);
         }
-        return (per * sel).sum() / sel.sum().clamp_min(1);
+        var total = (per * sel).sum();
+        return sum ? total : total / sel.sum().clamp_min(1);
     }
+
+    /// <summary>d per token of a difference diff (B, L, P) -> (B, L): mse, sq-l2 or l2 (ObjectiveOptions.Distance).</summary>
+    public static Tensor Distance(Tensor diff, string distance) => distance switch
+    {
+        "mse" => diff.square().mean([-1]),
+        "sq-l2" => diff.square().sum([-1]),
+        // libtorch's norm backward is 0 (not NaN) where a token is reconstructed exactly
+        "l2" => linalg.vector_norm(diff, 2, [-1]),
+        _ => throw new ArgumentException(
+            $"--distance must be one of {string.Join(", ", ObjectiveOptions.Distances)} (got '{distance}')"),
+    };
 
     /// <summary>
     /// Symmetric NT-Xent (SimCLR) over 2B vectors: rows i and i+B are each other's positive, a row

@@ -26,6 +26,23 @@ public sealed record ObjectiveOptions
     public double Lambda { get; init; } = 1.0;
     /// <summary>NT-Xent temperature tau (0.5).</summary>
     public double Temperature { get; init; } = 0.5;
+    /// <summary>
+    /// Scaling of the inner (support) loss. "reference" (default: the authors' code, and what the pinned
+    /// losses hold): the batch-mean support loss times B, i.e. per sample the MEAN of d over its support
+    /// tokens. "paper": Eq. 1, per sample the SUM of d over its support tokens, so a token's latent
+    /// moves by alpha * d'(token) whatever the number of support tokens s. The outer loss is a mean in both.
+    /// </summary>
+    public string InnerLoss { get; init; } = "reference";
+    /// <summary>
+    /// d of the inner loss for continuous tokens: "mse" (default: the authors' code, the mean of squares
+    /// over a token's values), "sq-l2" (the sum of squares) or "l2" (the unsquared norm, Eq. 1's
+    /// l2). Token inputs always use cross-entropy; the outer loss always uses mse.
+    /// </summary>
+    public string Distance { get; init; } = "mse";
+
+    /// <summary>Values of InnerLoss and Distance (the CLI flags --inner-loss and --distance).</summary>
+    public static readonly string[] InnerLosses = ["reference", "paper"];
+    public static readonly string[] Distances = ["mse", "sq-l2", "l2"];
 
     public void Validate()
     {
@@ -35,6 +52,10 @@ public sealed record ObjectiveOptions
         if (NearbyRatio is < 0 or > 1) throw new ArgumentException($"--r must be in [0, 1] (got {NearbyRatio})");
         if (Lambda < 0 || double.IsNaN(Lambda)) throw new ArgumentException($"--lambda must be >= 0 (got {Lambda})");
         if (Temperature <= 0) throw new ArgumentException($"--temperature must be > 0 (got {Temperature})");
+        if (!InnerLosses.Contains(InnerLoss))
+            throw new ArgumentException($"--inner-loss must be one of {string.Join(", ", InnerLosses)} (got '{InnerLoss}')");
+        if (!Distances.Contains(Distance))
+            throw new ArgumentException($"--distance must be one of {string.Join(", ", Distances)} (got '{Distance}')");
     }
 }
 
@@ -48,6 +69,13 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
     public ObjectiveOptions Options { get; } = options;
 
     public string Name => Options.Adapt ? "metamae" : "mae";
+
+    /// <summary>
+    /// When set (the trainer sets it on logging steps), Loss also reports LatentChange = ||Z* - Z|| / ||Z||
+    /// and InnerGain = L_Q(Z) - L_Q(Z*), at the cost of one extra no-grad decode. It changes no number
+    /// of the training step: the decoder has no dropout and the decode draws nothing.
+    /// </summary>
+    public bool MeasureAdaptation { get; set; }
 
     public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
 
@@ -74,8 +102,11 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         double inner = double.NaN;
         for (int k = 0; k < o.InnerSteps; k++)
         {
-            var lossS = model.ReconstructionLoss(z, restore, tokens, support) * b;
-            if (k == 0) inner = lossS.ToDouble() / b;
+            // reference: per-sample mean over support tokens (batch mean x B); paper (Eq. 1): per-sample sum
+            var lossS = o.InnerLoss == "paper"
+                ? model.ReconstructionLoss(z, restore, tokens, support, o.Distance, sum: true)
+                : model.ReconstructionLoss(z, restore, tokens, support, o.Distance) * b;
+            if (k == 0) inner = lossS.ToDouble() / b;                              // per sample
             // retain_graph: the encoder part of the graph is needed again by the outer backward
             var g = autograd.grad([lossS], [z], create_graph: o.SecondOrder, retain_graph: true)[0];
             if (!o.SecondOrder) g = g.detach();
@@ -85,12 +116,26 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         // 4. outer loss on the query set from Z*
         var query = model.ReconstructionLoss(z, restore, tokens, m.Mask);
         double queryValue = query.ToDouble();
-        if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner);
+        var (change, gain) = MeasureAdaptation
+            ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
+        if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner, change, gain);
 
         // 5. task contrast between h(pool Z) and h(pool Z*), projector on the 2B batch at once
         var proj = model.Project(cat([Losses.Pool(latent), Losses.Pool(z)], 0));
         var con = Losses.NtXent(proj, o.Temperature);
         var total = query + o.Lambda * con;
-        return new LossParts(total, queryValue, con.ToDouble(), inner);
+        return new LossParts(total, queryValue, con.ToDouble(), inner, change, gain);
+    }
+
+    /// <summary>||Z* - Z|| / ||Z|| (Frobenius, over the batch, CLS row included) and L_Q(Z) - L_Q(Z*).</summary>
+    private static (double Change, double Gain) Measure(MetaMaeModel model, Tensor latent, Tensor adapted, Tensor? restore,
+        Tensor tokens, Tensor query, double queryAdapted)
+    {
+        using var _ = no_grad();
+        using var z = latent.detach();                                            // (B, 1+n, D)
+        using var diff = adapted.detach() - z;
+        double change = diff.norm().ToDouble() / Math.Max(z.norm().ToDouble(), double.Epsilon);
+        using var before = model.ReconstructionLoss(z, restore, tokens, query);  // the one extra decode
+        return (change, before.ToDouble() - queryAdapted);
     }
 }

@@ -15,7 +15,8 @@ public sealed class AdamW : IDisposable
     private readonly Dictionary<string, (Tensor M, Tensor V)> state = new();
     private readonly Dictionary<string, long> steps = new();
 
-    public double Lr { get; }
+    /// <summary>Learning rate; the trainer sets it before each step (TrainOptions.LrAt).</summary>
+    public double Lr { get; set; }
     public double WeightDecay { get; }
     public bool Decoupled { get; }
     public double Beta1 { get; } = 0.9;

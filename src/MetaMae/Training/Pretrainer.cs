@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace MetaMae.Training;
 
 /// <summary>One progress report of a pretraining run.</summary>
+/// LatentChange (||Z* - Z|| / ||Z||) and InnerGain (L_Q(Z) - L_Q(Z*)): MetaMAE's adaptation, NaN for other objectives.
 public sealed record StepReport(int Step, int TotalSteps, double Loss, double Reconstruction, double Contrast, double Inner,
-    double StepsPerSecond, TimeSpan Eta, long RssBytes);
+    double StepsPerSecond, TimeSpan Eta, long RssBytes, double LatentChange = double.NaN, double InnerGain = double.NaN);
 
 /// <summary>Receives progress; the CLI renders it, tests ignore it.</summary>
 public interface ITrainingMonitor
@@ -105,6 +106,9 @@ public static class Pretrainer
                 throw new InvalidOperationException($"{outDir} already holds a run (checkpoint at step {ck.Step}); pass --resume to continue it or choose another --out");
             if (!ck.Config.SameRunAs(config))
                 throw new InvalidOperationException($"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
+            if (config.Train.LrSchedule == "cosine" && ck.Config.Train.Steps != config.Train.Steps)
+                throw new InvalidOperationException($"{ckptPath}: --resume with --lr-schedule cosine keeps the run's --steps " +
+                    $"({ck.Config.Train.Steps}, the horizon of its cosine); got {config.Train.Steps}");
             Checkpoint.LoadModel(model, ck, ckptPath);
             if (head is not null) Checkpoint.LoadObjectiveHead(head, ck, ckptPath);
             opt.LoadState(ck.Prefixed("optim."), ckptPath);
@@ -126,7 +130,8 @@ public static class Pretrainer
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
         int lastSaved = start;
         using TextWriter metrics = par.Writes ? new StreamWriter(metricsPath, append: true) : new StringWriter();
-        if (par.Writes && new FileInfo(metricsPath).Length == 0) metrics.WriteLine("step,loss,reconstruction,contrast,inner,seconds");
+        if (par.Writes && new FileInfo(metricsPath).Length == 0) metrics.WriteLine(MetricsHeader);
+        var measured = objective as MetaMaeObjective;
         model.train();
         var window = Stopwatch.StartNew();
         int windowStart = start;
@@ -135,7 +140,11 @@ public static class Pretrainer
         {
             cancel.ThrowIfCancellationRequested();
             double loss;
-            var sum = new double[4];                                               // total, reconstruction, contrast, inner
+            int done = s + 1;
+            // logging steps (the progress line's cadence) also measure the adaptation: one extra no-grad decode
+            bool logStep = done % config.Train.LogEvery == 0 || done == config.Train.Steps || done == start + 1;
+            if (measured is not null) measured.MeasureAdaptation = logStep;
+            var sum = new double[6];                           // total, reconstruction, contrast, inner, latent change, inner gain
             using (var scope = NewDisposeScope())
             {
                 manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout (drawn per shard: not shard-invariant)
@@ -151,26 +160,28 @@ public static class Pretrainer
                     var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(dtype)).to(device);
                     var p = objective.Loss(model, tokens, new BatchRandom(gen, first, config.Train.Batch));
                     (par.Accumulate == 1 ? p.Total : p.Total / par.Accumulate).backward();
-                    double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner];
-                    for (int i = 0; i < 4; i++) sum[i] += v[i] / par.Accumulate;
+                    double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner, p.LatentChange, p.InnerGain];
+                    for (int i = 0; i < v.Length; i++) sum[i] += v[i] / par.Accumulate;
                 }
                 if (par.Comm is { Size: > 1 } c) DataParallel.AverageGradients(parameters, c, sum);   // one allreduce per step
                 loss = sum[0];
                 if (!double.IsFinite(loss))
                     throw new ArithmeticException($"step {s + 1}: the loss is {loss} (reconstruction {sum[1]}, contrast {sum[2]}); lower --lr or --alpha, or check the data for extreme values");
+                opt.Lr = config.Train.LrAt(s);
                 opt.Step();
                 opt.ZeroGrad();
             }
-            var parts = (Reconstruction: sum[1], Contrast: sum[2], Inner: sum[3]);
+            var parts = (Reconstruction: sum[1], Contrast: sum[2], Inner: sum[3], LatentChange: sum[4], InnerGain: sum[5]);
             lastLoss = loss;
-            int done = s + 1;
             afterStep?.Invoke(done, model);   // e.g. reconstruction images for TensorBoard (the CLI's --tb-images)
             losses.Add((done, loss));
             metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss), R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner),
-                sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)));
+                sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture), R(parts.LatentChange), R(parts.InnerGain)));
             tb?.add_scalar("loss/total", (float)loss, done);
             if (!double.IsNaN(parts.Contrast)) tb?.add_scalar("loss/contrast", (float)parts.Contrast, done);
             tb?.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
+            if (!double.IsNaN(parts.LatentChange)) tb?.add_scalar("adaptation/latent_change", (float)parts.LatentChange, done);
+            if (!double.IsNaN(parts.InnerGain)) tb?.add_scalar("adaptation/inner_gain", (float)parts.InnerGain, done);
 
             bool save = config.Train.SaveEvery > 0 && done % config.Train.SaveEvery == 0 && done < config.Train.Steps;
             if (save && par.Writes)
@@ -180,12 +191,12 @@ public static class Pretrainer
                 lastSaved = done;
                 monitor?.OnCheckpoint(done, ckptPath);
             }
-            if (monitor is not null && (done % config.Train.LogEvery == 0 || done == config.Train.Steps || done == start + 1))
+            if (monitor is not null && logStep)
             {
                 double rate = (done - windowStart) / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
                 var eta = TimeSpan.FromSeconds((config.Train.Steps - done) / Math.Max(rate, 1e-9));
                 monitor.OnStep(new StepReport(done, config.Train.Steps, loss, parts.Reconstruction, parts.Contrast, parts.Inner, rate, eta,
-                    Environment.WorkingSet));
+                    Environment.WorkingSet, parts.LatentChange, parts.InnerGain));
             }
         }
         metrics.Flush();
@@ -213,23 +224,30 @@ public static class Pretrainer
         }
     }
 
-    /// <summary>Keeps the metrics.csv rows up to step `upTo` (a killed run may have logged past its last checkpoint).</summary>
+    /// <summary>Columns of metrics.csv; latent_change and inner_gain are filled on logging steps of MetaMAE only.</summary>
+    public const string MetricsHeader = "step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain";
+
+    /// <summary>
+    /// Keeps the metrics.csv rows up to step `upTo` (a killed run may have logged past its last checkpoint).
+    /// Rows of a file written before a column existed get that column empty, so every row has every column.
+    /// </summary>
     private static List<(int Step, double Loss)> TrimMetrics(string path, int upTo)
     {
         var kept = new List<string>();
         var losses = new List<(int, double)>();
+        int columns = MetricsHeader.Split(',').Length;
         if (File.Exists(path))
         {
             foreach (var line in File.ReadLines(path).Skip(1))
             {
                 var f = line.Split(',');
                 if (f.Length < 2 || !int.TryParse(f[0], out var st) || st > upTo) continue;
-                kept.Add(line);
+                kept.Add(line + new string(',', Math.Max(0, columns - f.Length)));
                 losses.Add((st, double.Parse(f[1], CultureInfo.InvariantCulture)));
             }
         }
         if (upTo == 0) kept.Clear();
-        AtomicFile.WriteText(path, "step,loss,reconstruction,contrast,inner,seconds\n" + string.Concat(kept.Select(k => k + "\n")));
+        AtomicFile.WriteText(path, MetricsHeader + "\n" + string.Concat(kept.Select(k => k + "\n")));
         return upTo == 0 ? [] : losses;
     }
 }

@@ -21,8 +21,30 @@ public sealed record TrainOptions
     public long Seed { get; init; } = 0;
     /// <summary>Write a checkpoint every N steps (0 = only at the end).</summary>
     public int SaveEvery { get; init; } = 0;
-    /// <summary>Report progress every N steps.</summary>
+    /// <summary>Report progress every N steps (and measure the latent adaptation on those steps).</summary>
     public int LogEvery { get; init; } = 10;
+    /// <summary>
+    /// Learning-rate schedule: "constant" (default: the paper's, no schedule) or "cosine" (the MAE
+    /// reference's: after the warm-up, half a cosine from Lr down to 0 at the last of Steps).
+    /// </summary>
+    public string LrSchedule { get; init; } = "constant";
+    /// <summary>Linear warm-up from Lr / N to Lr over the first N steps, with either schedule (0: none, as the paper).</summary>
+    public int WarmupSteps { get; init; } = 0;
+
+    /// <summary>Values of LrSchedule (the CLI flag --lr-schedule).</summary>
+    public static readonly string[] LrSchedules = ["constant", "cosine"];
+
+    /// <summary>
+    /// The learning rate of the step with 0-based index `step`: a function of the step and the settings
+    /// alone, so a resumed run uses the rates an uninterrupted one would. Constant without warm-up is Lr exactly.
+    /// </summary>
+    public double LrAt(int step)
+    {
+        if (step < WarmupSteps) return Lr * (step + 1) / WarmupSteps;
+        if (LrSchedule != "cosine") return Lr;
+        double progress = (double)(step - WarmupSteps) / Math.Max(1, Steps - WarmupSteps);   // [0, 1)
+        return Lr * 0.5 * (1 + Math.Cos(Math.PI * progress));
+    }
 
     public void Validate()
     {
@@ -32,6 +54,11 @@ public sealed record TrainOptions
         if (WeightDecay < 0) throw new ArgumentException($"--weight-decay must be >= 0 (got {WeightDecay})");
         if (SaveEvery < 0) throw new ArgumentException($"--save-every must be >= 0 (got {SaveEvery})");
         if (LogEvery < 1) throw new ArgumentException($"log interval must be >= 1 (got {LogEvery})");
+        if (!LrSchedules.Contains(LrSchedule))
+            throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", LrSchedules)} (got '{LrSchedule}')");
+        if (WarmupSteps < 0) throw new ArgumentException($"--warmup-steps must be >= 0 (got {WarmupSteps})");
+        if (LrSchedule == "cosine" && WarmupSteps >= Steps)
+            throw new ArgumentException($"--warmup-steps ({WarmupSteps}) must be below --steps ({Steps}) with --lr-schedule cosine");
     }
 }
 
@@ -50,7 +77,10 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
     public static RunConfig FromJson(string json, string source) =>
         JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty run configuration");
 
-    /// <summary>Same run except the step budget and logging/checkpoint cadence (what a resume may change).</summary>
+    /// <summary>
+    /// Same run except the step budget and logging/checkpoint cadence (what a resume may change). Under
+    /// the cosine schedule the budget is its horizon, so the resumed run must keep it (see Pretrainer).
+    /// </summary>
     public bool SameRunAs(RunConfig o) =>
         Algo == o.Algo && Dataset == o.Dataset && Spec == o.Spec && Model == o.Model && Objective == o.Objective &&
         Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 } == o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 };

@@ -26,6 +26,10 @@ public sealed record RunOverrides
     public double? Temperature { get; init; }
     public int? DecoderDepth { get; init; }
     public double? Dropout { get; init; }
+    public string? InnerLoss { get; init; }
+    public string? Distance { get; init; }
+    public string? LrSchedule { get; init; }
+    public int? WarmupSteps { get; init; }
 }
 
 /// <summary>
@@ -62,12 +66,15 @@ public static class RunSettings
             InnerSteps = o.InnerSteps ?? d.InnerSteps,
             SecondOrder = o.FirstOrder is bool fo ? !fo : d.SecondOrder,
             Temperature = o.Temperature ?? d.Temperature,
+            InnerLoss = o.InnerLoss ?? d.InnerLoss,
+            Distance = o.Distance ?? d.Distance,
         };
         var t = new TrainOptions();
         var train = t with
         {
             Steps = o.Steps ?? t.Steps, Batch = o.Batch ?? preset.Batch, Lr = o.Lr ?? t.Lr, Seed = seed,
             SaveEvery = o.SaveEvery ?? t.SaveEvery, LogEvery = o.LogEvery ?? t.LogEvery,
+            LrSchedule = o.LrSchedule ?? t.LrSchedule, WarmupSteps = o.WarmupSteps ?? t.WarmupSteps,
         };
         return new RunConfig(algo, dataset, spec, model, obj, train);
     }
