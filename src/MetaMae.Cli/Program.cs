@@ -78,6 +78,7 @@ namespace MetaMae.Cli
             root.Add(ExportCommand());
             root.Add(ImportCommand());
             root.Add(ShowCommand());
+            commandLine = args;
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -101,6 +102,16 @@ namespace MetaMae.Cli
                 Console.Error.WriteLine("error: " + e.Message);
                 return 1;
             }
+            catch (OutputWriteException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message + " (the previous checkpoint is intact)");
+                return 1;
+            }
+            catch (RunStoppedException e)
+            {
+                Console.Error.WriteLine($"interrupted by {GracefulStop.Signal}: {e.Message}; continue with: {ResumeCommand()}");
+                return GracefulStop.ExitCode;
+            }
         }
 
         static Command WithCommon(Command c, bool training)
@@ -123,9 +134,10 @@ namespace MetaMae.Cli
             c.SetAction(p => DistributedCli.Run(p.GetValue(Accumulate), par =>
             {
                 var device = Setup(p);
+                using var stop = new GracefulStop();
                 var (ds, cfg, outDir) = Resolve(p);
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
-                    afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
+                    afterStep: TbHook(p, ds, cfg, outDir), parallel: par, stop: stop.Token));
                 if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
                 PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
@@ -200,10 +212,13 @@ namespace MetaMae.Cli
                 if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
                     throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
                 var device = Setup(p);
+                var stop = new GracefulStop();   // pretraining only: the probes after it stop at the first signal
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
                 var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
-                var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
-                    afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
+                PretrainResult pre;
+                using (stop)
+                    pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
+                        afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token));
                 PlotLoss(Path.Combine(outDir, "pretrain"));
                 if (!ds.IsLabeled)
                 {
@@ -310,29 +325,8 @@ namespace MetaMae.Cli
 
         static (Dataset, RunConfig, string) Resolve(ParseResult p, string? checkpointSubdir = null)
         {
-            var resumeDir = p.GetValue(Out);
-            if (p.GetValue(Resume) && resumeDir is not null)
-            {
-                var ckPath = Path.Combine(checkpointSubdir is null ? resumeDir : Path.Combine(resumeDir, checkpointSubdir), Checkpoint.FileName);
-                if (File.Exists(ckPath))
-                {
-                    // the run's settings come from its checkpoint; only the budget and cadence may change
-                    Option[] defining = [Dataset, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr];
-                    var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-                    if (given.Count > 0)
-                        throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
-                    using var ck = Checkpoint.Load(ckPath);
-                    var c = ck.Config with
-                    {
-                        Train = ck.Config.Train with
-                        {
-                            Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
-                        },
-                    };
-                    var resumed = c.Dataset;
-                    return (LoadData(p, ref resumed, out _), c, resumeDir);
-                }
-            }
+            // --resume continues the stored run of --out (Resume.cs); without --out, that of the default folder below
+            if (p.GetValue(Resume) && p.GetValue(Out) is string resumeDir) return ResolveResumed(p, resumeDir, checkpointSubdir);
             var name = p.GetValue(Dataset) ?? "dna-splice";
             var ds = LoadData(p, ref name, out var preset);
             var algo = p.GetValue(Algo)!;
@@ -361,6 +355,7 @@ namespace MetaMae.Cli
             };
             var cfg = new RunConfig(algo, name, ds.Spec, model, obj, train);
             var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+            if (p.GetValue(Resume)) return ResolveResumed(p, outDir, checkpointSubdir);
             return (ds, cfg, outDir);
         }
 
