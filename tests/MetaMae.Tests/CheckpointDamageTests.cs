@@ -44,8 +44,12 @@ public class CheckpointDamageTests(ITestOutputHelper output)
         var good = File.ReadAllBytes(path);
         output.WriteLine($"checkpoint of the micro model: {good.Length} bytes");
         var damaged = Path.Combine(Tmp.Dir("damaged"), "damaged.safetensors");
+        // a file whose only change is JSON whitespace for whitespace in the header holds the same content
+        int headerEnd = 8 + (int)BitConverter.ToUInt64(good, 0);
+        bool SameContent(byte[] b) => b.Length == good.Length && Enumerable.Range(0, b.Length)
+            .All(i => b[i] == good[i] || (i >= 8 && i < headerEnd && " \t\n\r".Contains((char)b[i]) && " \t\n\r".Contains((char)good[i])));
         var c = FuzzHarness.Run<InvalidDataException>(output, "checkpoint", good, damaged, () => LoadLikeTheCommands(damaged), n,
-            mustReject: true);
+            mustReject: true, equivalent: SameContent);
         Assert.Equal(n, c.Rejected + c.Unchanged);
     }
 

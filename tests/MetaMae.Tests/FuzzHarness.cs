@@ -48,16 +48,20 @@ internal static class FuzzHarness
         public override string ToString() => $"{Name}: {Loaded + Rejected + Unchanged} cases, {Loaded} loaded, {Rejected} rejected";
     }
 
-    /// <summary>Runs n seeded mutations of fixture through load; TError is the one exception type allowed.</summary>
+    /// <summary>
+    /// Runs n seeded mutations of fixture through load; TError is the one exception type allowed, and its message
+    /// must name the damaged file (or, for an error across files, such as a class missing from one split, its folder).
+    /// With mustReject every changed file must be rejected, except those equivalent(bytes) says are the same content.
+    /// </summary>
     public static Counts Run<TError>(ITestOutputHelper? output, string name, byte[] fixture, string path, Action load, int n,
-        double secondsPerCase = 10, bool mustReject = false) where TError : Exception
+        double secondsPerCase = 10, bool mustReject = false, Func<byte[], bool>? equivalent = null) where TError : Exception
     {
         var rng = new Random(name.Aggregate(17, (h, c) => h * 31 + c));
         int loaded = 0, rejected = 0, unchanged = 0;
         for (int i = 0; i < n; i++)
         {
             var (b, kind) = Mutate(fixture, rng);
-            if (b.AsSpan().SequenceEqual(fixture)) { unchanged++; continue; }
+            if (b.AsSpan().SequenceEqual(fixture) || equivalent?.Invoke(b) == true) { unchanged++; continue; }
             File.WriteAllBytes(path, b);
             Exception? error = null;
             var t = new Thread(() => { try { load(); } catch (Exception e) { error = e; } }) { IsBackground = true };
@@ -72,7 +76,7 @@ internal static class FuzzHarness
                 case null:
                     loaded++;
                     break;
-                case TError when error.Message.Contains(Path.GetFileName(path)):
+                case TError when error.Message.Contains(Path.GetFileName(path)) || error.Message.Contains(Path.GetDirectoryName(path)!):
                     rejected++;
                     break;
                 case TError:
@@ -86,7 +90,7 @@ internal static class FuzzHarness
         var counts = new Counts(name, loaded, rejected, unchanged);
         output?.WriteLine(counts.ToString());
         Console.WriteLine(counts.ToString());
-        Assert.True(rejected > 0, $"{name}: no mutation was rejected (the harness reached nothing)");
+        if (n >= 1000) Assert.True(rejected > 0, $"{name}: no mutation was rejected (the harness reached nothing)");
         return counts;
     }
 }

@@ -112,11 +112,18 @@ public class RunFaultTests(ITestOutputHelper output)
     {
         var dir = Tmp.Dir("sig2");
         var (p, err, done) = Start(Args(dir, "--steps", "100000", "--save-every", "5"));
-        WaitFor(err, "checkpoint at step 5", p);
-        Assert.Equal(0, kill(p.Id, SIGTERM));
-        WaitFor(err, "SIGTERM received", p);
-        Assert.Equal(0, kill(p.Id, SIGTERM));
-        Assert.True(p.WaitForExit(30_000), "a second SIGTERM did not end the run within 30 s");
+        try
+        {
+            WaitFor(err, "checkpoint at step 5", p);
+            Assert.Equal(0, kill(p.Id, SIGTERM));
+            WaitFor(err, "SIGTERM received", p);
+            Assert.Equal(0, kill(p.Id, SIGTERM));
+            Assert.True(p.WaitForExit(30_000), "a second SIGTERM did not end the run within 30 s");
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();                                           // never leave a 100,000-step run behind
+        }
         done.Join();
         Assert.Equal(143, p.ExitCode);
         // whichever checkpoint was last written in full is loadable

@@ -119,7 +119,7 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
             }
             case "pamap2":
             {
-                var d = DabsReaderTests.Pamap2Dir(4);
+                var d = DabsReaderTests.Pamap2Dir();
                 return Of(Path.Combine(d, "subject105.dat"), () => Pamap2.Load(d));
             }
             case "higgs":
