@@ -40,30 +40,8 @@ internal static class CliRuns
 
     internal static (Dataset, RunConfig, string, DatasetPreset) Resolve(ParseResult p, string? checkpointSubdir = null)
     {
-        var resumeDir = p.GetValue(Out);
-        if (p.GetValue(Resume) && resumeDir is not null)
-        {
-            var ckPath = Path.Combine(checkpointSubdir is null ? resumeDir : Path.Combine(resumeDir, checkpointSubdir), Checkpoint.FileName);
-            if (File.Exists(ckPath))
-            {
-                // the run's settings come from its checkpoint; only the budget and cadence may change
-                Option[] defining = [DatasetOpt, Algo, Preset, Batch, Seed, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr,
-                    .. AdaptationFlags];
-                var given = defining.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-                if (given.Count > 0)
-                    throw new ArgumentException($"--resume continues the run in {resumeDir} with the settings of its checkpoint; drop {string.Join(", ", given)} (only --steps, --save-every and --log-every may change)");
-                using var ck = Checkpoint.Load(ckPath);
-                var c = ck.Config with
-                {
-                    Train = ck.Config.Train with
-                    {
-                        Steps = p.GetValue(Steps) ?? ck.Config.Train.Steps, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
-                    },
-                };
-                var resumed = c.Dataset;
-                return (LoadData(p, ref resumed, out var resumedPreset), c, resumeDir, resumedPreset);
-            }
-        }
+        // --resume continues the stored run of --out (Resume.cs); without --out, that of the default folder below
+        if (p.GetValue(Resume) && p.GetValue(Out) is string resumeDir) return CliResume.ResolveResumed(p, resumeDir, checkpointSubdir);
         var name = p.GetValue(DatasetOpt) ?? "dna-splice";
         var ds = LoadData(p, ref name, out var preset);
         var algo = p.GetValue(Algo)!;
@@ -80,6 +58,7 @@ internal static class CliRuns
             LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
         });
         var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+        if (p.GetValue(Resume)) return CliResume.ResolveResumed(p, outDir, checkpointSubdir);
         return (ds, cfg, outDir, preset);
     }
 

@@ -28,9 +28,10 @@ internal static class PretrainCommand
         c.SetAction(p => DistributedCli.Run(p.GetValue(Accumulate), par =>
         {
             var device = Setup(p);
+            using var stop = new GracefulStop();
             var (ds, cfg, outDir, _) = Resolve(p);
             var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
-                afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
+                afterStep: TbHook(p, ds, cfg, outDir), parallel: par, stop: stop.Token));
             if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
             PlotLoss(outDir);
             Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");

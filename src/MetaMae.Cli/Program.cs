@@ -27,6 +27,7 @@ namespace MetaMae.Cli
             root.Add(ExportCommand.Create());
             root.Add(ImportCommand.Create());
             root.Add(ShowCommand.Create());
+            CliResume.CommandLine = args;
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -52,6 +53,16 @@ namespace MetaMae.Cli
             {
                 Console.Error.WriteLine("error: " + e.Message);
                 return 1;
+            }
+            catch (OutputWriteException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message + " (the previous checkpoint is intact)");
+                return 1;
+            }
+            catch (RunStoppedException e)
+            {
+                Console.Error.WriteLine($"interrupted by {GracefulStop.Signal}: {e.Message}; continue with: {CliResume.ResumeCommand()}");
+                return GracefulStop.ExitCode;
             }
         }
     }

@@ -31,10 +31,13 @@ internal static class RunCommand
             if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
                 throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
             var device = Setup(p);
+            var stop = new GracefulStop();   // pretraining only: the probes after it stop at the first signal
             var (ds, cfg, outDir, preset) = Resolve(p, "pretrain");
             var po = ProbeOpts(p, preset);
-            var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
-                afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
+            PretrainResult pre;
+            using (stop)
+                pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m,
+                    device, afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token));
             PlotLoss(Path.Combine(outDir, "pretrain"));
             if (!ds.IsLabeled)
             {

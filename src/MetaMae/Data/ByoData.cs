@@ -141,6 +141,8 @@ public static class ByoData
         string alphabet = o.Alphabet ?? new string(recs.SelectMany(r => r.Seq).Distinct().Order().ToArray());
         if (alphabet.Distinct().Count() != alphabet.Length) throw new ArgumentException($"--alphabet '{alphabet}' repeats a symbol");
         int? pad = null;
+        if (ragged && alphabet.Contains('\0'))                                  // U+0000 is the padding symbol below
+            throw new DataFormatException($"{path}:{recs.First(r => r.Seq.Contains('\0')).Line}: the sequence holds a NUL character (U+0000)");
         if (ragged) { alphabet = "\0" + alphabet; pad = 0; }                    // id 0 = padding, excluded from the loss
         var index = alphabet.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i);
         var ids = new long[recs.Count * len];

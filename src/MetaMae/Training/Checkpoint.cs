@@ -12,7 +12,8 @@ namespace MetaMae.Training;
 public static class Checkpoint
 {
     public const string FileName = "checkpoint.safetensors";
-    public const string FormatVersion = "1";
+    /// <summary>Version 2 adds the CRC-32 (SafeTensors.ChecksumKey), which it requires; version 1 files still load.</summary>
+    public const string FormatVersion = "2";
 
     public static void Save(string path, MetaMaeModel model, AdamW? optimizer, RunConfig config, int step, double lastLoss,
         nn.Module? objectiveHead = null)
@@ -45,8 +46,11 @@ public static class Checkpoint
         var (tensors, meta) = SafeTensors.Load(path);
         if (!meta.TryGetValue("format", out var f) || f != "metamae" || !meta.TryGetValue("config", out var cfg))
             throw new InvalidDataException($"{path}: not a MetaMae checkpoint (no 'format: metamae' / 'config' metadata)");
-        if (meta.GetValueOrDefault("format_version") != FormatVersion)
-            throw new InvalidDataException($"{path}: checkpoint format version {meta.GetValueOrDefault("format_version")} is not supported (expected {FormatVersion})");
+        var version = meta.GetValueOrDefault("format_version");
+        if (version != FormatVersion && version != "1")
+            throw new InvalidDataException($"{path}: checkpoint format version {version} is not supported (expected 1 or {FormatVersion})");
+        if (version == FormatVersion && !meta.ContainsKey(SafeTensors.ChecksumKey))
+            throw new InvalidDataException($"{path}: the checksum ('{SafeTensors.ChecksumKey}' metadata) is missing: the file is damaged");
         if (!int.TryParse(meta.GetValueOrDefault("step"), out var step))
             throw new InvalidDataException($"{path}: metadata 'step' is missing or not an integer");
         return new Loaded(RunConfig.FromJson(cfg, path), step, tensors);

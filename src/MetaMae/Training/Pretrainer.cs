@@ -68,10 +68,13 @@ public static class Pretrainer
     /// afterStep(step, model) is called after each optimizer step (outside its dispose scope).
     /// parallel splits each step's batch into micro-batches (--accumulate) and over MPI ranks; with it,
     /// only rank 0 writes files, calls the monitor and afterStep.
+    /// cancel abandons the run at once (like a kill: the last periodic checkpoint remains); stop asks it to
+    /// end after the current step: that step's checkpoint is written and a RunStoppedException thrown.
+    /// A failed write of the output throws OutputWriteException (the previous checkpoint stays intact).
     /// </summary>
     public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
         ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default,
-        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null)
+        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null, CancellationToken stop = default)
     {
         device ??= CPU;
         var par = parallel ?? new DataParallel();
@@ -88,7 +91,7 @@ public static class Pretrainer
             throw new ArgumentException($"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
         CheckFinite(trainX, config.Dataset);
 
-        Directory.CreateDirectory(outDir);
+        OutputWriteException.Guard(outDir, () => Directory.CreateDirectory(outDir));
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
         var metricsPath = Path.Combine(outDir, "metrics.csv");
         int start = 0;
@@ -117,7 +120,7 @@ public static class Pretrainer
         }
         else
         {
-            startMessage = resume ? $"no checkpoint in {outDir}; starting a new run" : "starting a new run";
+            startMessage = resume ? ResumeWithoutCheckpoint(outDir, config) : "starting a new run";
         }
         var parameters = trainable.Select(t => (Tensor)t.Item2).ToList();
         if (par.Comm is { Size: > 1 } comm) DataParallel.BroadcastParameters(parameters, comm);   // rank 0's weights everywhere
@@ -125,12 +128,16 @@ public static class Pretrainer
         var losses = par.Writes ? TrimMetrics(metricsPath, start) : [];
         monitor?.OnStart(config, start, startMessage + (par.Ranks * par.Accumulate > 1 ? $" ({par.Ranks} process(es) x {par.Accumulate} micro-batch(es) of {micro})" : ""));
 
-        var tb = par.Writes ? torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard")) : null;
+        TorchSharp.Modules.SummaryWriter? tb = null;
+        if (par.Writes) OutputWriteException.Guard(Path.Combine(outDir, "tensorboard"), () => tb = torch.utils.tensorboard.SummaryWriter(Path.Combine(outDir, "tensorboard")));
         var sw = Stopwatch.StartNew();
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
         int lastSaved = start;
-        using TextWriter metrics = par.Writes ? new StreamWriter(metricsPath, append: true) : new StringWriter();
-        if (par.Writes && new FileInfo(metricsPath).Length == 0) metrics.WriteLine(MetricsHeader);
+        TextWriter? opened = null;
+        OutputWriteException.Guard(metricsPath, () => opened = par.Writes ? new AppendWriter(metricsPath) : new StringWriter());
+        using TextWriter metrics = opened!;
+        if (par.Writes && new FileInfo(metricsPath).Length == 0)
+            OutputWriteException.Guard(metricsPath, () => metrics.WriteLine(MetricsHeader));
         var measured = objective as MetaMaeObjective;
         model.train();
         var window = Stopwatch.StartNew();
@@ -139,6 +146,19 @@ public static class Pretrainer
         for (int s = start; s < config.Train.Steps; s++)
         {
             cancel.ThrowIfCancellationRequested();
+            if (stop.IsCancellationRequested)                                      // steps < s are done: save s, stop
+            {
+                OutputWriteException.Guard(metricsPath, metrics.Flush);
+                bool saveIt = par.Writes && s > 0 && (lastSaved != s || !File.Exists(ckptPath));
+                if (saveIt)
+                {
+                    CheckFiniteState(trainable, opt, s, ckptPath);
+                    Checkpoint.Save(ckptPath, model, opt, config, s, lastLoss, head);
+                    monitor?.OnCheckpoint(s, ckptPath);
+                }
+                opt.Dispose();
+                throw new RunStoppedException(s, File.Exists(ckptPath) ? ckptPath : null);
+            }
             double loss;
             int done = s + 1;
             // logging steps (the progress line's cadence) also measure the adaptation: one extra no-grad decode
@@ -175,18 +195,23 @@ public static class Pretrainer
             lastLoss = loss;
             afterStep?.Invoke(done, model);   // e.g. reconstruction images for TensorBoard (the CLI's --tb-images)
             losses.Add((done, loss));
-            metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss), R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner),
-                sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture), R(parts.LatentChange), R(parts.InnerGain)));
-            tb?.add_scalar("loss/total", (float)loss, done);
-            if (!double.IsNaN(parts.Contrast)) tb?.add_scalar("loss/contrast", (float)parts.Contrast, done);
-            tb?.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
-            if (!double.IsNaN(parts.LatentChange)) tb?.add_scalar("adaptation/latent_change", (float)parts.LatentChange, done);
-            if (!double.IsNaN(parts.InnerGain)) tb?.add_scalar("adaptation/inner_gain", (float)parts.InnerGain, done);
+            OutputWriteException.Guard(metricsPath, () => metrics.WriteLine(string.Join(",", done.ToString(CultureInfo.InvariantCulture), R(loss),
+                R(parts.Reconstruction), R(parts.Contrast), R(parts.Inner), sw.Elapsed.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture),
+                R(parts.LatentChange), R(parts.InnerGain))));
+            OutputWriteException.Guard(Path.Combine(outDir, "tensorboard"), () =>
+            {
+                tb?.add_scalar("loss/total", (float)loss, done);
+                if (!double.IsNaN(parts.Contrast)) tb?.add_scalar("loss/contrast", (float)parts.Contrast, done);
+                tb?.add_scalar("loss/reconstruction", (float)parts.Reconstruction, done);
+                if (!double.IsNaN(parts.LatentChange)) tb?.add_scalar("adaptation/latent_change", (float)parts.LatentChange, done);
+                if (!double.IsNaN(parts.InnerGain)) tb?.add_scalar("adaptation/inner_gain", (float)parts.InnerGain, done);
+            });
 
             bool save = config.Train.SaveEvery > 0 && done % config.Train.SaveEvery == 0 && done < config.Train.Steps;
             if (save && par.Writes)
             {
-                metrics.Flush();
+                OutputWriteException.Guard(metricsPath, metrics.Flush);
+                CheckFiniteState(trainable, opt, done, ckptPath);
                 Checkpoint.Save(ckptPath, model, opt, config, done, loss, head);
                 lastSaved = done;
                 monitor?.OnCheckpoint(done, ckptPath);
@@ -199,15 +224,50 @@ public static class Pretrainer
                     Environment.WorkingSet, parts.LatentChange, parts.InnerGain));
             }
         }
-        metrics.Flush();
+        OutputWriteException.Guard(metricsPath, metrics.Flush);
         if (par.Writes && (lastSaved != config.Train.Steps || !File.Exists(ckptPath)))
         {
+            CheckFiniteState(trainable, opt, config.Train.Steps, ckptPath);
             Checkpoint.Save(ckptPath, model, opt, config, config.Train.Steps, lastLoss, head);
             monitor?.OnCheckpoint(config.Train.Steps, ckptPath);
         }
         opt.Dispose();
         model.eval();
         return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A checkpoint is only written from finite weights and optimizer moments: an optimizer step can overflow
+    /// the weights while its loss was still finite, and such a checkpoint would replace the last good one.
+    /// </summary>
+    private static void CheckFiniteState(List<(string, TorchSharp.Modules.Parameter)> trainable, AdamW opt, int step, string ckptPath)
+    {
+        using var scope = NewDisposeScope();
+        var state = trainable.Select(t => (Name: t.Item1, T: (Tensor)t.Item2))
+            .Concat(opt.StateTensors().Select(kv => (Name: "optimizer " + kv.Key, T: kv.Value)));
+        foreach (var (name, t) in state)
+        {
+            if (!t.is_floating_point() || t.isfinite().all().item<bool>()) continue;
+            var kept = File.Exists(ckptPath) ? $"the last checkpoint ({ckptPath}) is kept" : "no checkpoint was written";
+            throw new ArithmeticException($"step {step}: '{name}' holds NaN or infinity after the optimizer step; {kept}. " +
+                                          "Resume with a smaller --lr (--resume --lr ...), or lower --alpha");
+        }
+    }
+
+    /// <summary>
+    /// --resume on a folder without a checkpoint: a run that stopped before its first one is continued from
+    /// step 0 when its config.json describes the same run; a different one is refused, never replaced.
+    /// </summary>
+    private static string ResumeWithoutCheckpoint(string outDir, RunConfig config)
+    {
+        var path = Path.Combine(outDir, "config.json");
+        if (!File.Exists(path)) return $"no checkpoint in {outDir}; starting a new run";
+        RunConfig stored;
+        try { stored = RunConfig.FromJson(File.ReadAllText(path), path); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{path}: not a run configuration ({e.Message})"); }
+        if (!stored.SameRunAs(config))
+            throw new InvalidOperationException($"{path}: --resume with different settings; the folder's run is {stored.ToJson()}");
+        return $"no checkpoint in {outDir} yet: starting the run of its config.json from step 0";
     }
 
     private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);

@@ -74,14 +74,28 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static RunConfig FromJson(string json, string source) =>
-        JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty run configuration");
+    /// <summary>Parses and validates a stored configuration; anything malformed is an InvalidDataException naming source.</summary>
+    public static RunConfig FromJson(string json, string source)
+    {
+        RunConfig c;
+        try { c = JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty run configuration"); }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new InvalidDataException($"{source}: the run configuration is not valid ({e.Message})");
+        }
+        if (c.Spec is null || c.Model is null || c.Objective is null || c.Train is null || c.Algo is null || c.Dataset is null)
+            throw new InvalidDataException($"{source}: the run configuration lacks a part (algo, dataset, spec, model, objective, train)");
+        try { c.Spec.Validate(); c.Model.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: the run configuration is not valid ({e.Message})"); }
+        return c;
+    }
 
     /// <summary>
-    /// Same run except the step budget and logging/checkpoint cadence (what a resume may change). Under
+    /// Same run except the step budget, logging/checkpoint cadence and learning rate (what a resume may
+    /// change: a run stopped by a NaN loss continues from its last checkpoint with a smaller --lr). Under
     /// the cosine schedule the budget is its horizon, so the resumed run must keep it (see Pretrainer).
     /// </summary>
     public bool SameRunAs(RunConfig o) =>
         Algo == o.Algo && Dataset == o.Dataset && Spec == o.Spec && Model == o.Model && Objective == o.Objective &&
-        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 } == o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1 };
+        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1 } == o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1 };
 }
