@@ -57,6 +57,12 @@ namespace MetaMae.Cli
         static readonly Option<bool> RandomInit = new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
         static readonly Option<int> ProbeEpochs = new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
         static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
+        static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
+        {
+            Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "
+                + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
+        }.AcceptOnlyFromAmong("converged", "paper");
+        static readonly Option<bool> RawInput = new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
         // bring your own data (Data/ByoData.cs)
         static readonly Option<string?> DataOpt = new("--data") { Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)" };
         static readonly Option<string?> ModalityOpt = new Option<string?>("--modality") { Description = "Modality of --data" }.AcceptOnlyFromAmong(ByoData.Modalities);
@@ -144,14 +150,17 @@ namespace MetaMae.Cli
             var c = WithCommon(new Command("probe", "Linear evaluation of a frozen encoder: a checkpoint, or --random-init"), training: false);
             c.Add(CheckpointOpt);
             c.Add(RandomInit);
+            c.Add(RawInput);
             c.Add(ProbeEpochs);
             c.Add(ProbeBatch);
+            c.Add(ProbeProtocolOpt);
             c.SetAction(p =>
             {
                 var device = Setup(p);
                 var ckpt = p.GetValue(CheckpointOpt);
                 bool random = p.GetValue(RandomInit);
-                if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE or --random-init");
+                if (p.GetValue(RawInput)) return ProbeRawInput(p, ckpt is not null || random);
+                if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
                 MetaMaeModel model;
                 string datasetName;
                 if (ckpt is not null)
@@ -175,13 +184,15 @@ namespace MetaMae.Cli
                 var po = ProbeOpts(p, dsPreset);
                 var r = LinearProbe.Run(model, ds, po);
                 var name = ckpt ?? "random init";
-                Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
-                PrintJson(p, new JsonObject
+                Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+                var json = new JsonObject
                 {
                     ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
                     ["test"] = r.Test, ["validation"] = r.Validation, ["best_epoch"] = r.BestEpoch,
                     ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
-                });
+                };
+                AddProbeJson(json, r);
+                PrintJson(p, json);
                 return 0;
             });
             return c;
@@ -195,6 +206,7 @@ namespace MetaMae.Cli
             c.Add(TbImages);
             c.Add(ProbeEpochs);
             c.Add(ProbeBatch);
+            c.Add(ProbeProtocolOpt);
             c.SetAction(p =>
             {
                 if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
@@ -217,17 +229,23 @@ namespace MetaMae.Cli
                     PrintJson(p, pj);
                     return 0;
                 }
-                Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
+                var what = po.Protocol == ProbeProtocol.Paper ? $"paper probe, {po.Epochs} epochs" : "converged probe, L2 swept on validation";
+                Console.Error.WriteLine($"probe ({what}) on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);
-                Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
+                Console.Error.WriteLine("probe: the random-init encoder (same seed, same split), then the raw input...");
                 using var baseline = Pretrainer.CreateModel(cfg, device);
                 var rnd = LinearProbe.Run(baseline, ds, po);
-                Console.Error.WriteLine($"wrote {Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, Path.Combine(outDir, "probe.png"))}");
+                var raw = RawInputProbe.Run(ds, po);
+                var png = Path.Combine(outDir, "probe.png");
+                Console.Error.WriteLine("wrote " + (po.Protocol == ProbeProtocol.Paper
+                    ? Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png)
+                    : Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png, [.. probe.Penalties.Select(Math.Log10)],
+                        "log10 L2 strength")));
 
                 var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
-                    .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
-                table.AddRow(cfg.Algo, $"{probe.Validation:F4}", $"{probe.Test:F4}", $"{probe.BestEpoch}/{probe.Epochs}");
-                table.AddRow("random init", $"{rnd.Validation:F4}", $"{rnd.Test:F4}", $"{rnd.BestEpoch}/{rnd.Epochs}");
+                    .AddColumn("features").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("probe");
+                foreach (var (label, r) in new[] { (cfg.Algo, probe), ("random init", rnd), ("raw input", raw) })
+                    table.AddRow(label, $"{r.Validation:F4}", $"{r.Test:F4}", Markup.Escape(r.Describe()));
                 AnsiConsole.Write(table);
                 var result = new JsonObject
                 {
@@ -235,10 +253,15 @@ namespace MetaMae.Cli
                     ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
                     ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
                     ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
+                    ["raw_input_test"] = raw.Test, ["raw_input_validation"] = raw.Validation,
                     ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
-                    ["probe_epochs"] = po.Epochs, ["checkpoint"] = pre.CheckpointPath,
+                    ["raw_input_test_weighted_f1"] = Num(raw.TestWeightedF1),
+                    ["probe_epochs"] = po.Protocol == ProbeProtocol.Paper ? po.Epochs : null, ["checkpoint"] = pre.CheckpointPath,
                     ["config"] = JsonNode.Parse(cfg.ToJson()),
                 };
+                AddProbeJson(result, probe);
+                AddProbeJson(result, rnd, "random_init_");
+                AddProbeJson(result, raw, "raw_input_");
                 AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
                 PrintJson(p, result);
                 return 0;
@@ -400,10 +423,46 @@ namespace MetaMae.Cli
             name.StartsWith("byo:") ? ByoPreset(p.GetValue(ModalityOpt) ?? "series")
             : p.GetValue(DabsRoot) is not null ? DabsCatalog.Get(name).Preset : Catalog.Get(name).Preset;
 
-        static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
+        /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>
+        static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
         {
-            Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
-        };
+            var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+            var protocol = p.GetValue(ProbeProtocolOpt) is string s ? ProbeOptions.Parse(s, "--probe")
+                : paperOnly.Count > 0 ? ProbeProtocol.Paper : ProbeProtocol.Converged;
+            if (protocol == ProbeProtocol.Converged && paperOnly.Count > 0)
+                throw new ArgumentException($"{string.Join(", ", paperOnly)} set the paper probe; drop them, or use --probe paper");
+            return new()
+            {
+                Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+            };
+        }
+
+        /// <summary>The probe's name, regularisation and convergence, as PREFIXprobe, PREFIXprobe_l2, PREFIXprobe_converged.</summary>
+        static void AddProbeJson(JsonObject o, ProbeResult r, string prefix = "")
+        {
+            o[prefix + "probe"] = ProbeOptions.Name(r.Protocol);
+            o[prefix + "probe_l2"] = Num(r.Regularization);
+            o[prefix + "probe_converged"] = r.Converged;
+            if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
+        }
+
+        /// <summary>`probe --raw-input`: the linear probe on the dataset's raw input (no encoder).</summary>
+        static int ProbeRawInput(ParseResult p, bool encoderGiven)
+        {
+            if (encoderGiven) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
+            var datasetName = p.GetValue(Dataset) ?? "dna-splice";
+            var ds = LoadData(p, ref datasetName, out var preset);
+            var r = RawInputProbe.Run(ds, ProbeOpts(p, preset));
+            Console.WriteLine($"probe of the raw input on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+            var json = new JsonObject
+            {
+                ["dataset"] = datasetName, ["raw_input"] = true, ["metric"] = r.Metric, ["test"] = r.Test, ["validation"] = r.Validation,
+                ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+            };
+            AddProbeJson(json, r);
+            PrintJson(p, json);
+            return 0;
+        }
 
         static string PresetName(ModelConfig m) =>
             ModelConfig.PresetNames.FirstOrDefault(n => ModelConfig.FromPreset(n) with { DecDepth = m.DecDepth, Dropout = m.Dropout } == m) ?? "custom";

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaMae.Data;
+using MetaMae.Evaluation;
 using MetaMae.Modalities;
 using MetaMae.Model;
 using MetaMae.Objectives;
@@ -9,7 +10,8 @@ using MetaMae.Training;
 
 namespace MetaMae.Bench;
 
-/// <summary>One row of a plan: an algorithm (or "random-init") with settings that override the dataset preset.</summary>
+/// <summary>One row of a plan: an algorithm (or "random-init", or "raw-input": the probe on the input itself) with settings
+/// that override the dataset preset.</summary>
 public sealed record PlanRow(string Label, string Algo, IReadOnlyDictionary<string, JsonNode?> Settings, IReadOnlyDictionary<string, string> Marks);
 
 /// <summary>A transfer column: pretrain on one dataset, probe on another of the same input spec.</summary>
@@ -27,6 +29,13 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
     string[] Datasets, PlanTransfer[] Transfers, PlanRow[] Rows, int[] EvalSteps, string Source)
 {
     public static readonly string[] Kinds = ["in-domain", "transfer", "ablation", "efficiency"];
+
+    /// <summary>Rows that pretrain nothing: an untrained encoder, or no encoder at all (the raw input).</summary>
+    public static readonly string[] ReferenceAlgos = ["random-init", "raw-input"];
+
+    /// <summary>The linear probe of every cell ("probe": converged | paper). A plan that gives "probe_epochs" without
+    /// "probe" is a paper-protocol plan (the shipped plans made before issue 15 are).</summary>
+    public ProbeProtocol Probe { get; init; } = ProbeProtocol.Converged;
 
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
@@ -57,7 +66,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             if (n is null) return required ? throw new DataFormatException($"{path}: lacks \"{key}\"") : [];
             return n as JsonArray ?? throw new DataFormatException($"{path}: \"{key}\" must be an array");
         }
-        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "comment" };
+        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "comment", "probe" };
         foreach (var (k, _) in o) if (!known.Contains(k)) throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
 
         var name = Str(o, "name", "the plan");
@@ -77,8 +86,8 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         {
             if (rowsArr[i] is not JsonObject r) throw new DataFormatException($"{path}: rows[{i}] must be an object");
             var algo = Str(r, "algo", $"rows[{i}]");
-            if (algo != "random-init" && !Baselines.AllAlgorithms.Contains(algo))
-                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown (expected random-init or one of: {string.Join(", ", Baselines.AllAlgorithms)})");
+            if (!ReferenceAlgos.Contains(algo) && !Baselines.AllAlgorithms.Contains(algo))
+                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown (expected random-init, raw-input or one of: {string.Join(", ", Baselines.AllAlgorithms)})");
             var settings = new Dictionary<string, JsonNode?>();
             if (r["settings"] is JsonObject so)
                 foreach (var (k, v) in so)
@@ -99,8 +108,13 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         if (steps < 1) throw new DataFormatException($"{path}: \"steps\" must be >= 1");
         if (kind == "efficiency" && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps) || !evalSteps.SequenceEqual(evalSteps.Order().Distinct())))
             throw new DataFormatException($"{path}: \"eval_steps\" must be increasing, distinct and at most \"steps\" ({steps})");
+        ProbeProtocol probe;
+        try { probe = o["probe"] is null ? (o["probe_epochs"] is null ? ProbeProtocol.Converged : ProbeProtocol.Paper) : ProbeOptions.Parse(Str(o, "probe", "the plan"), path); }
+        catch (ArgumentException e) { throw new DataFormatException(e.Message); }
+        if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
+            throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only (the converged probe trains to convergence)");
         return new BenchPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
-            rows.ToArray(), evalSteps, path);
+            rows.ToArray(), evalSteps, path) { Probe = probe };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>
@@ -118,7 +132,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
     {
         var entry = Catalog.Get(dataset);
         var p = entry.Preset;
-        var algo = row.Algo == "random-init" ? "metamae" : row.Algo;
+        var algo = ReferenceAlgos.Contains(row.Algo) ? "metamae" : row.Algo;
         var model = p.Apply(ModelConfig.FromPreset(Preset));
         var obj = p.Objective(algo == "metamae");
         if (Baselines.Algorithms.Contains(algo))
