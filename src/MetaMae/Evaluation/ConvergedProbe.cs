@@ -140,7 +140,9 @@ public static class ConvergedProbe
     public static LinearFit FitLogistic(Tensor x, long[] labels, int classes, double lambda, LinearFit? warm, ProbeOptions o)
     {
         if (classes < 2) throw new ArgumentException($"a classification probe needs >= 2 classes (got {classes})");
-        var xd = x.to(ScalarType.Float64);
+        // only a converted copy is ours to dispose: to() of a float64 tensor may hand back the caller's own tensor
+        bool convert = x.dtype != ScalarType.Float64;
+        var xd = convert ? x.to(ScalarType.Float64) : x;
         using var y = tensor(labels);
         int d = (int)x.shape[1];
         var theta0 = new double[d * classes + classes];
@@ -150,7 +152,7 @@ public static class ConvergedProbe
             warm.Bias.CopyTo(theta0, d * classes);
         }
         var (theta, iters, ok) = Lbfgs(t => LogisticObjective(xd, y, classes, lambda, t), theta0, o.MaxIterations, o.Tolerance);
-        if (!ReferenceEquals(xd, x)) xd.Dispose();
+        if (convert) xd.Dispose();
         return new LinearFit(theta[..(d * classes)], theta[(d * classes)..], d, classes, iters, ok);
     }
 
