@@ -54,6 +54,12 @@ internal static class CliOptions
     internal static readonly Option<string?> CheckpointOpt = new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
     internal static readonly Option<bool> RandomInit = new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
     internal static readonly Option<int> ProbeEpochs = new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
+    internal static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
+    {
+        Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "
+            + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
+    }.AcceptOnlyFromAmong("converged", "paper");
+    internal static readonly Option<bool> RawInput = new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
     internal static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
     // bring your own data (Data/ByoData.cs)
     internal static readonly Option<string?> DataOpt = new("--data") { Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)" };

@@ -88,10 +88,19 @@ internal static class CliRuns
         Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
     };
 
-    internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset) => new()
+    /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>
+    internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
     {
-        Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
-    };
+        var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var protocol = p.GetValue(ProbeProtocolOpt) is string s ? ProbeOptions.Parse(s, "--probe")
+            : paperOnly.Count > 0 ? ProbeProtocol.Paper : ProbeProtocol.Converged;
+        if (protocol == ProbeProtocol.Converged && paperOnly.Count > 0)
+            throw new ArgumentException($"{string.Join(", ", paperOnly)} set the paper probe; drop them, or use --probe paper");
+        return new()
+        {
+            Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+        };
+    }
 
     /// <summary>The after-step hook of --tb-images N (null when off).</summary>
     internal static Action<int, MetaMae.Model.MetaMaeModel>? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)

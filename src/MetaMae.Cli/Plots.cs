@@ -33,15 +33,16 @@ public static class Plots
         return png;
     }
 
-    /// <summary>Linear-probe curves: validation metric and training loss per epoch.</summary>
-    public static string ProbeCurve(double[] validation, double[] trainLoss, string metric, string png)
+    /// <summary>Linear-probe curves: validation metric and training loss per epoch (or per point x, named xLabel).</summary>
+    public static string ProbeCurve(double[] validation, double[] trainLoss, string metric, string png, double[]? x = null,
+        string xLabel = "epoch")
     {
         var plt = new Plot();
-        var epochs = Enumerable.Range(1, validation.Length).Select(i => (double)i).ToArray();
+        var epochs = x ?? Enumerable.Range(1, validation.Length).Select(i => (double)i).ToArray();
         AddLine(plt, epochs, validation, $"validation {metric}");
         if (trainLoss.Length == validation.Length) AddLine(plt, epochs, trainLoss, "training loss");
         plt.Title("linear probe");
-        plt.XLabel("epoch");
+        plt.XLabel(xLabel);
         plt.ShowLegend();
         plt.SavePng(png, Width, 500);
         return png;

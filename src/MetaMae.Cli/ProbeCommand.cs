@@ -23,14 +23,17 @@ internal static class ProbeCommand
         var c = WithCommon(new Command("probe", "Linear evaluation of a frozen encoder: a checkpoint, or --random-init"), training: false);
         c.Add(CheckpointOpt);
         c.Add(RandomInit);
+        c.Add(RawInput);
         c.Add(ProbeEpochs);
         c.Add(ProbeBatch);
+        c.Add(ProbeProtocolOpt);
         c.SetAction(p =>
         {
             var device = Setup(p);
             var ckpt = p.GetValue(CheckpointOpt);
             bool random = p.GetValue(RandomInit);
-            if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE or --random-init");
+            if (p.GetValue(RawInput)) return ProbeRawInput(p, ckpt is not null || random);
+            if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
             string datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
             if (ckpt is not null)
             {
@@ -46,15 +49,35 @@ internal static class ProbeCommand
             var po = ProbeOpts(p, dsPreset);
             var r = LinearProbe.Run(model, ds, po);
             var name = ckpt ?? "random init";
-            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
-            PrintJson(p, new JsonObject
+            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+            var json = new JsonObject
             {
                 ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
                 ["test"] = r.Test, ["validation"] = r.Validation, ["best_epoch"] = r.BestEpoch,
                 ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
-            });
+            };
+            AddProbeJson(json, r);
+            PrintJson(p, json);
             return 0;
         });
         return c;
+    }
+
+    /// <summary>`probe --raw-input`: the linear probe on the dataset's raw input (no encoder).</summary>
+    static int ProbeRawInput(ParseResult p, bool encoderGiven)
+    {
+        if (encoderGiven) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
+        var datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
+        var ds = LoadData(p, ref datasetName, out var preset);
+        var r = RawInputProbe.Run(ds, ProbeOpts(p, preset));
+        Console.WriteLine($"probe of the raw input on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+        var json = new JsonObject
+        {
+            ["dataset"] = datasetName, ["raw_input"] = true, ["metric"] = r.Metric, ["test"] = r.Test, ["validation"] = r.Validation,
+            ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+        };
+        AddProbeJson(json, r);
+        PrintJson(p, json);
+        return 0;
     }
 }

@@ -18,6 +18,15 @@ namespace MetaMae.Cli;
 /// <summary>How commands report: the JSON line of --json, numbers that may be NaN, the model preset's name.</summary>
 internal static class Report
 {
+    /// <summary>The probe's name, regularisation and convergence, as PREFIXprobe, PREFIXprobe_l2, PREFIXprobe_converged.</summary>
+    internal static void AddProbeJson(JsonObject o, ProbeResult r, string prefix = "")
+    {
+        o[prefix + "probe"] = ProbeOptions.Name(r.Protocol);
+        o[prefix + "probe_l2"] = Num(r.Regularization);
+        o[prefix + "probe_converged"] = r.Converged;
+        if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
+    }
+
     internal static void PrintJson(ParseResult p, JsonObject o)
     {
         if (p.GetValue(Json)) Console.WriteLine(o.ToJsonString());

@@ -26,6 +26,7 @@ internal static class RunCommand
         c.Add(TbImages);
         c.Add(ProbeEpochs);
         c.Add(ProbeBatch);
+        c.Add(ProbeProtocolOpt);
         c.SetAction(p =>
         {
             if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
@@ -51,17 +52,23 @@ internal static class RunCommand
                 PrintJson(p, pj);
                 return 0;
             }
-            Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
+            var what = po.Protocol == ProbeProtocol.Paper ? $"paper probe, {po.Epochs} epochs" : "converged probe, L2 swept on validation";
+            Console.Error.WriteLine($"probe ({what}) on frozen features of the pretrained encoder...");
             var probe = LinearProbe.Run(pre.Model, ds, po);
-            Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
+            Console.Error.WriteLine("probe: the random-init encoder (same seed, same split), then the raw input...");
             using var baseline = Pretrainer.CreateModel(cfg, device);
             var rnd = LinearProbe.Run(baseline, ds, po);
-            Console.Error.WriteLine($"wrote {Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, Path.Combine(outDir, "probe.png"))}");
+            var raw = RawInputProbe.Run(ds, po);
+            var png = Path.Combine(outDir, "probe.png");
+            Console.Error.WriteLine("wrote " + (po.Protocol == ProbeProtocol.Paper
+                ? Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png)
+                : Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png, [.. probe.Penalties.Select(Math.Log10)],
+                    "log10 L2 strength")));
 
             var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
-                .AddColumn("encoder").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("best epoch");
-            table.AddRow(cfg.Algo, $"{probe.Validation:F4}", $"{probe.Test:F4}", $"{probe.BestEpoch}/{probe.Epochs}");
-            table.AddRow("random init", $"{rnd.Validation:F4}", $"{rnd.Test:F4}", $"{rnd.BestEpoch}/{rnd.Epochs}");
+                .AddColumn("features").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("probe");
+            foreach (var (label, r) in new[] { (cfg.Algo, probe), ("random init", rnd), ("raw input", raw) })
+                table.AddRow(label, $"{r.Validation:F4}", $"{r.Test:F4}", Markup.Escape(r.Describe()));
             AnsiConsole.Write(table);
             var result = new JsonObject
             {
@@ -69,10 +76,15 @@ internal static class RunCommand
                 ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
                 ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
                 ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
+                ["raw_input_test"] = raw.Test, ["raw_input_validation"] = raw.Validation,
                 ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
-                ["probe_epochs"] = po.Epochs, ["checkpoint"] = pre.CheckpointPath,
+                ["raw_input_test_weighted_f1"] = Num(raw.TestWeightedF1),
+                ["probe_epochs"] = po.Protocol == ProbeProtocol.Paper ? po.Epochs : null, ["checkpoint"] = pre.CheckpointPath,
                 ["config"] = JsonNode.Parse(cfg.ToJson()),
             };
+            AddProbeJson(result, probe);
+            AddProbeJson(result, rnd, "random_init_");
+            AddProbeJson(result, raw, "raw_input_");
             AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             PrintJson(p, result);
             return 0;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaMae.Data;
+using MetaMae.Evaluation;
 using MetaMae.Modalities;
 using MetaMae.Model;
 using MetaMae.Objectives;
@@ -9,7 +10,8 @@ using MetaMae.Training;
 
 namespace MetaMae.Bench;
 
-/// <summary>One row of a plan: an algorithm (or "random-init") with settings that override the dataset preset.</summary>
+/// <summary>One row of a plan: an algorithm (or "random-init", or "raw-input": the probe on the input itself) with settings
+/// that override the dataset preset.</summary>
 public sealed record PlanRow(string Label, string Algo, IReadOnlyDictionary<string, JsonNode?> Settings, IReadOnlyDictionary<string, string> Marks);
 
 /// <summary>A transfer column: pretrain on one dataset, probe on another of the same input spec.</summary>
@@ -43,6 +45,13 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
 
     public static readonly string[] Kinds = ["in-domain", "transfer", "ablation", "efficiency"];
 
+    /// <summary>Rows that pretrain nothing: an untrained encoder, or no encoder at all (the raw input).</summary>
+    public static readonly string[] ReferenceAlgos = Algorithms.All.Where(a => a.Create is null).Select(a => a.Name).ToArray();
+
+    /// <summary>The linear probe of every cell ("probe": converged | paper). A plan that gives "probe_epochs" without
+    /// "probe" is a paper-protocol plan (the shipped plans made before issue 15 are).</summary>
+    public ProbeProtocol Probe { get; init; } = ProbeProtocol.Converged;
+
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
         ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
@@ -73,7 +82,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
             if (n is null) return required ? throw new DataFormatException($"{path}: lacks \"{key}\"") : [];
             return n as JsonArray ?? throw new DataFormatException($"{path}: \"{key}\" must be an array");
         }
-        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment" };
+        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment", "probe" };
         foreach (var (k, _) in o) if (!known.Contains(k)) throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
 
         var name = Str(o, "name", "the plan");
@@ -137,8 +146,13 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
                 });
             }
         else if (o["data"] is not null) throw new DataFormatException($"{path}: \"data\" must be an object of name -> {{\"path\", \"modality\"}}");
+        ProbeProtocol probe;
+        try { probe = o["probe"] is null ? (o["probe_epochs"] is null ? ProbeProtocol.Converged : ProbeProtocol.Paper) : ProbeOptions.Parse(Str(o, "probe", "the plan"), path); }
+        catch (ArgumentException e) { throw new DataFormatException(e.Message); }
+        if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
+            throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only (the converged probe trains to convergence)");
         return new BenchPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
-            rows.ToArray(), evalSteps, path) { OwnData = own };
+            rows.ToArray(), evalSteps, path) { OwnData = own, Probe = probe };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>

@@ -10,8 +10,9 @@ using static TorchSharp.torch;
 namespace MetaMae.Bench;
 
 /// <summary>Outcome of one cell (row x column x seed); for efficiency cells, one point per eval step.</summary>
+/// <summary>Probe names the protocol (cells written before issue 15 lack it: "paper"); ProbeNote its regularisation.</summary>
 public sealed record CellResult(string Row, string Column, long Seed, string Metric, double Test, double Validation, double PretrainSeconds,
-    IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped);
+    IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped, string Probe = "paper", string ProbeNote = "");
 
 /// <summary>
 /// Runs a <see cref="BenchPlan"/>: each cell (row x column x seed) is one pretrain + probe in
@@ -76,16 +77,30 @@ public static class BenchSuite
     {
         var (pre, probeDs) = (preSource.Data, probeSource.Data);
         var resultPath = Path.Combine(dir, "result.json");
-        if (File.Exists(resultPath)) return Read(resultPath, true);
+        string? stale = null;
+        if (File.Exists(resultPath))
+        {
+            var done = Read(resultPath, true);
+            if (done.Probe == ProbeOptions.Name(plan.Probe)) return done;
+            // probed with another protocol: keep that result beside (result-PROBE.json) and probe again (a kept checkpoint is reused)
+            stale = Path.Combine(dir, $"result-{done.Probe}.json");
+            File.Move(resultPath, stale, overwrite: true);
+        }
         Directory.CreateDirectory(dir);
         var cfg = plan.CellConfig(row, pre.Name, pre.Spec, preSource.Preset, seed);
-        var probeOpts = new ProbeOptions { Epochs = plan.ProbeEpochs, Batch = probeSource.Preset.ProbeBatch, Seed = seed };
+        var probeOpts = new ProbeOptions
+        {
+            Protocol = plan.Probe, Epochs = plan.ProbeEpochs, Batch = probeSource.Preset.ProbeBatch, Seed = seed,
+        };
         using var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true);
         log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
+        if (stale is not null) log.WriteLine($"the plan's probe is {ProbeOptions.Name(plan.Probe)}: the earlier result is kept as {Path.GetFileName(stale)}, probing again");
         var points = new List<(int, double, double)>();
         ProbeResult probe;
         double seconds = 0;
-        if (row.Algo == "random-init")
+        if (row.Algo == "raw-input")
+            probe = RawInputProbe.Run(probeDs, probeOpts);
+        else if (row.Algo == "random-init")
         {
             using var model = Pretrainer.CreateModel(cfg, CPU);
             probe = LinearProbe.Run(model, probeDs, probeOpts);
@@ -128,11 +143,13 @@ public static class BenchSuite
             probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
             r.Model.Dispose();
         }
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} {probe.Test:F4}, validation {probe.Validation:F4}, best epoch {probe.BestEpoch}/{probe.Epochs}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} {probe.Test:F4}, validation {probe.Validation:F4}, {probe.Describe()}"));
         var json = new JsonObject
         {
             ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo, ["metric"] = probe.Metric,
             ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
+            ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
+            ["probe_detail"] = probe.Describe(),
             ["pretrain_seconds"] = seconds, ["points"] = new JsonArray(points.Select(p => (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
             ["config"] = JsonNode.Parse(cfg.ToJson()),
         };
@@ -144,8 +161,12 @@ public static class BenchSuite
     {
         var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         var pts = o["points"]?.AsArray().Select(p => ((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!)).ToList() ?? [];
+        var probe = (string?)o["probe"] ?? "paper";
+        var note = probe == "paper"
+            ? $"epoch {(int)o["best_epoch"]!}" + (o["probe_converged"] is JsonNode c && !(bool)c ? " (not converged)" : "")
+            : string.Create(CultureInfo.InvariantCulture, $"L2 {(double)o["regularization"]!:0.#e+0}") + ((bool)o["probe_converged"]! ? "" : " (iteration cap)");
         return new CellResult((string)o["row"]!, (string)o["column"]!, (long)o["seed"]!, (string)o["metric"]!, (double)o["test"]!,
-            (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped);
+            (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped, probe, note);
     }
 
     /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1).</summary>
@@ -163,10 +184,14 @@ public static class BenchSuite
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# {plan.Title}").AppendLine();
+        var probeText = plan.Probe == ProbeProtocol.Paper
+            ? $"the paper's linear probe ({plan.ProbeEpochs} epochs of Adam 1e-4, best validation epoch)"
+            : "the converged linear probe (L-BFGS logistic / closed-form ridge regression, L2 chosen on validation, refit on train + validation)";
         sb.AppendLine($"Made by `{command}` (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, preset {plan.Preset}, {plan.Steps} pretraining steps, " +
-                      $"{plan.ProbeEpochs} probe epochs; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core {Environment.OSVersion.Platform} " +
+                      $"{probeText}; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core {Environment.OSVersion.Platform} " +
                       $"({System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}). Each cell: mean ± sample std over seeds of the test metric " +
-                      $"({string.Join(", ", results.Select(r => r.Metric).Distinct())}); logs under cells/.").AppendLine();
+                      $"({string.Join(", ", results.Select(r => r.Metric).Distinct())}); logs under cells/. Per seed, the probe column gives the " +
+                      "chosen L2 strength (converged probe) or the best epoch (paper probe).").AppendLine();
         var marks = plan.Rows.SelectMany(r => r.Marks.Keys).Distinct().ToList();
         if (plan.Kind == "efficiency")
         {
@@ -200,8 +225,10 @@ public static class BenchSuite
                 sb.AppendLine();
             }
         }
-        sb.AppendLine().AppendLine("Per seed:").AppendLine().AppendLine("| method | column | seed | test | validation | pretraining s |").AppendLine("|---|---|---|---|---|---|");
-        foreach (var r in results) sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {BenchPlan.F(r.Test)} | {BenchPlan.F(r.Validation)} | {r.PretrainSeconds:F1} |");
+        sb.AppendLine().AppendLine("Per seed:").AppendLine()
+            .AppendLine("| method | column | seed | test | validation | probe | pretraining s |").AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+            sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {BenchPlan.F(r.Test)} | {BenchPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
         AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
         BenchPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
     }

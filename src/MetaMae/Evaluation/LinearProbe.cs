@@ -7,9 +7,29 @@ using static TorchSharp.torch.nn;
 
 namespace MetaMae.Evaluation;
 
-/// <summary>Linear evaluation protocol (paper Appendix A, reference-notes.md).</summary>
+/// <summary>How the linear head is trained (issue 15).</summary>
+public enum ProbeProtocol
+{
+    /// <summary>L2-regularised logistic / ridge regression fitted to convergence, L2 strength swept on validation
+    /// (<see cref="ConvergedProbe"/>).</summary>
+    Converged,
+    /// <summary>The paper's protocol: Adam lr 1e-4, weight decay 1e-4, 100 epochs, the best validation epoch.</summary>
+    Paper,
+}
+
+/// <summary>Linear evaluation protocol (paper Appendix A, reference-notes.md; the converged probe of issue 15).</summary>
 public sealed record ProbeOptions
 {
+    /// <summary>Converged by default: the paper's 100 epochs at lr 1e-4 stop before the head has converged on
+    /// small datasets (issue 15), so they measure the optimiser, not the features.</summary>
+    public ProbeProtocol Protocol { get; init; } = ProbeProtocol.Converged;
+    /// <summary>Converged probe: the L2 strengths swept on validation (mean-loss scale, features standardised);
+    /// one per decade from nearly unregularised to strong enough to shrink every head to the class prior.</summary>
+    public double[] Penalties { get; init; } = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
+    /// <summary>Converged probe: L-BFGS iteration cap per fit (warm starts along the path keep most fits far below it).</summary>
+    public int MaxIterations { get; init; } = 1000;
+    /// <summary>Converged probe: converged once the largest gradient entry of the mean loss is below this.</summary>
+    public double Tolerance { get; init; } = 1e-5;
     /// <summary>Epochs over the training features (100 in the paper).</summary>
     public int Epochs { get; init; } = 100;
     /// <summary>Mini-batch size (per dataset, Table 16).</summary>
@@ -33,12 +53,48 @@ public sealed record ProbeOptions
         if (Epochs < 1) throw new ArgumentException($"--probe-epochs must be >= 1 (got {Epochs})");
         if (Batch < 1) throw new ArgumentException($"--probe-batch must be >= 1 (got {Batch})");
         if (ValidationFraction is <= 0 or >= 1) throw new ArgumentException($"validation fraction must be in (0, 1) (got {ValidationFraction})");
+        if (Penalties.Length == 0 || Penalties.Any(p => !(p > 0) || double.IsInfinity(p)))
+            throw new ArgumentException($"probe penalties must be positive finite numbers (got [{string.Join(", ", Penalties)}])");
+        if (MaxIterations < 1) throw new ArgumentException($"probe iteration cap must be >= 1 (got {MaxIterations})");
+        if (!(Tolerance > 0)) throw new ArgumentException($"probe tolerance must be > 0 (got {Tolerance})");
     }
+
+    /// <summary>The protocol's CLI / JSON name.</summary>
+    public static string Name(ProbeProtocol p) => p == ProbeProtocol.Paper ? "paper" : "converged";
+
+    /// <summary>Parses a protocol name (CLI --probe, plan "probe").</summary>
+    public static ProbeProtocol Parse(string name, string where) => name switch
+    {
+        "converged" => ProbeProtocol.Converged,
+        "paper" => ProbeProtocol.Paper,
+        _ => throw new ArgumentException($"{where}: probe '{name}' is unknown (expected converged or paper)"),
+    };
 }
 
-/// <summary>Probe outcome: the metric on validation (selected epoch) and on test (reported once).</summary>
+/// <summary>
+/// Probe outcome: the metric on validation (selected epoch, or selected L2 strength) and on test (reported once).
+/// Paper protocol: the curves are per epoch. Converged protocol: BestEpoch and Epochs are 0 and the curves have one
+/// point per entry of <see cref="Penalties"/> (validation metric, training loss).
+/// </summary>
 public sealed record ProbeResult(string Metric, double Validation, double Test, int BestEpoch, int Epochs,
-    double TestAccuracy, double TestWeightedF1, double[] ValidationCurve, double[] TrainLossCurve, int TrainCount, int ValidationCount, int TestCount);
+    double TestAccuracy, double TestWeightedF1, double[] ValidationCurve, double[] TrainLossCurve, int TrainCount, int ValidationCount, int TestCount)
+{
+    public ProbeProtocol Protocol { get; init; } = ProbeProtocol.Paper;
+    /// <summary>Converged: the chosen L2 strength; paper: the Adam weight decay.</summary>
+    public double Regularization { get; init; } = double.NaN;
+    /// <summary>Converged: the final fit met the gradient tolerance; paper: the best epoch is not in the last 10%.</summary>
+    public bool Converged { get; init; } = true;
+    /// <summary>Converged: L-BFGS iterations of the final fit (0 for ridge, closed form).</summary>
+    public int Iterations { get; init; }
+    /// <summary>Converged: the swept L2 strengths, ascending (the curves' x axis).</summary>
+    public double[] Penalties { get; init; } = [];
+
+    /// <summary>One phrase naming the probe, its regularisation and whether it converged.</summary>
+    public string Describe() => Protocol == ProbeProtocol.Paper
+        ? $"paper probe, best epoch {BestEpoch}/{Epochs}{(Converged ? "" : " (not converged: best epoch in the last 10%)")}"
+        : $"converged probe, L2 {Regularization:0.#####e+0} chosen on validation" +
+          (Metric == "spearman" ? " (ridge, closed form)" : $", L-BFGS {Iterations} iterations{(Converged ? "" : " (hit the iteration cap)")}");
+}
 
 public static class LinearProbe
 {
@@ -115,8 +171,10 @@ public static class LinearProbe
     public static ProbeResult RunOnFeatures(Tensor fTrainAll, Split train, Tensor fTest, Split test, TaskKind task, int classes,
         ProbeOptions o, Action<int, double, double>? onEpoch = null, (int[] Train, int[] Validation)? carve = null)
     {
+        o.Validate();
         var (trIdx, vaIdx) = carve ?? CarveValidation(train, o.ValidationFraction, o.Seed);
         if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
+        if (o.Protocol == ProbeProtocol.Converged) return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx));
         using var scope = NewDisposeScope();
         var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));
         var fVa = fTrainAll.index_select(0, tensor(vaIdx.Select(i => (long)i).ToArray()));
@@ -179,13 +237,20 @@ public static class LinearProbe
         var s = Score(head, fTest, testIdx, test, cls);
         opt.Dispose();
         return new ProbeResult(cls ? "accuracy" : "spearman", best, s.Primary, bestEpoch, o.Epochs, s.Accuracy, s.F1,
-            valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count);
+            valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count)
+        { Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs };
     }
 
     private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx, Split split, bool cls)
     {
         using var _ = no_grad();
         using var pred = head.forward(feats);
+        return ScoreOutputs(pred, idx, split, cls);
+    }
+
+    /// <summary>Scores head outputs (N, C) logits or (N, 1) predictions against the split's labels or targets at idx.</summary>
+    internal static (double Primary, double Accuracy, double F1) ScoreOutputs(Tensor pred, int[] idx, Split split, bool cls)
+    {
         if (cls)
         {
             using var am = pred.argmax(1);

@@ -47,9 +47,17 @@ public static class TokenProbe
         o.Validate();
         if (ds.Task != TaskKind.TokenClassification) throw new ArgumentException($"dataset '{ds.Name}' is not a per-token task");
         if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
-        int classes = ds.ClassNames.Length;
         using var fTrain = Features(model, ds.Train.X, o.FeatureBatch);
         using var fTest = Features(model, ds.Test.X, o.FeatureBatch);
+        return RunOnFeatures(fTrain, fTest, ds, o);
+    }
+
+    /// <summary>The per-token probe on given per-token features (N, L, D) of the train and test splits.</summary>
+    public static ProbeResult RunOnFeatures(Tensor fTrain, Tensor fTest, Dataset ds, ProbeOptions o)
+    {
+        if (ds.Task != TaskKind.TokenClassification) throw new ArgumentException($"dataset '{ds.Name}' is not a per-token task");
+        if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
+        int classes = ds.ClassNames.Length;
         // hold out whole sequences (unstratified), then flatten each side to its labelled tokens
         var seqs = new Split(ds.Train.X, null, new float[ds.Train.Count]);
         var (trSeq, vaSeq) = LinearProbe.CarveValidation(seqs, o.ValidationFraction, o.Seed);

@@ -23,6 +23,9 @@ public static class Algorithms
     /// <summary>The untrained encoder, probed as the baseline row; has no objective.</summary>
     public const string RandomInit = "random-init";
 
+    /// <summary>No encoder at all: the probe on the raw input (the reference row every encoder must beat).</summary>
+    public const string RawInput = "raw-input";
+
     public static IReadOnlyList<Algorithm> All { get; } =
     [
         new("metamae", "MetaMAE: latent adaptation + task contrast (Algorithm 1)", true, null, null,
@@ -38,6 +41,7 @@ public static class Algorithms
         new("capri", "Capri: masked-token contrast, temperature 0.07 (15%)", false, 0.15, 0.07,
             (_, m, o) => new CapriObjective(m, o.MaskRatio, o.Temperature)),
         new(RandomInit, "the same encoder, untrained (the baseline row)", true, null, null, null),
+        new(RawInput, "no encoder: the probe on the standardised raw input (one-hot tokens)", true, null, null, null),
     ];
 
     /// <summary>Every --algo value that trains (random init is a probe row, not a pretraining).</summary>
