@@ -73,6 +73,7 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand());
             root.Add(RunCommand());
             root.Add(DatasetsCommand());
+            root.Add(EmbedCommand());
             root.Add(BenchCommand.Create(DataDir, Threads));
             root.Add(StepBenchCommand.Create());
             root.Add(ExportCommand());
@@ -107,6 +108,7 @@ namespace MetaMae.Cli
         {
             foreach (var o in new Option[] { Dataset, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
             foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
+            foreach (var o in ByoTableOptions) c.Add(o);
             if (training)
                 foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery })
                     c.Add(o);
@@ -124,9 +126,11 @@ namespace MetaMae.Cli
             {
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p);
+                using var runLock = par.Writes ? RunLock.Acquire(outDir) : null;
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
                     afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
                 if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
+                AddDataReport(outDir, ds);
                 PlotLoss(outDir);
                 Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
                 PrintJson(p, new JsonObject
@@ -201,10 +205,12 @@ namespace MetaMae.Cli
                     throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
                 var device = Setup(p);
                 var (ds, cfg, outDir) = Resolve(p, "pretrain");
+                using var runLock = RunLock.Acquire(outDir);
                 var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
                     afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
                 PlotLoss(Path.Combine(outDir, "pretrain"));
+                AddDataReport(Path.Combine(outDir, "pretrain"), ds);
                 if (!ds.IsLabeled)
                 {
                     Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
@@ -237,7 +243,7 @@ namespace MetaMae.Cli
                     ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
                     ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
                     ["probe_epochs"] = po.Epochs, ["checkpoint"] = pre.CheckpointPath,
-                    ["config"] = JsonNode.Parse(cfg.ToJson()),
+                    ["config"] = JsonNode.Parse(cfg.ToJson()), ["data"] = ds.Report?.ToJson(),
                 };
                 AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
                 PrintJson(p, result);
@@ -356,11 +362,11 @@ namespace MetaMae.Cli
             long seed = p.GetValue(Seed);
             var train = new TrainOptions
             {
-                Steps = p.GetValue(Steps) ?? 1000, Batch = p.GetValue(Batch) ?? preset.Batch, Seed = seed,
+                Steps = p.GetValue(Steps) ?? 1000, Batch = DefaultBatch(p.GetValue(Batch), preset.Batch, ds.Train.Count), Seed = seed,
                 Lr = p.GetValue(Lr) ?? 1e-4, SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
             };
             var cfg = new RunConfig(algo, name, ds.Spec, model, obj, train);
-            var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+            var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{SafeRunName(p, name)}-{algo}-{presetName}-s{seed}");
             return (ds, cfg, outDir);
         }
 
@@ -384,9 +390,11 @@ namespace MetaMae.Cli
             {
                 Modality = modality, LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
                 Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+                IdColumn = p.GetValue(IdColumn), IgnoreColumns = IgnoreList(p), Missing = MissingOf(p),
             });
             name = ds.Name;
             preset = ByoPreset(modality);
+            ReportByo(ds, modality, preset);
             return ds;
         }
 

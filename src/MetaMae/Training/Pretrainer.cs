@@ -91,7 +91,7 @@ public static class Pretrainer
         int n = (int)trainX.shape[0];
         if (n < config.Train.Batch)
             throw new ArgumentException($"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
-        CheckFinite(trainX, config.Dataset);
+        CheckFinite(trainX, config.Dataset, missingAllowed: config.Algo is "metamae" or "mae");
 
         Directory.CreateDirectory(outDir);
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
@@ -207,15 +207,17 @@ public static class Pretrainer
 
     private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
-    private static void CheckFinite(Tensor x, string name)
+    /// <summary>Infinities are errors; NaN (a missing cell, Data/Missing.cs) only where the objective masks it.</summary>
+    private static void CheckFinite(Tensor x, string name, bool missingAllowed)
     {
         if (!x.is_floating_point()) return;
-        using var bad = x.isfinite().logical_not();
+        using var bad = missingAllowed ? x.isinf() : x.isfinite().logical_not();
         if (bad.any().item<bool>())
         {
             using var flat = bad.reshape(x.shape[0], -1).any(1).nonzero();
             long row = flat[0, 0].item<long>();
-            throw new ArgumentException($"training data of '{name}': sample {row} holds NaN or infinity");
+            throw new ArgumentException($"training data of '{name}': sample {row} holds " + (missingAllowed ? "an infinity"
+                : "NaN or infinity (missing cells are supported by --algo metamae and mae only)"));
         }
     }
 
