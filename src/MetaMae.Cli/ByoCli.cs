@@ -56,7 +56,7 @@ public static partial class Cli
     }
 
     /// <summary>Letters, digits, '.', '_' and '-' are kept; anything else becomes '_'.</summary>
-    internal static string SafeName(string s)
+    public static string SafeName(string s)
     {
         var chars = s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray();
         var r = new string(chars).Trim('.');
