@@ -177,6 +177,7 @@ namespace MetaMae.Cli
                 if (ds.Spec != model.Spec)
                     throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
                 var po = ProbeOpts(p, dsPreset);
+                foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
                 var r = LinearProbe.Run(model, ds, po);
                 var name = ckpt ?? "random init";
                 Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, best epoch {r.BestEpoch}/{r.Epochs})");
@@ -223,6 +224,7 @@ namespace MetaMae.Cli
                     PrintJson(p, pj);
                     return 0;
                 }
+                foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
                 Console.Error.WriteLine($"probe: {po.Epochs} epochs on frozen features of the pretrained encoder...");
                 var probe = LinearProbe.Run(pre.Model, ds, po);
                 Console.Error.WriteLine("probe: the random-init encoder (same seed, same split)...");
@@ -390,7 +392,7 @@ namespace MetaMae.Cli
             {
                 Modality = modality, LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
                 Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
-                IdColumn = p.GetValue(IdColumn), IgnoreColumns = IgnoreList(p), Missing = MissingOf(p),
+                IdColumn = p.GetValue(IdColumn), IgnoreColumns = IgnoreList(p), Missing = MissingOf(p), DataDir = p.GetValue(DataDir),
             });
             name = ds.Name;
             preset = ByoPreset(modality);
@@ -401,7 +403,7 @@ namespace MetaMae.Cli
         static DatasetPreset ByoPreset(string modality) => modality switch
         {
             "tabular" => Catalog.Higgs, "sequence" or "tokens" => Catalog.Pfam, "image" => Catalog.ImageNet32,
-            "audio" => Catalog.LibriSpeech, _ => Catalog.Pamap2,
+            "audio" => Catalog.LibriSpeech, "image-caption" => Catalog.Mscoco, _ => Catalog.Pamap2,
         };
 
         static DatasetPreset PresetOf(ParseResult p, string name) =>

@@ -269,4 +269,38 @@ public class OwnDataTests
         Assert.Equal(Enumerable.Range(0, 40).Select(i => $"Y{i:D3}C").Order(), t.Rows.Select(r => r.Fields[0]).Order());
         Assert.Equal(40, (int)JsonNode.Parse(emb.Out.Trim().Split('\n')[^1])!["rows"]!);
     }
+
+    [Fact]
+    public void ImageCaptionCsvPacksLikeEmojiCaptions()
+    {
+        var dir = Tmp.Dir("own-imcap");
+        Directory.CreateDirectory(Path.Combine(dir, "img"));
+        var lines = new List<string> { "file,caption,label" };
+        for (int i = 0; i < 10; i++)
+        {
+            var rgb = Enumerable.Range(0, 8 * 8 * 3).Select(k => (byte)((k * (i + 1)) % 256)).ToArray();
+            File.WriteAllBytes(Path.Combine(dir, "img", $"{i}.png"), PngWriter.Rgb(8, 8, rgb));
+            lines.Add($"img/{i}.png,\"a {(i % 2 == 0 ? "red" : "blue")} thing, number {i}\",{(i % 2 == 0 ? "red" : "blue")}");
+        }
+        var csv = Path.Combine(dir, "pairs.csv");
+        File.WriteAllLines(csv, lines);
+        var ds = ByoData.Load(csv, new ByoOptions { Modality = "image-caption" });
+        Assert.Equal(VisionLanguage.Spec(), ds.Spec);                            // the emoji-captions packing
+        Assert.Equal(["blue", "red"], ds.ClassNames);
+        Assert.Equal(8, ds.Train.Count);
+        Assert.Equal(2, ds.Test!.Count);
+        Assert.All(ds.Train.Ids!.Concat(ds.Test.Ids!), id => Assert.StartsWith("img/", id));
+        // the caption part is the WordPiece encoding of the caption: [CLS] a red thing ...
+        var tok = VisionLanguage.Tokenizer(Path.Combine(Catalog.DataRoot(), "bert-base-uncased", "vocab.txt"));
+        var (split, id) = ds.Train.Ids!.Contains("img/2.png") ? (ds.Train, "img/2.png") : (ds.Test, "img/2.png");
+        int row = Array.IndexOf(split.Ids!, id);
+        var expect = VisionLanguage.Encode(tok, "a red thing, number 2").Select(v => (float)v).ToArray();
+        Assert.Equal(expect, split.X[row].slice(0, 3 * 32 * 32, 3 * 32 * 32 + 32, 1).data<float>().ToArray());
+
+        File.WriteAllLines(csv, ["file,caption", "img/0.png,one", "img/1.png,two", "img/2.png,three", "img/3.png,four", "img/4.png,five"]);
+        var unl = ByoData.Load(csv, new ByoOptions { Modality = "image-caption" });
+        Assert.False(unl.IsLabeled);
+        File.WriteAllLines(csv, ["file,caption", "img/0.png,one", "img/99.png,two"]);
+        Assert.Contains("pairs.csv:3: field 'file'", Assert.Throws<DataFormatException>(() => ByoData.Load(csv, new ByoOptions { Modality = "image-caption" })).Message);
+    }
 }

@@ -24,6 +24,8 @@ public sealed record ByoOptions
     public IReadOnlyList<string>? IgnoreColumns { get; init; }
     /// <summary>Missing table cells: masked / imputed (default, see <see cref="Data.Missing"/>) or an error.</summary>
     public MissingPolicy Missing { get; init; } = MissingPolicy.Mask;
+    /// <summary>Folder of the shipped data (image-caption reads its BERT vocabulary); default as <see cref="Catalog.DataRoot"/>.</summary>
+    public string? DataDir { get; init; }
 }
 
 /// <summary>
@@ -34,12 +36,13 @@ public sealed record ByoOptions
 /// tokens: CSV whose feature columns are integer token ids (vocabulary = largest id + 1).
 /// image: a folder with one subfolder of PNGs per class (or train/ and test/ folders each holding class subfolders).
 /// audio: the same layout with 16 kHz mono 16-bit WAVs -> the speech-digits log-mel recipe (1 x 64 x 64).
+/// image-caption: CSV of file, caption (+ optional label, split), images relative to it (<see cref="ImageCaptions"/>).
 /// series: CSV, one row per time step, one column per channel (+ optional label column: windows never span a label change).
 /// Without a split, a stratified 80/20 split seeded with <see cref="ByoOptions.SplitSeed"/> is made.
 /// </summary>
 public static class ByoData
 {
-    public static readonly string[] Modalities = ["tabular", "sequence", "tokens", "image", "audio", "series"];
+    public static readonly string[] Modalities = ["tabular", "sequence", "tokens", "image", "audio", "series", "image-caption"];
 
     public static Dataset Load(string path, ByoOptions o)
     {
@@ -53,6 +56,7 @@ public static class ByoData
             "image" => Folder(name, path, o, ".png"),
             "audio" => Folder(name, path, o, ".wav"),
             "series" => Series(name, path, o),
+            "image-caption" => ImageCaptionCsv(name, path, o),
             _ => throw new ArgumentException($"--modality must be one of {string.Join(", ", Modalities)} (got '{o.Modality}')"),
         };
     }
@@ -68,6 +72,12 @@ public static class ByoData
     {
         RequireFile(path);
         return Tables.Read(name, path, o);
+    }
+
+    static Dataset ImageCaptionCsv(string name, string path, ByoOptions o)
+    {
+        RequireFile(path);
+        return ImageCaptions.Read(name, path, o);
     }
 
     static Dataset Tokens(string name, string path, ByoOptions o)
