@@ -63,6 +63,9 @@ public static partial class Cli
         return r.Length == 0 ? "data" : r;
     }
 
+    /// <summary>Whether the training rows hold missing cells (NaN, Data/Missing.cs) that pretraining must mask.</summary>
+    static bool HasMissing(Dataset ds) => ds.Report is { MissingTrain: > 0 };
+
     /// <summary>Adds the data report to DIR/config.json (written by the pretrainer) as "data".</summary>
     static void AddDataReport(string runDir, Dataset ds)
     {

@@ -128,7 +128,7 @@ namespace MetaMae.Cli
                 var (ds, cfg, outDir) = Resolve(p);
                 using var runLock = par.Writes ? RunLock.Acquire(outDir) : null;
                 var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
-                    afterStep: TbHook(p, ds, cfg, outDir), parallel: par));
+                    afterStep: TbHook(p, ds, cfg, outDir), parallel: par, missingCells: HasMissing(ds)));
                 if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
                 AddDataReport(outDir, ds);
                 PlotLoss(outDir);
@@ -209,7 +209,7 @@ namespace MetaMae.Cli
                 using var runLock = RunLock.Acquire(outDir);
                 var po = ProbeOpts(p, PresetOf(p, cfg.Dataset));
                 var pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m, device,
-                    afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))));
+                    afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), missingCells: HasMissing(ds)));
                 PlotLoss(Path.Combine(outDir, "pretrain"));
                 AddDataReport(Path.Combine(outDir, "pretrain"), ds);
                 if (!ds.IsLabeled)

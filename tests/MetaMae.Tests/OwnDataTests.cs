@@ -106,6 +106,23 @@ public class OwnDataTests
     }
 
     [Fact]
+    public void PretrainingOnMissingCellsNeedsToBeToldAndAMaskingObjective()
+    {
+        var spec = new TabularSpec(4);
+        using var x = randn(8, 4);
+        x[5, 2] = float.NaN;
+        RunConfig Cfg(string algo) => new(algo, "toy", spec, ModelConfig.Tiny, new ObjectiveOptions { MaskRatio = 0.5 },
+            new TrainOptions { Steps = 2, Batch = 4 });
+        var r = Pretrainer.Run(x, Cfg("metamae"), Tmp.Dir("own-nan"), missingCells: true);
+        Assert.True(double.IsFinite(r.FinalLoss), $"loss {r.FinalLoss}");
+        var e = Assert.Throws<ArgumentException>(() => Pretrainer.Run(x, Cfg("capri"), Tmp.Dir("own-nan2"), missingCells: true));
+        Assert.Contains("--algo capri cannot mask them", e.Message);
+        x[6, 1] = float.PositiveInfinity;
+        Assert.Contains("sample 6 holds an infinity", Assert.Throws<ArgumentException>(() =>
+            Pretrainer.Run(x, Cfg("metamae"), Tmp.Dir("own-nan3"), missingCells: true)).Message);
+    }
+
+    [Fact]
     public void EmbeddingsRoundTripInEveryFormatAndEqualTheLibraryFeatures()
     {
         var dir = Tmp.Dir("own-embed");

@@ -72,11 +72,12 @@ public static class Pretrainer
     /// into outDir: checkpoint.safetensors, metrics.csv, config.json and tensorboard/.
     /// afterStep(step, model) is called after each optimizer step (outside its dispose scope).
     /// parallel splits each step's batch into micro-batches (--accumulate) and over MPI ranks; with it,
-    /// only rank 0 writes files, calls the monitor and afterStep.
+    /// only rank 0 writes files, calls the monitor and afterStep. missingCells: NaN in trainX marks missing cells
+    /// (Data/Missing.cs; --algo metamae and mae only); otherwise NaN is an error, as infinities always are.
     /// </summary>
     public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
         ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default,
-        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null)
+        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null, bool missingCells = false)
     {
         device ??= CPU;
         var par = parallel ?? new DataParallel();
@@ -91,7 +92,9 @@ public static class Pretrainer
         int n = (int)trainX.shape[0];
         if (n < config.Train.Batch)
             throw new ArgumentException($"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
-        CheckFinite(trainX, config.Dataset, missingAllowed: config.Algo is "metamae" or "mae");
+        if (missingCells && config.Algo is not ("metamae" or "mae"))
+            throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: --algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
+        CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);
 
         Directory.CreateDirectory(outDir);
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
@@ -207,7 +210,7 @@ public static class Pretrainer
 
     private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
-    /// <summary>Infinities are errors; NaN (a missing cell, Data/Missing.cs) only where the objective masks it.</summary>
+    /// <summary>Infinities are errors; NaN too unless it marks missing cells (Data/Missing.cs).</summary>
     private static void CheckFinite(Tensor x, string name, bool missingAllowed)
     {
         if (!x.is_floating_point()) return;
@@ -216,8 +219,7 @@ public static class Pretrainer
         {
             using var flat = bad.reshape(x.shape[0], -1).any(1).nonzero();
             long row = flat[0, 0].item<long>();
-            throw new ArgumentException($"training data of '{name}': sample {row} holds " + (missingAllowed ? "an infinity"
-                : "NaN or infinity (missing cells are supported by --algo metamae and mae only)"));
+            throw new ArgumentException($"training data of '{name}': sample {row} holds " + (missingAllowed ? "an infinity" : "NaN or infinity"));
         }
     }
 
