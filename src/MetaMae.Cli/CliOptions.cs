@@ -106,6 +106,7 @@ internal static class CliOptions
     {
         foreach (var o in new Option[] { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
         foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
+        foreach (var o in ByoCli.ByoTableOptions) c.Add(o);
         if (training)
             foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery }
                          .Concat(AdaptationFlags))

@@ -49,7 +49,7 @@ internal static class CliRuns
         long seed = p.GetValue(Seed);
         var cfg = RunSettings.Resolve(algo, name, ds.Spec, preset, presetName, seed, new RunOverrides
         {
-            Steps = p.GetValue(Steps), Batch = p.GetValue(Batch), Lr = p.GetValue(Lr),
+            Steps = p.GetValue(Steps), Batch = ByoCli.DefaultBatch(p.GetValue(Batch), preset.Batch, ds.Train.Count), Lr = p.GetValue(Lr),
             SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
             MaskRatio = p.GetValue(MaskRatio), Alpha = p.GetValue(Alpha), Lambda = p.GetValue(Lambda),
             NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
@@ -57,7 +57,7 @@ internal static class CliRuns
             InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
             LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
         });
-        var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{name}-{algo}-{presetName}-s{seed}");
+        var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{ByoCli.SafeRunName(p, name)}-{algo}-{presetName}-s{seed}");
         if (p.GetValue(Resume)) return CliResume.ResolveResumed(p, outDir, checkpointSubdir);
         return (ds, cfg, outDir, preset);
     }
@@ -65,7 +65,9 @@ internal static class CliRuns
     /// <summary>The shipped dataset NAME, a DABS dataset under --root, or the user's --data (named byo:FILE).</summary>
     internal static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
     {
-        var (ds, pr) = SourceOf(p, name).Load();
+        var source = SourceOf(p, name);
+        var (ds, pr) = source.Load();
+        if (source is OwnDataSource own) ByoCli.ReportByo(ds, own.Options.Modality, pr);
         name = ds.Name;
         preset = pr;
         return ds;
@@ -86,6 +88,8 @@ internal static class CliRuns
         Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality ({string.Join("|", ByoData.Modalities)})"),
         LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
         Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+        IdColumn = p.GetValue(ByoCli.IdColumn), IgnoreColumns = ByoCli.IgnoreList(p), Missing = ByoCli.MissingOf(p),
+        DataDir = p.GetValue(DataDir),
     };
 
     /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>

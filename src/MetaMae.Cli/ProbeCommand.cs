@@ -47,6 +47,7 @@ internal static class ProbeCommand
             if (ds.Spec != model.Spec)
                 throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
             var po = ProbeOpts(p, dsPreset);
+            foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
             var r = LinearProbe.Run(model, ds, po);
             var name = ckpt ?? "random init";
             Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");

@@ -22,6 +22,7 @@ namespace MetaMae.Cli
             root.Add(ProbeCommand.Create());
             root.Add(RunCommand.Create());
             root.Add(DatasetsCommand.Create());
+            root.Add(EmbedCommand.Create());
             root.Add(BenchSuiteCommand.Create());
             root.Add(BenchCommand.Create());
             root.Add(ExportCommand.Create());

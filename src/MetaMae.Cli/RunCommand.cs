@@ -34,12 +34,15 @@ internal static class RunCommand
             var device = Setup(p);
             var stop = new GracefulStop();   // pretraining only: the probes after it stop at the first signal
             var (ds, cfg, outDir, preset) = Resolve(p, "pretrain");
+            using var runLock = RunLock.Acquire(outDir);
             var po = ProbeOpts(p, preset);
             PretrainResult pre;
             using (stop)
                 pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m,
-                    device, afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token));
+                    device, afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token,
+                    missingCells: ByoCli.HasMissing(ds)));
             PlotLoss(Path.Combine(outDir, "pretrain"));
+            ByoCli.AddDataReport(Path.Combine(outDir, "pretrain"), ds);
             if (!ds.IsLabeled)
             {
                 Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
@@ -52,6 +55,7 @@ internal static class RunCommand
                 PrintJson(p, pj);
                 return 0;
             }
+            foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
             var what = po.Protocol == ProbeProtocol.Paper ? $"paper probe, {po.Epochs} epochs" : "converged probe, L2 swept on validation";
             Console.Error.WriteLine($"probe ({what}) on frozen features of the pretrained encoder...");
             var probe = LinearProbe.Run(pre.Model, ds, po);
@@ -80,7 +84,7 @@ internal static class RunCommand
                 ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
                 ["raw_input_test_weighted_f1"] = Num(raw.TestWeightedF1),
                 ["probe_epochs"] = po.Protocol == ProbeProtocol.Paper ? po.Epochs : null, ["checkpoint"] = pre.CheckpointPath,
-                ["config"] = JsonNode.Parse(cfg.ToJson()),
+                ["config"] = JsonNode.Parse(cfg.ToJson()), ["data"] = ds.Report?.ToJson(),
             };
             AddProbeJson(result, probe);
             AddProbeJson(result, rnd, "random_init_");

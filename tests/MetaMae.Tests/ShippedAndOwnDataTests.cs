@@ -189,7 +189,7 @@ public class ByoDataTests
         var dir = Tmp.Dir("byo-bad");
         var f = Path.Combine(dir, "b.csv");
         File.WriteAllLines(f, ["a,b,label", "1,2,x", "1,NaN,y"]);
-        Assert.Contains("b.csv:3: field 'b' is 'NaN'", Assert.Throws<DataFormatException>(() => ByoData.Load(f, new ByoOptions { Modality = "tabular" })).Message);
+        Assert.Contains("b.csv:3: field 'b' is 'NaN'", Assert.Throws<DataFormatException>(() => ByoData.Load(f, new ByoOptions { Modality = "tabular", Missing = MissingPolicy.Error })).Message);
         File.WriteAllLines(f, ["a,b,label", "1,2,x", "1,2"]);
         Assert.Contains("b.csv:3: expected 3 fields", Assert.Throws<DataFormatException>(() => ByoData.Load(f, new ByoOptions { Modality = "tabular" })).Message);
         File.WriteAllLines(f, ["a,b,label,split", "1,2,x,train", "1,3,y,valid"]);

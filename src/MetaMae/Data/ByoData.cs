@@ -18,21 +18,31 @@ public sealed record ByoOptions
     public int? Length { get; init; }
     /// <summary>Seed of the 80/20 split used when the data names no split.</summary>
     public int SplitSeed { get; init; } = 42;
+    /// <summary>Id column of a table (not a feature; names the samples in embeddings); none by default.</summary>
+    public string? IdColumn { get; init; }
+    /// <summary>Table columns that are not features (besides label, split, id and non-numeric columns).</summary>
+    public IReadOnlyList<string>? IgnoreColumns { get; init; }
+    /// <summary>Missing table cells: masked / imputed (default, see <see cref="Data.Missing"/>) or an error.</summary>
+    public MissingPolicy Missing { get; init; } = MissingPolicy.Mask;
+    /// <summary>Folder of the shipped data (image-caption reads its BERT vocabulary); default as <see cref="Catalog.DataRoot"/>.</summary>
+    public string? DataDir { get; init; }
 }
 
 /// <summary>
 /// Users' own data without code. Formats by modality:
-/// tabular: CSV of numbers (+ optional label and split columns), standardised per feature with training statistics.
+/// tabular: CSV of numbers (+ optional label, split and id columns; non-numeric columns are left out and reported;
+/// missing cells as in <see cref="Missing"/>), standardised per feature with training statistics (<see cref="Tables"/>).
 /// sequence: FASTA (header '&gt;id|label|split', label and split optional) or CSV with a 'sequence' column; symbols -> ids.
 /// tokens: CSV whose feature columns are integer token ids (vocabulary = largest id + 1).
 /// image: a folder with one subfolder of PNGs per class (or train/ and test/ folders each holding class subfolders).
 /// audio: the same layout with 16 kHz mono 16-bit WAVs -> the speech-digits log-mel recipe (1 x 64 x 64).
+/// image-caption: CSV of file, caption (+ optional label, split), images relative to it (<see cref="ImageCaptions"/>).
 /// series: CSV, one row per time step, one column per channel (+ optional label column: windows never span a label change).
 /// Without a split, a stratified 80/20 split seeded with <see cref="ByoOptions.SplitSeed"/> is made.
 /// </summary>
 public static class ByoData
 {
-    public static readonly string[] Modalities = ["tabular", "sequence", "tokens", "image", "audio", "series"];
+    public static readonly string[] Modalities = ["tabular", "sequence", "tokens", "image", "audio", "series", "image-caption"];
 
     public static Dataset Load(string path, ByoOptions o)
     {
@@ -46,6 +56,7 @@ public static class ByoData
             "image" => Folder(name, path, o, ".png"),
             "audio" => Folder(name, path, o, ".wav"),
             "series" => Series(name, path, o),
+            "image-caption" => ImageCaptionCsv(name, path, o),
             _ => throw new ArgumentException($"--modality must be one of {string.Join(", ", Modalities)} (got '{o.Modality}')"),
         };
     }
@@ -60,10 +71,13 @@ public static class ByoData
     static Dataset Tabular(string name, string path, ByoOptions o)
     {
         RequireFile(path);
-        var r = Formats.NumericCsv(path, Label(o), o.SplitColumn, requireLabel: o.LabelColumn is not null);
-        var isTrain = r.HasSplit ? r.IsTrain : RandomSplit(r.Labels, r.Rows.Count, o.SplitSeed);
-        var x = Formats.Standardize(tensor(r.Rows.SelectMany(v => v).ToArray(), [r.Rows.Count, r.FeatureNames.Length]), isTrain, 1);
-        return Readers.Build(name, path, new TabularSpec(r.FeatureNames.Length), x, r.Labels, isTrain, true);
+        return Tables.Read(name, path, o);
+    }
+
+    static Dataset ImageCaptionCsv(string name, string path, ByoOptions o)
+    {
+        RequireFile(path);
+        return ImageCaptions.Read(name, path, o);
     }
 
     static Dataset Tokens(string name, string path, ByoOptions o)
@@ -87,7 +101,7 @@ public static class ByoData
     static Dataset Sequence(string name, string path, ByoOptions o)
     {
         RequireFile(path);
-        var recs = new List<(long Line, string Seq, string? Label, bool? Train)>();
+        var recs = new List<(long Line, string Seq, string? Label, bool? Train, string Id)>();
         bool fasta;
         using (var rd = new StreamReader(path)) { int c; do c = rd.Read(); while (c is ' ' or '\n' or '\r'); fasta = c == '>'; }
         if (fasta)
@@ -102,7 +116,7 @@ public static class ByoData
                 var parts = head.Split('|');
                 string? label = parts.Length > 1 && parts[1].Length > 0 ? parts[1] : null;
                 bool? train = parts.Length > 2 ? Formats.ParseSplit(path, headLine, "split (third header field)", parts[2]) : null;
-                recs.Add((headLine, sb.ToString(), label, train));
+                recs.Add((headLine, sb.ToString(), label, train, parts[0].Length > 0 ? parts[0] : $"line {headLine}"));
                 sb.Clear();
             }
             foreach (var raw in File.ReadLines(path))
@@ -128,11 +142,13 @@ public static class ByoData
             string? lc = Label(o);
             int li = lc is not null && t.Header.Contains(lc) ? t.Column(lc) : o.LabelColumn is not null ? t.Column(o.LabelColumn) : -1;
             int pi = Array.IndexOf(t.Header, o.SplitColumn);
+            int ii = o.IdColumn is null ? -1 : t.Column(o.IdColumn);
             foreach (var (line, f) in t.Rows)
             {
                 if (f[si].Length == 0) throw new DataFormatException($"{path}:{line}: field 'sequence' is empty");
                 if (li >= 0 && f[li].Length == 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[li]}' is empty, expected a label");
-                recs.Add((line, f[si], li >= 0 ? f[li] : null, pi >= 0 ? Formats.ParseSplit(path, line, o.SplitColumn, f[pi]) : null));
+                recs.Add((line, f[si], li >= 0 ? f[li] : null, pi >= 0 ? Formats.ParseSplit(path, line, o.SplitColumn, f[pi]) : null,
+                    ii >= 0 ? f[ii] : $"line {line}"));
             }
         }
         int len = o.Length ?? recs.Max(r => r.Seq.Length);
@@ -152,7 +168,8 @@ public static class ByoData
                     : throw new DataFormatException($"{path}:{recs[i].Line}: position {p + 1}: symbol '{recs[i].Seq[p]}' is not in the alphabet '{alphabet.TrimStart('\0')}'");
         var labels = recs[0].Label is null ? null : recs.Select(r => r.Label!).ToList();
         var isTrain = recs[0].Train is null ? RandomSplit(labels, recs.Count, o.SplitSeed) : recs.Select(r => r.Train!.Value).ToList();
-        return Readers.Build(name, path, new TokenSpec(Math.Max(2, alphabet.Length), len, pad), tensor(ids, [recs.Count, len]), labels, isTrain, true);
+        return Readers.Build(name, path, new TokenSpec(Math.Max(2, alphabet.Length), len, pad), tensor(ids, [recs.Count, len]), labels, isTrain, true,
+            recs.Select(r => r.Id).ToList());
     }
 
     static Dataset Folder(string name, string path, ByoOptions o, string ext)
@@ -201,7 +218,7 @@ public static class ByoData
         var isTrain = files[0].Train is null ? RandomSplit(labels, files.Count, o.SplitSeed) : files.Select(f => f.Train!.Value).ToList();
         var x = tensor(flat, [files.Count, .. spec.RawShape]);
         if (ext == ".wav") x = Formats.Standardize(x, isTrain, null);
-        return Readers.Build(name, path, spec, x, labels, isTrain, true);
+        return Readers.Build(name, path, spec, x, labels, isTrain, true, files.Select(f => Path.GetRelativePath(path, f.File)).ToList());
     }
 
     static (int H, int W) PngSize(string file)
@@ -237,7 +254,8 @@ public static class ByoData
         var labels = starts.Select(s => r.Labels[s]).ToList();
         var isTrain = r.HasSplit ? starts.Select(s => r.IsTrain[s]).ToList() : RandomSplit(labels, starts.Count, o.SplitSeed);
         var x = Formats.Standardize(tensor(flat, [starts.Count, ch, window]), isTrain, 1);
-        return Readers.Build(name, path, new SequenceSpec(ch, window, patch), x, labels, isTrain, true);
+        return Readers.Build(name, path, new SequenceSpec(ch, window, patch), x, labels, isTrain, true,
+            starts.Select(st => $"rows {st + 1}-{st + window}").ToList());
     }
 
     /// <summary>Stratified (by label when labelled) seeded 80/20 split: per class, round(0.2 n) rows go to test.</summary>

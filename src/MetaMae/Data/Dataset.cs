@@ -14,13 +14,16 @@ public sealed class Split(Tensor x, long[]? labels, float[]? targets = null, lon
     public long[]? Labels { get; } = labels;
     public float[]? Targets { get; } = targets;
     public int Count => (int)X.shape[0];
+    /// <summary>Sample ids (an id column, a FASTA header, a file name, or the data line), or null when the reader names none.</summary>
+    public string[]? Ids { get; internal set; }
 
     /// <summary>The rows at the given indices (a new split).</summary>
     public Split Take(IReadOnlyList<int> idx)
     {
         using var ix = tensor(idx.Select(i => (long)i).ToArray());
         return new Split(X.index_select(0, ix), Labels is null ? null : idx.Select(i => Labels[i]).ToArray(),
-            Targets is null ? null : idx.Select(i => Targets[i]).ToArray(), TokenLabels is null ? null : idx.Select(i => TokenLabels[i]).ToArray());
+            Targets is null ? null : idx.Select(i => Targets[i]).ToArray(), TokenLabels is null ? null : idx.Select(i => TokenLabels[i]).ToArray())
+        { Ids = Ids is null ? null : idx.Select(i => Ids[i]).ToArray() };
     }
 }
 
@@ -33,5 +36,7 @@ public sealed class Dataset(string name, InputSpec spec, Split train, Split? tes
     public Split? Test { get; } = test;
     public string[] ClassNames { get; } = classNames;
     public TaskKind Task { get; } = task;
+    /// <summary>What the reader left out, imputed or chose for users' own data (null for shipped datasets).</summary>
+    public DataReport? Report { get; internal set; }
     public bool IsLabeled => Train.Labels is not null || Train.Targets is not null || Train.TokenLabels is not null;
 }

@@ -57,7 +57,8 @@ public static class Readers
     }
 
     /// <summary>Splits X by the train/test flags and maps label strings to sorted class ids.</summary>
-    internal static Dataset Build(string name, string path, InputSpec spec, Tensor x, List<string>? labels, List<bool> isTrain, bool hasSplit)
+    internal static Dataset Build(string name, string path, InputSpec spec, Tensor x, List<string>? labels, List<bool> isTrain, bool hasSplit,
+        IReadOnlyList<string>? ids = null)
     {
         string[] classes = labels is null ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();
         var classId = classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => (long)p.i);
@@ -68,7 +69,8 @@ public static class Readers
         Split Make(int[] idx)
         {
             using var ix = tensor(idx.Select(i => (long)i).ToArray());
-            return new Split(x.index_select(0, ix), labels is null ? null : idx.Select(i => classId[labels[i]]).ToArray());
+            return new Split(x.index_select(0, ix), labels is null ? null : idx.Select(i => classId[labels[i]]).ToArray())
+            { Ids = ids is null ? null : idx.Select(i => ids[i]).ToArray() };
         }
         var train = Make(trainIdx);
         var test = testIdx.Length > 0 ? Make(testIdx) : null;

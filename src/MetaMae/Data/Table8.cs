@@ -56,6 +56,6 @@ public static class Table8
     public static DatasetPreset ForModality(string modality) => modality switch
     {
         "tabular" => Higgs, "sequence" or "tokens" => Pfam, "image" => ImageNet32,
-        "audio" => LibriSpeech, _ => Pamap2,
+        "audio" => LibriSpeech, "image-caption" => Mscoco, _ => Pamap2,
     };
 }

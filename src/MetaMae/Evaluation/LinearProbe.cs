@@ -102,37 +102,9 @@ public static class LinearProbe
     public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256) =>
         Batched(model, rawX, batch, model.forward);
 
-    /// <summary>
-    /// Runs features(tokens) over rawX in batches, in eval mode without gradients, and returns the
-    /// concatenation as float32 on the CPU (the model's training mode is restored).
-    /// </summary>
-    internal static Tensor Batched(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features)
-    {
-        var spec = model.Spec;
-        var device = model.parameters().First().device;
-        var dtype = model.parameters().First().dtype;
-        bool wasTraining = model.training;
-        model.eval();
-        var parts = new List<Tensor>();
-        try
-        {
-            using var _ = no_grad();
-            long n = rawX.shape[0];
-            for (long i = 0; i < n; i += batch)
-            {
-                using var scope = NewDisposeScope();
-                var x = rawX.slice(0, i, Math.Min(n, i + batch), 1);
-                var tokens = spec.Patchify(spec.IsDiscrete ? x : x.to(dtype)).to(device);
-                parts.Add(features(tokens).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
-            }
-            return cat(parts, 0);
-        }
-        finally
-        {
-            foreach (var p in parts) p.Dispose();
-            if (wasTraining) model.train();
-        }
-    }
+    /// <summary>Runs features(tokens) over rawX in batches (see <see cref="FeatureExtraction.Stream"/>): float32 on the CPU.</summary>
+    internal static Tensor Batched(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features) =>
+        FeatureExtraction.Collect(model, rawX, batch, features);
 
     /// <summary>Stratified hold-out of the training indices (classification) or a plain random one (regression).</summary>
     public static (int[] Train, int[] Validation) CarveValidation(Split train, double fraction, long seed)

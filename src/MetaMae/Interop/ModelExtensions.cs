@@ -19,6 +19,14 @@ public static class MetaMaeModelExtensions
         return LinearProbe.Features(model, rawX, batch);
     }
 
+    /// <summary>Frozen features of a kind (<see cref="FeatureKind"/>): (N, D), or (N, L, D) for tokens; as above.</summary>
+    public static Tensor ExtractFeatures(this MetaMaeModel model, Tensor rawX, FeatureKind kind, int batch = 256)
+    {
+        if (batch < 1) throw new ArgumentException($"batch must be >= 1 (got {batch})");
+        model.Spec.CheckBatch(rawX, "samples");
+        return FeatureExtraction.Extract(model, rawX, kind, batch);
+    }
+
     /// <summary>Saves the model and its run configuration as a checkpoint (no optimizer state); load it with <see cref="Checkpoint.LoadModel(string, Device?)"/>.</summary>
     public static void Save(this MetaMaeModel model, string path, RunConfig config, int step = 0) =>
         Checkpoint.Save(path, model, null, config, step, double.NaN);

@@ -85,14 +85,17 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         var spec = model.Spec;
         long b = tokens.shape[0];
         int L = spec.NumTokens;
-        using var m = Masking.Random(b, L, o.MaskRatio, gen, tokens.device, model.parameters().First().dtype);
+        var dtype = model.parameters().First().dtype;
+        var observed = Data.Missing.Observed(tokens, dtype);                     // (B, L) or null: missing cells (NaN)
+        if (observed is not null) tokens = Data.Missing.Impute(tokens);          // never a target, hidden when it can be
+        using var m = Masking.Random(b, L, o.MaskRatio, gen, tokens.device, dtype, observed);
 
         // 1. amortised latent Z of the visible tokens (CLS row first)
         var (latent, restore) = model.EncodeMasked(tokens, m);                  // (B, 1+keep, D); depth 0: (B, 1+L, D)
 
         if (!o.Adapt)
         {
-            var recon = model.ReconstructionLoss(latent, restore, tokens, m.Mask);
+            var recon = model.ReconstructionLoss(latent, restore, tokens, m.Query);
             return new LossParts(recon, recon.ToDouble(), double.NaN, double.NaN);
         }
 
@@ -114,7 +117,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         }
 
         // 4. outer loss on the query set from Z*
-        var query = model.ReconstructionLoss(z, restore, tokens, m.Mask);
+        var query = model.ReconstructionLoss(z, restore, tokens, m.Query);
         double queryValue = query.ToDouble();
         var (change, gain) = MeasureAdaptation
             ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);

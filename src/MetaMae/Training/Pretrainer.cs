@@ -67,14 +67,16 @@ public static class Pretrainer
     /// into outDir: checkpoint.safetensors, metrics.csv, config.json and tensorboard/.
     /// afterStep(step, model) is called after each optimizer step (outside its dispose scope).
     /// parallel splits each step's batch into micro-batches (--accumulate) and over MPI ranks; with it,
-    /// only rank 0 writes files, calls the monitor and afterStep.
+    /// only rank 0 writes files, calls the monitor and afterStep. missingCells: NaN in trainX marks missing cells
+    /// (Data/Missing.cs; --algo metamae and mae only); otherwise NaN is an error, as infinities always are.
     /// cancel abandons the run at once (like a kill: the last periodic checkpoint remains); stop asks it to
     /// end after the current step: that step's checkpoint is written and a RunStoppedException thrown.
     /// A failed write of the output throws OutputWriteException (the previous checkpoint stays intact).
     /// </summary>
     public static PretrainResult Run(Tensor trainX, RunConfig config, string outDir, bool resume = false,
         ITrainingMonitor? monitor = null, Device? device = null, ScalarType dtype = ScalarType.Float32, CancellationToken cancel = default,
-        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null, CancellationToken stop = default)
+        Action<int, MetaMaeModel>? afterStep = null, DataParallel? parallel = null, CancellationToken stop = default,
+        bool missingCells = false)
     {
         device ??= CPU;
         var par = parallel ?? new DataParallel();
@@ -89,7 +91,9 @@ public static class Pretrainer
         int n = (int)trainX.shape[0];
         if (n < config.Train.Batch)
             throw new ArgumentException($"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
-        CheckFinite(trainX, config.Dataset);
+        if (missingCells && config.Algo is not ("metamae" or "mae"))
+            throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: --algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
+        CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);
 
         OutputWriteException.Guard(outDir, () => Directory.CreateDirectory(outDir));
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
@@ -272,15 +276,16 @@ public static class Pretrainer
 
     private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
 
-    private static void CheckFinite(Tensor x, string name)
+    /// <summary>Infinities are errors; NaN too unless it marks missing cells (Data/Missing.cs).</summary>
+    private static void CheckFinite(Tensor x, string name, bool missingAllowed)
     {
         if (!x.is_floating_point()) return;
-        using var bad = x.isfinite().logical_not();
+        using var bad = missingAllowed ? x.isinf() : x.isfinite().logical_not();
         if (bad.any().item<bool>())
         {
             using var flat = bad.reshape(x.shape[0], -1).any(1).nonzero();
             long row = flat[0, 0].item<long>();
-            throw new ArgumentException($"training data of '{name}': sample {row} holds NaN or infinity");
+            throw new ArgumentException($"training data of '{name}': sample {row} holds " + (missingAllowed ? "an infinity" : "NaN or infinity"));
         }
     }
 

@@ -1,0 +1,94 @@
+using MetaMae.Data;
+using MetaMae.Model;
+using static TorchSharp.torch;
+
+namespace MetaMae.Evaluation;
+
+/// <summary>Which frozen features of an encoder a probe or `metamae embed` uses.</summary>
+public enum FeatureKind
+{
+    /// <summary>Mean over the non-CLS tokens of the normed encoder output (the paper's linear-probe features): (N, D).</summary>
+    Mean,
+    /// <summary>The normed encoder output at the CLS slot: (N, D).</summary>
+    Cls,
+    /// <summary>Every token's normed encoder output: (N, L, D).</summary>
+    Tokens,
+}
+
+/// <summary>Frozen features of whole, unmasked inputs, in one place for probes, embeddings and the library API.</summary>
+public static class FeatureExtraction
+{
+    public static readonly string[] Names = ["mean", "cls", "tokens"];
+
+    public static FeatureKind Parse(string s) => s switch
+    {
+        "mean" => FeatureKind.Mean,
+        "cls" => FeatureKind.Cls,
+        "tokens" => FeatureKind.Tokens,
+        _ => throw new ArgumentException($"--features must be one of {string.Join(", ", Names)} (got '{s}')"),
+    };
+
+    public static string Name(FeatureKind k) => Names[(int)k];
+
+    /// <summary>Shape of one sample's features: [D] or [L, D].</summary>
+    public static long[] Shape(MetaMaeModel model, FeatureKind kind) =>
+        kind == FeatureKind.Tokens ? [model.Spec.NumTokens, model.Config.EncDim] : [model.Config.EncDim];
+
+    /// <summary>tokens (B, L, P) or (B, L) -> features (B, D) or (B, L, D) of the kind.</summary>
+    public static Tensor Of(MetaMaeModel model, Tensor tokens, FeatureKind kind) => kind switch
+    {
+        FeatureKind.Mean => model.forward(tokens),
+        FeatureKind.Cls => model.Encode(model.Embed(tokens))[.., 0],                 // (B, 1+L, D) -> (B, D)
+        _ => model.TokenFeatures(tokens),
+    };
+
+    /// <summary>
+    /// Runs features(tokens) over rawX in batches, in eval mode without gradients; each batch's features go to
+    /// onBatch(features as float32 on the CPU, index of its first row) inside that batch's dispose scope (keep a
+    /// tensor by moving it out). Missing cells (NaN) are imputed with the training mean first (<see cref="Missing"/>).
+    /// The model's training mode is restored.
+    /// </summary>
+    public static void Stream(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features, Action<Tensor, long> onBatch)
+    {
+        if (batch < 1) throw new ArgumentException($"batch must be >= 1 (got {batch})");
+        var spec = model.Spec;
+        var device = model.parameters().First().device;
+        var dtype = model.parameters().First().dtype;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            long n = rawX.shape[0];
+            for (long i = 0; i < n; i += batch)
+            {
+                using var scope = NewDisposeScope();
+                var x = Missing.Impute(rawX.slice(0, i, Math.Min(n, i + batch), 1));
+                var tokens = spec.Patchify(spec.IsDiscrete ? x : x.to(dtype)).to(device);
+                onBatch(features(tokens).to(ScalarType.Float32).cpu(), i);
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <summary>All features of rawX (N, ..RawShape) of a kind: (N, D) or (N, L, D), float32 on the CPU.</summary>
+    public static Tensor Extract(MetaMaeModel model, Tensor rawX, FeatureKind kind, int batch = 256) =>
+        Collect(model, rawX, batch, t => Of(model, t, kind));
+
+    internal static Tensor Collect(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features)
+    {
+        var parts = new List<Tensor>();
+        try
+        {
+            Stream(model, rawX, batch, features, (f, _) => parts.Add(f.MoveToOuterDisposeScope()));
+            return cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+namespace MetaMae.Training;
+
+/// <summary>
+/// One run per output folder: an exclusive lock on DIR/run.lock (FileShare.None, i.e. flock on Unix) held
+/// while the run lives. The operating system releases it when the process ends, however it ends, so a lock
+/// file left by a dead process never blocks a later run. The file (holding the owner's pid) is left in place.
+/// </summary>
+public sealed class RunLock : IDisposable
+{
+    public const string FileName = "run.lock";
+    private readonly FileStream stream;
+
+    private RunLock(FileStream s) => stream = s;
+
+    /// <summary>Locks dir (created if needed); a folder another live run holds is an InvalidOperationException.</summary>
+    public static RunLock Acquire(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, FileName);
+        FileStream s;
+        try { s = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            throw new InvalidOperationException($"{dir} is in use by another run (it holds {path}); wait for it to finish or choose another --out");
+        }
+        s.SetLength(0);
+        using (var w = new StreamWriter(s, leaveOpen: true)) w.Write($"pid {Environment.ProcessId} since {DateTime.UtcNow:O}\n");
+        s.Flush();
+        return new RunLock(s);
+    }
+
+    public void Dispose() => stream.Dispose();
+}
