@@ -12,7 +12,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var algo = new Option<string>("--algo") { Description = "mae, metamae (second order) or metamae-fo (first order)", DefaultValueFactory = _ => "metamae" }
-            .AcceptOnlyFromAmong(BenchOptions.Algos);
+            .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
         var preset = new Option<string>("--preset") { Description = "Model size: paper or tiny", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
         var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
@@ -37,14 +37,14 @@ public static class BenchCommand
             CpuMath.Configure(t);
             var d = p.GetValue(device)!;
             var dev = CliRuns.ParseDevice(d);
-            var o = new BenchOptions
+            var o = new StepBenchmarkOptions
             {
                 Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
                 Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
                 Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
                 PeakSize = p.GetValue(peak),
             };
-            var r = MetaMae.Training.Bench.Run(o, dev, line => Console.Error.WriteLine(line));
+            var r = MetaMae.Training.StepBenchmark.Run(o, dev, line => Console.Error.WriteLine(line));
             Console.WriteLine($"INFO loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
             Console.WriteLine(r.ResultLine());
             if (p.GetValue(json))

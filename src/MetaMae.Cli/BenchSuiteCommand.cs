@@ -1,6 +1,6 @@
 using System.CommandLine;
 using MetaMae.Training;
-using MetaMae.Bench;
+using MetaMae.Experiments;
 using MetaMae.Data;
 using static TorchSharp.torch;
 
@@ -26,9 +26,9 @@ public static class BenchSuiteCommand
             CpuMath.Configure(p.GetValue(Threads) ?? Environment.ProcessorCount);
             var path = p.GetValue(plan)!;
             var filter = p.GetValue(only)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var pl = BenchPlan.Load(path).Restrict(filter);
+            var pl = ExperimentPlan.Load(path).Restrict(filter);
             if (p.GetValue(DataOpt) is string own)
-                pl = pl.OnOwnData(BenchPlan.Slug(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(own))), new OwnDataSource(own, ByoOpts(p, own)));
+                pl = pl.OnOwnData(ExperimentPlan.Slug(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(own))), new OwnDataSource(own, ByoOpts(p, own)));
             if (p.GetValue(steps) is int st)
             {
                 if (st < 1 || pl.EvalSteps.Any(e => e > st)) throw new ArgumentException($"--steps must be >= 1 and >= every eval step of the plan (got {st})");
@@ -39,7 +39,7 @@ public static class BenchSuiteCommand
             var outDir = p.GetValue(outOpt) ?? Path.Combine("results", pl.Name);
             Directory.CreateDirectory(outDir);
             var cmd = "metamae bench-suite " + string.Join(" ", Environment.GetCommandLineArgs().Skip(2));
-            var results = BenchSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd);
+            var results = ExperimentSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd);
             Console.WriteLine($"{results.Count} cells ({results.Count(r => r.Skipped)} done before) -> {Path.Combine(outDir, pl.Name + ".md")}, {Path.Combine(outDir, pl.Name + ".png")}");
             return 0;
         });

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using MetaMae.Bench;
+using MetaMae.Experiments;
 using MetaMae.Data;
 
 namespace MetaMae.Tests;
@@ -67,13 +67,13 @@ public class AdaptationCliTests
              "rows": [{"label": "paper", "algo": "metamae",
                        "settings": {"inner_loss": "paper", "distance": "sq-l2", "lr_schedule": "cosine", "warmup_steps": 2}}]}
             """);
-        var plan = BenchPlan.Load(path);
+        var plan = ExperimentPlan.Load(path);
         var ds = Catalog.Load("spambase");
         var c = plan.CellConfig(plan.Rows[0], "spambase", ds.Spec, Table8.Higgs, 0);
         Assert.Equal(("paper", "sq-l2", "cosine", 2), (c.Objective.InnerLoss, c.Objective.Distance, c.Train.LrSchedule, c.Train.WarmupSteps));
 
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"sq-l2\"", "\"l1\""));
-        var bad = BenchPlan.Load(path);
+        var bad = ExperimentPlan.Load(path);
         var e = Assert.Throws<DataFormatException>(() => bad.CellConfig(bad.Rows[0], "spambase", ds.Spec, Table8.Higgs, 0));
         Assert.Contains("\"distance\"", e.Message);
         Assert.Contains("mse, sq-l2, l2", e.Message);

@@ -38,7 +38,7 @@ public class BaselineTests
                       {"label": "e-Mix", "algo": "emix", "settings": {"batch": 8}}, {"label": "ShED", "algo": "shed", "settings": {"batch": 8}},
                       {"label": "Capri", "algo": "capri", "settings": {"batch": 8}}]}
             """);
-        var results = MetaMae.Bench.BenchSuite.Run(MetaMae.Bench.BenchPlan.Load(path), dir);
+        var results = MetaMae.Experiments.ExperimentSuite.Run(MetaMae.Experiments.ExperimentPlan.Load(path), dir);
         Assert.Equal(5, results.Count);
         foreach (var r in results)
         {

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using MetaMae.Bench;
+using MetaMae.Experiments;
 using MetaMae.Data;
 using MetaMae.Evaluation;
 using MetaMae.Modalities;
@@ -191,7 +191,7 @@ public class ConvergedProbeTests
     }
 
     [Fact]
-    public void BenchPlanRawInputRowAndAStaleProbeIsProbedAgainWithTheOldResultKept()
+    public void ExperimentPlanRawInputRowAndAStaleProbeIsProbedAgainWithTheOldResultKept()
     {
         var dir = Tmp.Dir("bench-probe");
         var p = Path.Combine(dir, "plan.json");
@@ -199,12 +199,12 @@ public class ConvergedProbeTests
             {"name": "ref", "kind": "in-domain", "preset": "tiny", "steps": 1, "seeds": [0], "datasets": ["dna-splice"], "probe": "paper", "probe_epochs": 1,
              "rows": [{"label": "Raw input", "algo": "raw-input"}]}
             """);
-        var paper = BenchSuite.Run(BenchPlan.Load(p), dir);
+        var paper = ExperimentSuite.Run(ExperimentPlan.Load(p), dir);
         Assert.Equal("paper", paper[0].Probe);
         File.WriteAllText(p, File.ReadAllText(p).Replace("\"probe\": \"paper\", \"probe_epochs\": 1", "\"probe\": \"converged\""));
-        var plan = BenchPlan.Load(p);
+        var plan = ExperimentPlan.Load(p);
         Assert.Equal(ProbeProtocol.Converged, plan.Probe);
-        var conv = BenchSuite.Run(plan, dir);
+        var conv = ExperimentSuite.Run(plan, dir);
         Assert.False(conv[0].Skipped);
         Assert.Equal("converged", conv[0].Probe);
         var cell = Path.Combine(dir, "cells", "raw_input", "dna-splice", "s0");
@@ -214,11 +214,11 @@ public class ConvergedProbeTests
         Assert.Contains("| Raw input |", md);
         Assert.Contains("converged linear probe", md);
         Assert.Contains("L2 ", md);
-        Assert.True(BenchSuite.Run(plan, dir).All(r => r.Skipped));
+        Assert.True(ExperimentSuite.Run(plan, dir).All(r => r.Skipped));
 
         // probe_epochs belongs to the paper probe
         File.WriteAllText(p, File.ReadAllText(p).Replace("\"probe\": \"converged\"", "\"probe\": \"converged\", \"probe_epochs\": 5"));
-        var e = Assert.Throws<DataFormatException>(() => BenchPlan.Load(p));
+        var e = Assert.Throws<DataFormatException>(() => ExperimentPlan.Load(p));
         Assert.Contains("probe_epochs", e.Message);
     }
 

@@ -41,6 +41,9 @@ public sealed class OutputWriteException(string path, string meaning, Exception 
         return new OutputWriteException(path, meaning, e);
     }
 
+    /// <summary>An IOException whose errno is a failure of the disk or folder (full, read-only, quota, I/O), not a lock.</summary>
+    public static bool IsWriteFailure(Exception e) => e is IOException io && Errno.ContainsKey(io.HResult);
+
     /// <summary>Runs a write; a failing one becomes an OutputWriteException naming path.</summary>
     public static void Guard(string path, Action write)
     {

@@ -19,13 +19,20 @@ public sealed class RunLock : IDisposable
         var path = Path.Combine(dir, FileName);
         FileStream s;
         try { s = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (Exception e) when (e is UnauthorizedAccessException || e is IOException && OutputWriteException.IsWriteFailure(e))
+        {
+            throw OutputWriteException.From(path, e);                               // read-only, full disk: not "in use"
+        }
         catch (IOException)
         {
             throw new InvalidOperationException($"{dir} is in use by another run (it holds {path}); wait for it to finish or choose another --out");
         }
-        s.SetLength(0);
-        using (var w = new StreamWriter(s, leaveOpen: true)) w.Write($"pid {Environment.ProcessId} since {DateTime.UtcNow:O}\n");
-        s.Flush();
+        OutputWriteException.Guard(path, () =>
+        {
+            s.SetLength(0);
+            using (var w = new StreamWriter(s, leaveOpen: true)) w.Write($"pid {Environment.ProcessId} since {DateTime.UtcNow:O}\n");
+            s.Flush();
+        });
         return new RunLock(s);
     }
 

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace MetaMae.Training;
 
 /// <summary>What `metamae bench` runs: the shapes of the PyTorch reference (shared/tools/torch_reference/metamae_step.py).</summary>
-public sealed record BenchOptions
+public sealed record StepBenchmarkOptions
 {
     /// <summary>mae, metamae (second order) or metamae-fo (first order).</summary>
     public string Algo { get; init; } = "metamae";
@@ -65,18 +65,18 @@ public sealed record BenchOptions
     };
 }
 
-public sealed record BenchResult(BenchOptions Options, int Threads, double[] StepMs, double FirstLoss, double LastLoss,
+public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threads, double[] StepMs, double FirstLoss, double LastLoss,
     double GflopStep, double PeakGflops, double FeatureSamplesPerSecond, double RssMb, double PeakRssMb,
     IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator)
 {
-    public double MsMedian => Bench.Median(StepMs);
+    public double MsMedian => StepBenchmark.Median(StepMs);
     public double MsMin => StepMs.Min();
     public double MsMax => StepMs.Max();
     public double StepsPerSecond => 1000.0 / MsMedian;
     public double Gflops => GflopStep / (MsMedian / 1000.0);
     public double PctPeak => PeakGflops > 0 ? 100.0 * Gflops / PeakGflops : double.NaN;
     /// <summary>GFLOP/s of feature extraction (its analytic FLOPs times samples per second).</summary>
-    public double FeatureGflops => Bench.FeatureFlopsPerSample(Options) * FeatureSamplesPerSecond / 1e9;
+    public double FeatureGflops => StepBenchmark.FeatureFlopsPerSample(Options) * FeatureSamplesPerSecond / 1e9;
 
     /// <summary>One line in the format of the reference's RESULT line, for side-by-side tables.</summary>
     public string ResultLine()
@@ -87,7 +87,7 @@ public sealed record BenchResult(BenchOptions Options, int Threads, double[] Ste
                $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
                $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
-               $"features_per_s={FeatureSamplesPerSecond:F0} feature_gflop_sample={(Bench.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} feature_gflops={F(FeatureGflops)}";
+               $"features_per_s={FeatureSamplesPerSecond:F0} feature_gflop_sample={(StepBenchmark.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} feature_gflops={F(FeatureGflops)}";
     }
 }
 
@@ -97,7 +97,7 @@ public sealed record BenchResult(BenchOptions Options, int Threads, double[] Ste
 /// once, new masks and Nearby-S draws every step. Also times feature extraction and a large matmul
 /// (the peak the step is compared to), and reads resident memory from /proc.
 /// </summary>
-public static class Bench
+public static class StepBenchmark
 {
     public static double Median(IReadOnlyList<double> xs)
     {
@@ -111,7 +111,7 @@ public static class Bench
     /// script. W = weight matmuls, A = QK^T and AV of one forward. Encoder 3(W+A) (patch embedding 2x);
     /// MAE decoder 3(W+A); first-order decoder 5W+6A; second-order decoder 9W+12A; projector and NT-Xent 3x.
     /// </summary>
-    public static double StepFlops(BenchOptions o)
+    public static double StepFlops(StepBenchmarkOptions o)
     {
         var c = o.Model;
         double b = o.Batch;
@@ -139,7 +139,7 @@ public static class Bench
 
     /// <summary>Analytic matmul FLOPs of one sample's feature extraction: the patch embedding and the
     /// encoder forward over all L+1 tokens (weight matmuls plus QK^T and AV), 2 M N K each.</summary>
-    public static double FeatureFlopsPerSample(BenchOptions o)
+    public static double FeatureFlopsPerSample(StepBenchmarkOptions o)
     {
         var c = o.Model;
         double n = o.L + 1, d = c.EncDim;
@@ -192,7 +192,7 @@ public static class Bench
         return pre.Contains("tcmalloc") ? "tcmalloc" : "glibc-" + CpuMath.MallocState.Split(':')[0];
     }
 
-    public static BenchResult Run(BenchOptions o, Device? device = null, Action<string>? log = null)
+    public static StepBenchmarkResult Run(StepBenchmarkOptions o, Device? device = null, Action<string>? log = null)
     {
         o.Validate();
         device ??= CPU;
@@ -240,12 +240,12 @@ public static class Bench
         var (rssNow, peakRss) = Rss();
         double peak = MatmulPeak(o.PeakSize, device);
         model.Dispose();
-        return new BenchResult(o, get_num_threads(), times.ToArray(), first, last, StepFlops(o) / 1e9, peak, features,
+        return new StepBenchmarkResult(o, get_num_threads(), times.ToArray(), first, last, StepFlops(o) / 1e9, peak, features,
             rssNow, peakRss, trace, Allocator());
     }
 
     /// <summary>Samples per second of <see cref="MetaMaeModel.forward"/> (the probe's features) in eval mode without gradients.</summary>
-    public static double FeatureRate(MetaMaeModel model, BenchOptions o, Device device)
+    public static double FeatureRate(MetaMaeModel model, StepBenchmarkOptions o, Device device)
     {
         if (o.FeatureBatch == 0) return double.NaN;
         model.eval();

@@ -1,11 +1,11 @@
 using ScottPlot;
 
-namespace MetaMae.Bench;
+namespace MetaMae.Experiments;
 
 /// <summary>One PNG per table (ScottPlot): grouped bars with ± std error bars, or accuracy-vs-time lines for efficiency.</summary>
-public static class BenchPlots
+public static class ExperimentPlots
 {
-    public static void Write(BenchPlan plan, IReadOnlyList<CellResult> results, string path)
+    public static void Write(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -37,7 +37,7 @@ public static class BenchPlots
                 {
                     var v = results.Where(r => r.Row == plan.Rows[ri].Label && r.Column == plan.Columns[ci]).Select(r => r.Test).ToList();
                     if (v.Count == 0) continue;
-                    var (m, sd) = BenchSuite.MeanStd(v);
+                    var (m, sd) = ExperimentSuite.MeanStd(v);
                     bars.Add(new Bar { Position = ci + (ri - (nRows - 1) / 2.0) * width, Value = m, Error = sd, Size = width * 0.9, FillColor = palette.GetColor(ri) });
                 }
             plt.Add.Bars(bars);

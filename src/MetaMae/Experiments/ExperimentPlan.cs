@@ -8,7 +8,7 @@ using MetaMae.Model;
 using MetaMae.Objectives;
 using MetaMae.Training;
 
-namespace MetaMae.Bench;
+namespace MetaMae.Experiments;
 
 /// <summary>One row of a plan: an algorithm (or "random-init", or "raw-input": the probe on the input itself) with settings
 /// that override the dataset preset.</summary>
@@ -25,7 +25,7 @@ public sealed record PlanTransfer(string Pretrain, string Probe)
 /// x seeds. Kinds: "in-domain" (paper Table 1), "transfer" (Table 2), "ablation" (Tables 4-6,
 /// 11-15), "efficiency" (Figure 2: probe accuracy at each of eval_steps against pretraining time).
 /// </summary>
-public sealed record BenchPlan(string Name, string Kind, string Title, string Preset, int Steps, long[] Seeds, int ProbeEpochs,
+public sealed record ExperimentPlan(string Name, string Kind, string Title, string Preset, int Steps, long[] Seeds, int ProbeEpochs,
     string[] Datasets, PlanTransfer[] Transfers, PlanRow[] Rows, int[] EvalSteps, string Source)
 {
     /// <summary>
@@ -39,7 +39,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         OwnData.TryGetValue(name, out var s) ? s : new ShippedSource(name, dataRoot);
 
     /// <summary>The plan run on one dataset of the user's own instead of its datasets (bench-suite --data).</summary>
-    public BenchPlan OnOwnData(string name, DataSource source) => Kind == "transfer"
+    public ExperimentPlan OnOwnData(string name, DataSource source) => Kind == "transfer"
         ? throw new ArgumentException($"{Source}: a transfer plan pairs datasets; name your data in its \"data\" map instead of --data")
         : this with { Datasets = [name], OwnData = new Dictionary<string, DataSource> { [name] = source } };
 
@@ -57,7 +57,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
          "inner_loss", "distance", "lr_schedule", "warmup_steps"];
 
-    public static BenchPlan Load(string path)
+    public static ExperimentPlan Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"plan file '{path}' does not exist");
         JsonNode? root;
@@ -151,7 +151,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
         catch (ArgumentException e) { throw new DataFormatException(e.Message); }
         if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
             throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only (the converged probe trains to convergence)");
-        return new BenchPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
+        return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
             rows.ToArray(), evalSteps, path) { OwnData = own, Probe = probe };
     }
 
@@ -159,7 +159,7 @@ public sealed record BenchPlan(string Name, string Kind, string Title, string Pr
     public IReadOnlyList<string> Columns => Kind == "transfer" ? Transfers.Select(t => t.Column).ToList() : Datasets;
 
     /// <summary>Keeps only the columns that involve the given datasets (the CLI's --datasets filter).</summary>
-    public BenchPlan Restrict(IReadOnlyCollection<string>? only) => only is null || only.Count == 0 ? this : this with
+    public ExperimentPlan Restrict(IReadOnlyCollection<string>? only) => only is null || only.Count == 0 ? this : this with
     {
         Datasets = Datasets.Where(only.Contains).ToArray(),
         Transfers = Transfers.Where(t => only.Contains(t.Pretrain) && only.Contains(t.Probe)).ToArray(),

@@ -7,7 +7,7 @@ using MetaMae.Evaluation;
 using MetaMae.Training;
 using static TorchSharp.torch;
 
-namespace MetaMae.Bench;
+namespace MetaMae.Experiments;
 
 /// <summary>Outcome of one cell (row x column x seed); for efficiency cells, one point per eval step.</summary>
 /// <summary>Probe names the protocol (cells written before issue 15 lack it: "paper"); ProbeNote its regularisation.</summary>
@@ -15,14 +15,14 @@ public sealed record CellResult(string Row, string Column, long Seed, string Met
     IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped, string Probe = "paper", string ProbeNote = "");
 
 /// <summary>
-/// Runs a <see cref="BenchPlan"/>: each cell (row x column x seed) is one pretrain + probe in
+/// Runs a <see cref="ExperimentPlan"/>: each cell (row x column x seed) is one pretrain + probe in
 /// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv, config.json and result.json.
 /// A cell with a result.json is skipped; a cell killed mid-pretraining resumes from its
 /// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and OUT/NAME.png.
 /// </summary>
-public static class BenchSuite
+public static class ExperimentSuite
 {
-    public static IReadOnlyList<CellResult> Run(BenchPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
+    public static IReadOnlyList<CellResult> Run(ExperimentPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
         string command = "", CancellationToken cancel = default)
     {
         // every dataset the plan names must be the user's (the plan's "data") or shipped, and transfer pairs must share an input spec
@@ -48,13 +48,13 @@ public static class BenchSuite
                     k++;
                     string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
                     string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
-                    var dir = Path.Combine(outDir, "cells", BenchPlan.Slug(row.Label), BenchPlan.Slug(plan.Columns[c]), $"s{seed}");
+                    var dir = Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}");
                     // transfer columns that pretrain on the same dataset share one pretraining per row and seed
                     var pretrainDir = plan.Kind == "transfer"
-                        ? Path.Combine(outDir, "pretrained", BenchPlan.Slug(row.Label), BenchPlan.Slug(pre), $"s{seed}")
+                        ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
                         : Path.Combine(dir, "pretrain");
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
-                    progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {BenchPlan.F(r.Test)}");
+                    progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
                     results.Add(r);
                 }
         WriteTables(plan, results, outDir, command);
@@ -72,7 +72,7 @@ public static class BenchSuite
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
     }
 
-    private static CellResult RunCell(BenchPlan plan, PlanRow row, string column, (Dataset Data, DatasetPreset Preset) preSource,
+    private static CellResult RunCell(ExperimentPlan plan, PlanRow row, string column, (Dataset Data, DatasetPreset Preset) preSource,
         (Dataset Data, DatasetPreset Preset) probeSource, long seed, string dir, string pretrainDir, CancellationToken cancel)
     {
         var (pre, probeDs) = (preSource.Data, probeSource.Data);
@@ -170,7 +170,7 @@ public static class BenchSuite
     }
 
     /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1).</summary>
-    internal static string MeanCell(double mean, double std, int n) => n > 1 ? $"{BenchPlan.F(mean)} ± {BenchPlan.F(std)}" : $"{BenchPlan.F(mean)} (n=1)";
+    internal static string MeanCell(double mean, double std, int n) => n > 1 ? $"{ExperimentPlan.F(mean)} ± {ExperimentPlan.F(std)}" : $"{ExperimentPlan.F(mean)} (n=1)";
 
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
@@ -180,7 +180,7 @@ public static class BenchSuite
         return (m, s);
     }
 
-    private static void WriteTables(BenchPlan plan, IReadOnlyList<CellResult> results, string outDir, string command)
+    private static void WriteTables(ExperimentPlan plan, IReadOnlyList<CellResult> results, string outDir, string command)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# {plan.Title}").AppendLine();
@@ -228,8 +228,8 @@ public static class BenchSuite
         sb.AppendLine().AppendLine("Per seed:").AppendLine()
             .AppendLine("| method | column | seed | test | validation | probe | pretraining s |").AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
-            sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {BenchPlan.F(r.Test)} | {BenchPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
+            sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {ExperimentPlan.F(r.Test)} | {ExperimentPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
         AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
-        BenchPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
+        ExperimentPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
     }
 }

@@ -1,4 +1,4 @@
-using MetaMae.Bench;
+using MetaMae.Experiments;
 using MetaMae.Data;
 using MetaMae.Evaluation;
 using MetaMae.Modalities;
@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Tests;
 
-public class BenchSuiteTests
+public class ExperimentSuiteTests
 {
     private static string Plan(string dir, string json)
     {
@@ -26,8 +26,8 @@ public class BenchSuiteTests
     public void TwoCellPlanSkipsDoneCellsAndAKilledCellContinues()
     {
         var dir = Tmp.Dir("bench");
-        var plan = BenchPlan.Load(Plan(dir, TwoCells));
-        var first = BenchSuite.Run(plan, dir);
+        var plan = ExperimentPlan.Load(Plan(dir, TwoCells));
+        var first = ExperimentSuite.Run(plan, dir);
         Assert.Equal(2, first.Count);
         Assert.All(first, r => Assert.False(r.Skipped));
         Assert.True(File.Exists(Path.Combine(dir, "mini.md")) && new FileInfo(Path.Combine(dir, "mini.png")).Length > 1000);
@@ -36,14 +36,14 @@ public class BenchSuiteTests
         Assert.Contains("(n=1)", md);                     // one seed: no '± 0.0000' pretending to be a spread
         Assert.DoesNotContain("±", md.Split("Per seed:")[0].Split('\n').Skip(3).Aggregate("", (a, l) => a + l));
 
-        var again = BenchSuite.Run(plan, dir);
+        var again = ExperimentSuite.Run(plan, dir);
         Assert.All(again, r => Assert.True(r.Skipped));
         Assert.Equal(first.Select(r => r.Test), again.Select(r => r.Test));
 
         // a cell killed after pretraining (no result.json) is redone from its checkpoint, not from scratch
         var cell = Path.Combine(dir, "cells", "mae_d0", "dna-splice", "s0");
         File.Delete(Path.Combine(cell, "result.json"));
-        var third = BenchSuite.Run(plan, dir);
+        var third = ExperimentSuite.Run(plan, dir);
         Assert.True(third[0].Skipped);
         Assert.False(third[1].Skipped);
         Assert.Equal(first[1].Test, third[1].Test);
@@ -56,12 +56,12 @@ public class BenchSuiteTests
     public void TransferColumnsWithOnePretrainingDatasetShareItsPretraining()
     {
         var dir = Tmp.Dir("bench-transfer");
-        var plan = BenchPlan.Load(Plan(dir, """
+        var plan = ExperimentPlan.Load(Plan(dir, """
             {"name": "tr", "kind": "transfer", "preset": "tiny", "steps": 3, "seeds": [0], "probe_epochs": 2,
              "transfers": [{"pretrain": "protein-families", "probe": "stability-like"}, {"pretrain": "protein-families", "probe": "fluorescence-like"}],
              "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
             """));
-        var r = BenchSuite.Run(plan, dir);
+        var r = ExperimentSuite.Run(plan, dir);
         Assert.Equal(2, r.Count);
         Assert.All(r, c => Assert.Equal("spearman", c.Metric));
         var shared = Path.Combine(dir, "pretrained", "mae", "protein-families", "s0");
@@ -78,7 +78,7 @@ public class BenchSuiteTests
     public void BadPlansAreRejectedWithTheirFault(string json, string mentions)
     {
         var dir = Tmp.Dir("badplan");
-        var e = Assert.Throws<DataFormatException>(() => BenchPlan.Load(Plan(dir, json)));
+        var e = Assert.Throws<DataFormatException>(() => ExperimentPlan.Load(Plan(dir, json)));
         Assert.Contains(mentions, e.Message);
         Assert.Contains("plan.json", e.Message);
     }
@@ -87,8 +87,8 @@ public class BenchSuiteTests
     public void ADatasetMissingFromTheCatalogIsAClearError()
     {
         var dir = Tmp.Dir("bench-missing");
-        var plan = BenchPlan.Load(Plan(dir, TwoCells.Replace("[\"dna-splice\"]", "[\"dna-splice\", \"pamap9\"]")));
-        var e = Assert.Throws<ArgumentException>(() => BenchSuite.Run(plan, dir));
+        var plan = ExperimentPlan.Load(Plan(dir, TwoCells.Replace("[\"dna-splice\"]", "[\"dna-splice\", \"pamap9\"]")));
+        var e = Assert.Throws<ArgumentException>(() => ExperimentSuite.Run(plan, dir));
         Assert.Contains("'pamap9' is not in the catalog", e.Message);
         Assert.Empty(Directory.GetDirectories(dir));          // nothing ran
         Assert.Single(plan.Restrict(["dna-splice"]).Columns);
@@ -115,12 +115,12 @@ public class BenchSuiteTests
     {
         var dir = Tmp.Dir("bench-own");
         OwnTable(dir);
-        var plan = BenchPlan.Load(Plan(dir, """
+        var plan = ExperimentPlan.Load(Plan(dir, """
             {"name": "own", "kind": "ablation", "preset": "tiny", "steps": 2, "seeds": [0], "probe_epochs": 2, "datasets": ["mine"],
              "data": {"mine": {"path": "my-table.csv", "modality": "tabular"}},
              "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
             """));
-        var r = Assert.Single(BenchSuite.Run(plan, dir));
+        var r = Assert.Single(ExperimentSuite.Run(plan, dir));
         Assert.InRange(r.Test, 0, 1);
         var config = File.ReadAllText(Path.Combine(dir, "cells", "mae", "mine", "s0", "log.txt"));
         Assert.Contains("\"kind\":\"tabular\",\"features\":4", config.Replace(" ", ""));   // the table's 4 columns
@@ -145,7 +145,7 @@ public class BenchSuiteTests
         Assert.True(files.Length >= 10, $"expected the shipped plans in {configs}");
         foreach (var f in files)
         {
-            var p = BenchPlan.Load(f);
+            var p = ExperimentPlan.Load(f);
             Assert.NotEmpty(p.Rows);
             foreach (var row in p.Rows) p.CellConfig(row, "dna-splice", Catalog.Load("dna-splice").Spec, Table8.Genomics, 0).Objective.Validate();
         }

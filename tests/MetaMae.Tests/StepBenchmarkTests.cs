@@ -3,7 +3,7 @@ using MetaMae.Training;
 
 namespace MetaMae.Tests;
 
-public class StepBenchTests
+public class StepBenchmarkTests
 {
     /// <summary>The FLOP model is the reference's step_flops: its printed gflop_step figures (README of torch_reference).</summary>
     [Theory]
@@ -15,14 +15,14 @@ public class StepBenchTests
     [InlineData("mae", true, 128, 167.93)]
     [InlineData("metamae", true, 128, 320.49)]
     public void StepFlopsMatchTheReference(string algo, bool tokens, int batch, double gflop) =>
-        Assert.Equal(gflop, MetaMae.Training.Bench.StepFlops(new BenchOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
+        Assert.Equal(gflop, MetaMae.Training.StepBenchmark.StepFlops(new StepBenchmarkOptions { Algo = algo, Tokens = tokens, Batch = batch }) / 1e9, 2);
 
     [Fact]
     public void FeatureFlopsOfThePamap2ShapeMatchAHandCount()
     {
         // embedding 2*64*260*256 = 8,519,680; per layer 2*65*(3*256^2 + 256^2 + 2*256*512) = 68,157,440
         // plus QK^T and AV 2*65*65*256*2 = 4,326,400; 12 layers: 878,325,760
-        Assert.Equal(878_325_760, MetaMae.Training.Bench.FeatureFlopsPerSample(new BenchOptions()));
+        Assert.Equal(878_325_760, MetaMae.Training.StepBenchmark.FeatureFlopsPerSample(new StepBenchmarkOptions()));
     }
 
     [Fact]
