@@ -1,8 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
-using MetaMae.Training;
-using static TorchSharp.torch;
 
 namespace MetaMae.Cli;
 

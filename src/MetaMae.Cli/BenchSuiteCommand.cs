@@ -1,11 +1,4 @@
-using System.CommandLine;
-using MetaMae.Training;
 using MetaMae.Experiments;
-using MetaMae.Data;
-using static TorchSharp.torch;
-
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
 
 namespace MetaMae.Cli;
 

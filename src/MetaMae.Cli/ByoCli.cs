@@ -1,12 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using MetaMae.Data;
-using MetaMae.Training;
-
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
-
 namespace MetaMae.Cli;
 
 /// <summary>Users' own data in the CLI: table options, the facts a reader reports, defaults for small data,

@@ -1,11 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using MetaMae.Data;
-using MetaMae.Training;
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
 
 namespace MetaMae.Cli;
 

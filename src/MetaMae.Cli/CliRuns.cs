@@ -1,18 +1,3 @@
-using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using MetaMae.Data;
-using MetaMae.Data.Dabs;
-using MetaMae.Evaluation;
-using MetaMae.Model;
-using MetaMae.Objectives;
-using MetaMae.Training;
-using Spectre.Console;
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
-using static TorchSharp.torch;
-
 namespace MetaMae.Cli;
 
 /// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset source, pictures.</summary>

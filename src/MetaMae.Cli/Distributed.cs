@@ -1,5 +1,4 @@
 using MetaMae.Distributed;
-using MetaMae.Training;
 
 namespace MetaMae.Cli;
 

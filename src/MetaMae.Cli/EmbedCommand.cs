@@ -1,14 +1,5 @@
-using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json.Nodes;
-using MetaMae.Data;
-using MetaMae.Evaluation;
-using MetaMae.Training;
-using Spectre.Console;
 
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
 using static MetaMae.Cli.ByoCli;
 
 namespace MetaMae.Cli;

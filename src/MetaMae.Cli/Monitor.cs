@@ -1,6 +1,3 @@
-using MetaMae.Training;
-using Spectre.Console;
-
 namespace MetaMae.Cli;
 
 /// <summary>Progress of a pretraining run on stderr: a live bar on a terminal, plain lines otherwise (CI, pipes).</summary>

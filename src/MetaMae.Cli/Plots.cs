@@ -1,8 +1,6 @@
 using MetaMae.Modalities;
-using MetaMae.Model;
-using MetaMae.Objectives;
 using ScottPlot;
-using static TorchSharp.torch;
+using Color = ScottPlot.Color;   // Spectre.Console (a global using of the CLI) has a Color too
 
 namespace MetaMae.Cli;
 

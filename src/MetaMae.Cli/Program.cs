@@ -1,9 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
 using MetaMae.Cli;
-using MetaMae.Data;
-using MetaMae.Training;
-using Spectre.Console;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

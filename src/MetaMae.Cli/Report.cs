@@ -1,18 +1,3 @@
-using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using MetaMae.Data;
-using MetaMae.Data.Dabs;
-using MetaMae.Evaluation;
-using MetaMae.Model;
-using MetaMae.Objectives;
-using MetaMae.Training;
-using Spectre.Console;
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
-using static TorchSharp.torch;
-
 namespace MetaMae.Cli;
 
 /// <summary>How commands report: the JSON line of --json, numbers that may be NaN, the model preset's name.</summary>

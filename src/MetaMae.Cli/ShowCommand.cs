@@ -1,18 +1,4 @@
-using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using MetaMae.Data;
-using MetaMae.Data.Dabs;
-using MetaMae.Evaluation;
 using MetaMae.Interop;
-using MetaMae.Model;
-using MetaMae.Objectives;
-using MetaMae.Training;
-using Spectre.Console;
-using static MetaMae.Cli.CliOptions;
-using static MetaMae.Cli.CliRuns;
-using static MetaMae.Cli.Report;
-using static TorchSharp.torch;
 
 namespace MetaMae.Cli;
 
