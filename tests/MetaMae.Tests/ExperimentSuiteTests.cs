@@ -135,6 +135,17 @@ public class ExperimentSuiteTests
     }
 
     [Fact]
+    public void AMisspeltKeyInThePlansDataMapIsAnErrorNamingIt()
+    {
+        var dir = Tmp.Dir("bench-own-bad");
+        var e = Assert.Throws<DataFormatException>(() => ExperimentPlan.Load(Plan(dir, """
+            {"name": "own", "kind": "ablation", "steps": 2, "seeds": [0], "datasets": ["mine"],
+             "data": {"mine": {"path": "t.csv", "modality": "tabular", "label_colum": "y"}}, "rows": [{"algo": "mae"}]}
+            """)));
+        Assert.Contains("data[\"mine\"] has an unknown key \"label_colum\"", e.Message);
+    }
+
+    [Fact]
     public void ShippedPlansLoad()
     {
         var configs = Path.Combine(Catalog.DataRoot(), "..", "configs");

@@ -135,6 +135,10 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             {
                 string where = $"data[\"{dn}\"]";
                 if (dv is not JsonObject d) throw new DataFormatException($"{path}: {where} must be an object {{\"path\": ..., \"modality\": ...}}");
+                string[] dataKeys = ["path", "modality", "label_column", "split_column", "alphabet", "patch", "length"];
+                foreach (var (dk, _) in d)
+                    if (!dataKeys.Contains(dk))
+                        throw new DataFormatException($"{path}: {where} has an unknown key \"{dk}\" (expected: {string.Join(", ", dataKeys)})");
                 int? OptInt(string key) => d[key] is null ? null
                     : d[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x : throw new DataFormatException($"{path}: {where} \"{key}\" must be an integer");
                 var rel = Str(d, "path", where);
