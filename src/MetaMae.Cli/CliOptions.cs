@@ -45,6 +45,17 @@ internal static class CliOptions
             + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
     }.AcceptOnlyFromAmong("converged", "paper");
     internal static readonly Option<bool> RawInput = new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
+    internal static readonly Option<string> ProbeFeatures = new Option<string>("--features")
+    {
+        Description = "Features the probe reads: mean (mean of the encoder's token outputs, the paper's), cls (the CLS output) "
+            + "or tokens (every token's output concatenated: keeps position, L x D features)",
+        DefaultValueFactory = _ => "mean",
+    }.AcceptOnlyFromAmong(FeatureExtraction.Names);
+    internal static readonly Option<double> LabelFraction = new("--label-fraction")
+    {
+        Description = "Probe with this fraction of the training labels (a stratified subset seeded by --seed, the same rows for every "
+            + "encoder and the raw input), e.g. 0.1; 1 = all", DefaultValueFactory = _ => 1.0,
+    };
     internal static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
     // bring your own data (Data/ByoData.cs)
     internal static readonly Option<string?> DataOpt = new("--data") { Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)" };

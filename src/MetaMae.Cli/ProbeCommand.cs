@@ -12,6 +12,8 @@ internal static class ProbeCommand
         c.Add(ProbeEpochs);
         c.Add(ProbeBatch);
         c.Add(ProbeProtocolOpt);
+        c.Add(ProbeFeatures);
+        c.Add(LabelFraction);
         c.SetAction(p =>
         {
             var device = Setup(p);

@@ -9,6 +9,9 @@ internal static class Report
         o[prefix + "probe"] = ProbeOptions.Name(r.Protocol);
         o[prefix + "probe_l2"] = Num(r.Regularization);
         o[prefix + "probe_converged"] = r.Converged;
+        o[prefix + "features"] = r.Features;
+        o[prefix + "label_fraction"] = r.LabelFraction;
+        o[prefix + "probe_train_samples"] = r.TrainCount + r.ValidationCount;
         if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
     }
 

@@ -12,6 +12,8 @@ internal static class RunCommand
         c.Add(ProbeEpochs);
         c.Add(ProbeBatch);
         c.Add(ProbeProtocolOpt);
+        c.Add(ProbeFeatures);
+        c.Add(LabelFraction);
         c.SetAction(p =>
         {
             if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)

@@ -117,7 +117,12 @@ public static class ConvergedProbe
         return (primary, loss, acc, f1);
     }
 
-    /// <summary>Mean cross-entropy + (lambda/2)||W||^2 and its gradient at theta = [W (D*C, row-major), b (C)].</summary>
+    /// <summary>Alpha 1 of tensor + / -, held for the process: TorchSharp would make a finalizable temporary per op, which a GC
+    /// on another thread may free during the native call (see Directory.Build.props); the L-BFGS loop runs thousands.</summary>
+    private static readonly Scalar One = 1.0.ToScalar();
+
+    /// <summary>Mean cross-entropy + (lambda/2)||W||^2 and its gradient at theta = [W (D*C, row-major), b (C)]. No op here
+    /// takes a Scalar made on the fly (<see cref="One"/>).</summary>
     internal static (double Loss, double[] Grad) LogisticObjective(Tensor x, Tensor y, int classes, double lambda, double[] theta)
     {
         using var scope = NewDisposeScope();
@@ -125,13 +130,15 @@ public static class ConvergedProbe
         var th = tensor(theta, ScalarType.Float64);
         var w = th.narrow(0, 0, d * classes).view(d, classes);                  // (D, C)
         var b = th.narrow(0, d * classes, classes);                             // (C)
-        var logits = x.matmul(w) + b;                                           // (N, C)
+        var lam = tensor(lambda, ScalarType.Float64);                           // () tensors, not Scalars
+        var invN = tensor(1.0 / n, ScalarType.Float64);
+        var logits = x.matmul(w).add(b, One);                                   // (N, C)
         var lse = logits.logsumexp(1, keepdim: true);                           // (N, 1)
         var yi = y.unsqueeze(1);                                                // (N, 1)
-        double loss = (lse - logits.gather(1, yi)).mean().ToDouble() + 0.5 * lambda * w.pow(2).sum().ToDouble();
-        var p = (logits - lse).exp();                                           // softmax (N, C)
-        p.scatter_add_(1, yi, full(n, 1, -1.0, ScalarType.Float64));           // p - onehot(y)
-        var gw = x.t().matmul(p) / n + lambda * w;                              // (D, C)
+        double loss = lse.sub(logits.gather(1, yi)).mean().ToDouble() + 0.5 * lambda * w.mul(w).sum().ToDouble();
+        var p = logits.sub(lse).exp();                                     // softmax (N, C)
+        p.scatter_add_(1, yi, ones(n, 1, ScalarType.Float64).neg());            // p - onehot(y)
+        var gw = x.t().matmul(p).mul(invN).add(w.mul(lam), One);                // (D, C)
         var gb = p.mean([0]);                                                   // (C)
         return (loss, cat([gw.reshape(-1), gb]).data<double>().ToArray());
     }

@@ -47,6 +47,13 @@ public sealed record ProbeOptions
     public bool Standardize { get; init; } = true;
     /// <summary>Batch size of feature extraction (no gradients).</summary>
     public int FeatureBatch { get; init; } = 256;
+    /// <summary>Which frozen features the head sees: mean over non-CLS tokens (the paper's), the CLS output, or every
+    /// token's output concatenated (keeps position; L x D features). Per-token tasks always use each token's own.</summary>
+    public FeatureKind Features { get; init; } = FeatureKind.Mean;
+    /// <summary>Fraction of the training split's labels the probe may use (label efficiency, issue 17): a stratified,
+    /// seeded subset (the same rows for every encoder and the raw input at a seed), carved into train and validation
+    /// like the whole split. 1 = every label.</summary>
+    public double LabelFraction { get; init; } = 1.0;
 
     public void Validate()
     {
@@ -57,6 +64,7 @@ public sealed record ProbeOptions
             throw new ArgumentException($"probe penalties must be positive finite numbers (got [{string.Join(", ", Penalties)}])");
         if (MaxIterations < 1) throw new ArgumentException($"probe iteration cap must be >= 1 (got {MaxIterations})");
         if (!(Tolerance > 0)) throw new ArgumentException($"probe tolerance must be > 0 (got {Tolerance})");
+        if (!(LabelFraction > 0 && LabelFraction <= 1)) throw new ArgumentException($"--label-fraction must be in (0, 1] (got {LabelFraction})");
     }
 
     /// <summary>The protocol's CLI / JSON name.</summary>
@@ -88,12 +96,17 @@ public sealed record ProbeResult(string Metric, double Validation, double Test, 
     public int Iterations { get; init; }
     /// <summary>Converged: the swept L2 strengths, ascending (the curves' x axis).</summary>
     public double[] Penalties { get; init; } = [];
+    /// <summary>The features probed: mean, cls, tokens (an encoder's) or raw (the input itself).</summary>
+    public string Features { get; init; } = "mean";
+    /// <summary>The fraction of the training labels used (<see cref="ProbeOptions.LabelFraction"/>).</summary>
+    public double LabelFraction { get; init; } = 1.0;
 
     /// <summary>One phrase naming the probe, its regularisation and whether it converged.</summary>
-    public string Describe() => Protocol == ProbeProtocol.Paper
+    public string Describe() => (Features is "mean" or "raw" ? "" : $"{Features} features, ") +
+        (LabelFraction < 1 ? $"{LabelFraction:0.###} of the labels ({TrainCount + ValidationCount} samples), " : "") + (Protocol == ProbeProtocol.Paper
         ? $"paper probe, best epoch {BestEpoch}/{Epochs}{(Converged ? "" : " (not converged: best epoch in the last 10%)")}"
         : $"converged probe, L2 {Regularization:0.#####e+0} chosen on validation" +
-          (Metric == "spearman" ? " (ridge, closed form)" : $", L-BFGS {Iterations} iterations{(Converged ? "" : " (hit the iteration cap)")}");
+          (Metric == "spearman" ? " (ridge, closed form)" : $", L-BFGS {Iterations} iterations{(Converged ? "" : " (hit the iteration cap)")}"));
 }
 
 public static class LinearProbe
@@ -103,18 +116,53 @@ public static class LinearProbe
         Batched(model, rawX, batch, model.forward);
 
     /// <summary>Runs features(tokens) over rawX in batches (see <see cref="FeatureExtraction.Stream"/>): float32 on the CPU.</summary>
+    /// <summary>Frozen features (N, F) of a kind for a sample-level probe: (N, D), or (N, L x D) for tokens.</summary>
+    public static Tensor Features(MetaMaeModel model, Tensor rawX, FeatureKind kind, int batch)
+    {
+        if (kind == FeatureKind.Mean) return Features(model, rawX, batch);
+        using var f = FeatureExtraction.Extract(model, rawX, kind, batch);       // (N, D) or (N, L, D)
+        return f.reshape(f.shape[0], -1);                                       // (N, F)
+    }
+
     internal static Tensor Batched(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features) =>
         FeatureExtraction.Collect(model, rawX, batch, features);
 
-    /// <summary>Stratified hold-out of the training indices (classification) or a plain random one (regression).</summary>
-    public static (int[] Train, int[] Validation) CarveValidation(Split train, double fraction, long seed)
+    /// <summary>
+    /// The labelled subset a probe at a label fraction may use: per class (classification) or overall (regression),
+    /// ceil(fraction x count) samples, at least 2 where the class has them (one to train, one to validate), drawn
+    /// with a generator seeded by seed alone, so every encoder and the raw input see the same rows. Sorted.
+    /// </summary>
+    public static int[] LabelSubset(Split train, double fraction, long seed)
+    {
+        if (fraction >= 1) return Enumerable.Range(0, train.Count).ToArray();
+        var rng = new Random((int)(Pretrainer.Mix(seed, 0, 11) & 0x7FFFFFFF));
+        var keep = new List<int>();
+        foreach (var g in Groups(train, Enumerable.Range(0, train.Count)))
+        {
+            var idx = g.ToArray();
+            rng.Shuffle(idx);
+            keep.AddRange(idx.Take(Math.Min(idx.Length, Math.Max(2, (int)Math.Ceiling(idx.Length * fraction)))));
+        }
+        keep.Sort();
+        return keep.ToArray();
+    }
+
+    private static IEnumerable<IGrouping<long, int>> Groups(Split train, IEnumerable<int> rows) => train.Labels is not null
+        ? rows.GroupBy(i => train.Labels[i]).OrderBy(g => g.Key)
+        : rows.GroupBy(_ => 0L);
+
+    /// <summary>The probe's train / validation carve of options o: the label subset, then the stratified hold-out.</summary>
+    public static (int[] Train, int[] Validation) Carve(Split train, ProbeOptions o) =>
+        CarveValidation(train, o.ValidationFraction, o.Seed, o.LabelFraction < 1 ? LabelSubset(train, o.LabelFraction, o.Seed) : null);
+
+    /// <summary>Stratified hold-out of the training indices (classification) or a plain random one (regression),
+    /// from the given rows (default: all of them).</summary>
+    public static (int[] Train, int[] Validation) CarveValidation(Split train, double fraction, long seed, IReadOnlyList<int>? rows = null)
     {
         var rng = new Random((int)(Pretrainer.Mix(seed, 0, 7) & 0x7FFFFFFF));
         var tr = new List<int>();
         var va = new List<int>();
-        IEnumerable<IGrouping<long, int>> groups = train.Labels is not null
-            ? Enumerable.Range(0, train.Count).GroupBy(i => train.Labels[i]).OrderBy(g => g.Key)
-            : Enumerable.Range(0, train.Count).GroupBy(_ => 0L);
+        var groups = Groups(train, rows ?? Enumerable.Range(0, train.Count));
         foreach (var g in groups)
         {
             var idx = g.ToArray();
@@ -135,18 +183,20 @@ public static class LinearProbe
         if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
         if (ds.Task == TaskKind.TokenClassification) return TokenProbe.Run(model, ds, o);
         if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
-        using var fTrainAll = Features(model, ds.Train.X, o.FeatureBatch);
-        using var fTest = Features(model, ds.Test.X, o.FeatureBatch);
-        return RunOnFeatures(fTrainAll, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o, onEpoch);
+        using var fTrainAll = Features(model, ds.Train.X, o.Features, o.FeatureBatch);
+        using var fTest = Features(model, ds.Test.X, o.Features, o.FeatureBatch);
+        return RunOnFeatures(fTrainAll, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o, onEpoch)
+            with { Features = FeatureExtraction.Name(o.Features) };
     }
 
     public static ProbeResult RunOnFeatures(Tensor fTrainAll, Split train, Tensor fTest, Split test, TaskKind task, int classes,
         ProbeOptions o, Action<int, double, double>? onEpoch = null, (int[] Train, int[] Validation)? carve = null)
     {
         o.Validate();
-        var (trIdx, vaIdx) = carve ?? CarveValidation(train, o.ValidationFraction, o.Seed);
+        var (trIdx, vaIdx) = carve ?? Carve(train, o);
         if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
-        if (o.Protocol == ProbeProtocol.Converged) return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx));
+        if (o.Protocol == ProbeProtocol.Converged)
+            return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx)) with { LabelFraction = o.LabelFraction };
         using var scope = NewDisposeScope();
         var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));
         var fVa = fTrainAll.index_select(0, tensor(vaIdx.Select(i => (long)i).ToArray()));
@@ -210,7 +260,9 @@ public static class LinearProbe
         opt.Dispose();
         return new ProbeResult(cls ? "accuracy" : "spearman", best, s.Primary, bestEpoch, o.Epochs, s.Accuracy, s.F1,
             valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count)
-        { Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs };
+        {
+            Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs, LabelFraction = o.LabelFraction,
+        };
     }
 
     private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx, Split split, bool cls)

@@ -63,10 +63,10 @@ public static class RawInputProbe
         {
             using var tTrain = TokenFeatures(ds.Spec, ds.Train.X);
             using var tTest = TokenFeatures(ds.Spec, ds.Test.X);
-            return TokenProbe.RunOnFeatures(tTrain, tTest, ds, o);
+            return TokenProbe.RunOnFeatures(tTrain, tTest, ds, o with { Features = FeatureKind.Mean }) with { Features = "raw" };
         }
         using var fTrain = Features(ds.Spec, ds.Train.X);
         using var fTest = Features(ds.Spec, ds.Test.X);
-        return LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o);
+        return LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o) with { Features = "raw" };
     }
 }

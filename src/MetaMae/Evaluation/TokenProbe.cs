@@ -60,7 +60,9 @@ public static class TokenProbe
         int classes = ds.ClassNames.Length;
         // hold out whole sequences (unstratified), then flatten each side to its labelled tokens
         var seqs = new Split(ds.Train.X, null, new float[ds.Train.Count]);
-        var (trSeq, vaSeq) = LinearProbe.CarveValidation(seqs, o.ValidationFraction, o.Seed);
+        if (o.Features != FeatureKind.Mean)
+            throw new ArgumentException($"dataset '{ds.Name}' is a per-token task: its probe reads each token's own features, so --features does not apply");
+        var (trSeq, vaSeq) = LinearProbe.Carve(seqs, o);                       // a label fraction keeps that share of the sequences
         var (fTr, tr) = Flatten(fTrain, ds.Train, trSeq, classes, $"{ds.Name} train");
         var (fVa, va) = Flatten(fTrain, ds.Train, vaSeq, classes, $"{ds.Name} train (validation)");
         var (fTe, te) = Flatten(fTest, ds.Test, Enumerable.Range(0, ds.Test.Count).ToArray(), classes, $"{ds.Name} test");

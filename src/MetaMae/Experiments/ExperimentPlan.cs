@@ -14,6 +14,9 @@ namespace MetaMae.Experiments;
 /// that override the dataset preset.</summary>
 public sealed record PlanRow(string Label, string Algo, IReadOnlyDictionary<string, JsonNode?> Settings, IReadOnlyDictionary<string, string> Marks);
 
+/// <summary>A paired comparison: row A minus row B per column, over the seeds both have (the campaign's MetaMAE - MAE).</summary>
+public sealed record PlanPair(string A, string B);
+
 /// <summary>A transfer column: pretrain on one dataset, probe on another of the same input spec.</summary>
 public sealed record PlanTransfer(string Pretrain, string Probe)
 {
@@ -52,10 +55,39 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     /// "probe" is a paper-protocol plan (the shipped plans made before issue 15 are).</summary>
     public ProbeProtocol Probe { get; init; } = ProbeProtocol.Converged;
 
+    /// <summary>Settings of the probe alone, as the CLI flags of the same name: rows that differ only in these share one
+    /// pretraining (that of the row without them).</summary>
+    public static readonly string[] ProbeSettingKeys = ["features", "label_fraction"];
+
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
         ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
-         "inner_loss", "distance", "lr_schedule", "warmup_steps"];
+         "inner_loss", "distance", "lr_schedule", "warmup_steps", .. ProbeSettingKeys];
+
+    /// <summary>Paired differences to report (plan "pairs": [{"a": ROW, "b": ROW}]).</summary>
+    public PlanPair[] Pairs { get; init; } = [];
+
+    /// <summary>The row whose pretraining a row reuses: the first row of the same algorithm and pretraining settings
+    /// without probe settings (itself when it has none, or no such row exists).</summary>
+    public PlanRow PretrainingOf(PlanRow row)
+    {
+        static IEnumerable<(string, string)> Pre(PlanRow r) =>
+            r.Settings.Where(kv => !ProbeSettingKeys.Contains(kv.Key)).Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).Order();
+        if (!row.Settings.Keys.Any(ProbeSettingKeys.Contains)) return row;
+        return Rows.FirstOrDefault(r => r.Algo == row.Algo && !r.Settings.Keys.Any(ProbeSettingKeys.Contains) && Pre(r).SequenceEqual(Pre(row)))
+            ?? row;
+    }
+
+    /// <summary>The probe options of a row's cells: the plan's protocol, the dataset's probe batch, the row's probe settings.</summary>
+    public ProbeOptions ProbeOf(PlanRow row, DatasetPreset preset, long seed)
+    {
+        var o = new ProbeOptions { Protocol = Probe, Epochs = ProbeEpochs, Batch = preset.ProbeBatch, Seed = seed };
+        if (row.Settings.TryGetValue("features", out var f))
+            o = o with { Features = FeatureExtraction.Parse(f is JsonValue v && v.TryGetValue<string>(out var t) ? t : "?") };
+        if (row.Settings.TryGetValue("label_fraction", out var l))
+            o = o with { LabelFraction = l is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN };
+        return o;
+    }
 
     public static ExperimentPlan Load(string path)
     {
@@ -82,7 +114,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             if (n is null) return required ? throw new DataFormatException($"{path}: lacks \"{key}\"") : [];
             return n as JsonArray ?? throw new DataFormatException($"{path}: \"{key}\" must be an array");
         }
-        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment", "probe" };
+        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment", "probe", "pairs" };
         foreach (var (k, _) in o) if (!known.Contains(k)) throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
 
         var name = Str(o, "name", "the plan");
@@ -112,6 +144,10 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                     settings[k] = v;
                 }
             else if (r["settings"] is not null) throw new DataFormatException($"{path}: rows[{i}] \"settings\" must be an object");
+            if (settings.TryGetValue("features", out var fv) && !(fv is JsonValue fj && fj.TryGetValue<string>(out var fs) && FeatureExtraction.Names.Contains(fs)))
+                throw new DataFormatException($"{path}: rows[{i}] setting \"features\" must be one of: {string.Join(", ", FeatureExtraction.Names)}");
+            if (settings.TryGetValue("label_fraction", out var lv) && !(lv is JsonValue lj && lj.TryGetValue<double>(out var lf) && lf > 0 && lf <= 1))
+                throw new DataFormatException($"{path}: rows[{i}] setting \"label_fraction\" must be a number in (0, 1]");
             var marks = new Dictionary<string, string>();
             if (r["marks"] is JsonObject mo) foreach (var (k, v) in mo) marks[k] = v?.ToString() ?? "";
             rows.Add(new PlanRow(Str(r, "label", $"rows[{i}]", algo), algo, settings, marks));
@@ -124,6 +160,16 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 "efficiency plan (its horizon is the step budget, which such a plan raises at each eval step)");
         var dup = rows.GroupBy(r => r.Label).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new DataFormatException($"{path}: two rows share the label '{dup.Key}'");
+        var pairs = Arr("pairs", false).Select((n, i) =>
+        {
+            if (n is not JsonObject po) throw new DataFormatException($"{path}: pairs[{i}] must be an object {{\"a\": ROW, \"b\": ROW}}");
+            foreach (var (pk, _) in po)
+                if (pk is not ("a" or "b")) throw new DataFormatException($"{path}: pairs[{i}] has an unknown key \"{pk}\" (expected: a, b)");
+            var pair = new PlanPair(Str(po, "a", $"pairs[{i}]"), Str(po, "b", $"pairs[{i}]"));
+            foreach (var lbl in new[] { pair.A, pair.B })
+                if (rows.All(r => r.Label != lbl)) throw new DataFormatException($"{path}: pairs[{i}] names row '{lbl}', which the plan does not have");
+            return pair;
+        }).ToArray();
         var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
         int steps = Int("steps");
         if (steps < 1) throw new DataFormatException($"{path}: \"steps\" must be >= 1");
@@ -156,7 +202,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
             throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only (the converged probe trains to convergence)");
         return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
-            rows.ToArray(), evalSteps, path) { OwnData = own, Probe = probe };
+            rows.ToArray(), evalSteps, path) { OwnData = own, Probe = probe, Pairs = pairs };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>

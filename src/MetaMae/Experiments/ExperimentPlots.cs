@@ -53,4 +53,41 @@ public static class ExperimentPlots
         plt.Title(plan.Title);
         plt.SavePng(path, 900, 540);
     }
+
+    /// <summary>The paired differences A - B per column: one marker per pair and column with its 95% interval, 0 dashed.</summary>
+    public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
+    {
+        var plt = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int nPairs = plan.Pairs.Length;
+        double width = 0.8 / nPairs;
+        for (int pi = 0; pi < nPairs; pi++)
+        {
+            var xs = new List<double>();
+            var ys = new List<double>();
+            var errs = new List<double>();
+            for (int ci = 0; ci < plan.Columns.Count; ci++)
+                if (ExperimentSuite.PairedDifference(results, plan.Pairs[pi], plan.Columns[ci]) is { N: > 1 } d)
+                {
+                    xs.Add(ci + (pi - (nPairs - 1) / 2.0) * width);
+                    ys.Add(d.Mean);
+                    errs.Add(d.Hi - d.Mean);
+                }
+            if (xs.Count == 0) continue;
+            var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), errs.ToArray());
+            eb.Color = palette.GetColor(pi);
+            var sc = plt.Add.ScatterPoints(xs.ToArray(), ys.ToArray());
+            sc.Color = palette.GetColor(pi);
+            sc.LegendText = $"{plan.Pairs[pi].A} - {plan.Pairs[pi].B}";
+        }
+        var zero = plt.Add.HorizontalLine(0);
+        zero.LinePattern = LinePattern.Dashed;
+        zero.Color = Colors.Gray;
+        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, plan.Columns.Count).Select(i => (double)i).ToArray(), plan.Columns.ToArray());
+        plt.YLabel("paired difference of the test metric (mean, 95% interval over seeds)");
+        plt.ShowLegend(Alignment.UpperRight);
+        plt.Title(plan.Title + ": paired differences");
+        plt.SavePng(path, 900, 540);
+    }
 }

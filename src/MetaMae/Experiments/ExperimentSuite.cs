@@ -50,9 +50,11 @@ public static class ExperimentSuite
                     string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
                     var dir = Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}");
                     // transfer columns that pretrain on the same dataset share one pretraining per row and seed
+                    // and rows that differ only in probe settings share the pretraining of the row without them
                     var pretrainDir = plan.Kind == "transfer"
                         ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
-                        : Path.Combine(dir, "pretrain");
+                        : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label), ExperimentPlan.Slug(plan.Columns[c]),
+                            $"s{seed}", "pretrain");
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
                     results.Add(r);
@@ -88,10 +90,7 @@ public static class ExperimentSuite
         }
         Directory.CreateDirectory(dir);
         var cfg = plan.CellConfig(row, pre.Name, pre.Spec, preSource.Preset, seed);
-        var probeOpts = new ProbeOptions
-        {
-            Protocol = plan.Probe, Epochs = plan.ProbeEpochs, Batch = probeSource.Preset.ProbeBatch, Seed = seed,
-        };
+        var probeOpts = plan.ProbeOf(row, probeSource.Preset, seed);
         using var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true);
         log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
         if (stale is not null) log.WriteLine($"the plan's probe is {ProbeOptions.Name(plan.Probe)}: the earlier result is kept as {Path.GetFileName(stale)}, probing again");
@@ -139,7 +138,10 @@ public static class ExperimentSuite
                 throw new DataFormatException($"{secondsPath}: expected the pretraining seconds as one number (delete the file to restart the count)");
             seconds = before + r.Seconds;
             AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
-            if (pretrainDir != Path.Combine(dir, "pretrain")) log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (shared by the transfer columns that pretrain on {pre.Name})");
+            if (pretrainDir != Path.Combine(dir, "pretrain"))
+                log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (" + (plan.Kind == "transfer"
+                    ? $"shared by the transfer columns that pretrain on {pre.Name})"
+                    : $"shared: this row differs from '{plan.PretrainingOf(row).Label}' in its probe only)"));
             probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
             r.Model.Dispose();
         }
@@ -225,11 +227,42 @@ public static class ExperimentSuite
                 sb.AppendLine();
             }
         }
+        if (plan.Pairs.Length > 0)
+        {
+            sb.AppendLine().AppendLine("Paired differences (A - B, per seed, over the seeds both rows have): mean [95% interval, Student t " +
+                "over seeds]; an interval that excludes 0 is marked *.").AppendLine();
+            sb.Append("| A - B |").Append(string.Concat(plan.Columns.Select(c => $" {c} |"))).AppendLine()
+                .Append("|---|").Append(string.Concat(Enumerable.Repeat("---|", plan.Columns.Count))).AppendLine();
+            foreach (var pair in plan.Pairs)
+            {
+                sb.Append($"| {pair.A} - {pair.B} |");
+                foreach (var col in plan.Columns)
+                {
+                    var d = PairedDifference(results, pair, col);
+                    sb.Append(d is not { } x ? " - |" : x.N < 2 ? $" {ExperimentPlan.F(x.Mean)} (n=1) |"
+                        : $" {x.Mean:+0.0000;-0.0000} [{x.Lo:+0.0000;-0.0000}, {x.Hi:+0.0000;-0.0000}]{(x.Lo > 0 || x.Hi < 0 ? " *" : "")} (n={x.N}) |");
+                }
+                sb.AppendLine();
+            }
+        }
         sb.AppendLine().AppendLine("Per seed:").AppendLine()
             .AppendLine("| method | column | seed | test | validation | probe | pretraining s |").AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
             sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {ExperimentPlan.F(r.Test)} | {ExperimentPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
         AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
         ExperimentPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
+        if (plan.Pairs.Length > 0) ExperimentPlots.WritePairs(plan, results, Path.Combine(outDir, plan.Name + "-pairs.png"));
+    }
+
+    /// <summary>Paired difference of rows A - B in a column over their common seeds: mean, 95% Student-t interval, count.</summary>
+    public static (double Mean, double Lo, double Hi, int N)? PairedDifference(IReadOnlyList<CellResult> results, PlanPair pair, string column)
+    {
+        var a = results.Where(r => r.Row == pair.A && r.Column == column).ToDictionary(r => r.Seed, r => r.Test);
+        var d = results.Where(r => r.Row == pair.B && r.Column == column && a.ContainsKey(r.Seed)).Select(r => a[r.Seed] - r.Test).ToList();
+        if (d.Count == 0) return null;
+        var (m, sd) = MeanStd(d);
+        if (d.Count < 2) return (m, double.NaN, double.NaN, 1);
+        double half = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, d.Count - 1, 0.975) * sd / Math.Sqrt(d.Count);
+        return (m, m - half, m + half, d.Count);
     }
 }

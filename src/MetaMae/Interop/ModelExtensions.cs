@@ -10,7 +10,7 @@ public static class MetaMaeModelExtensions
 {
     /// <summary>
     /// Frozen features (N, D) of raw samples (N, ..spec.RawShape): batched, in eval mode, with no
-    /// gradient, on the CPU. The same features a linear probe uses (<see cref="LinearProbe.Features"/>).
+    /// gradient, on the CPU. The same features a linear probe uses (<see cref="LinearProbe.Features(MetaMaeModel, Tensor, int)"/>).
     /// </summary>
     public static Tensor ExtractFeatures(this MetaMaeModel model, Tensor rawX, int batch = 256)
     {
