@@ -45,10 +45,10 @@ internal static class CliOptions
             + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
     }.AcceptOnlyFromAmong("converged", "paper");
     internal static readonly Option<bool> RawInput = new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
-    internal static readonly Option<string> ProbeFeatures = new Option<string>("--features")
+    internal static readonly Option<string> FeaturesOpt = new Option<string>("--features")
     {
-        Description = "Features the probe reads: mean (mean of the encoder's token outputs, the paper's), cls (the CLS output) "
-            + "or tokens (every token's output concatenated: keeps position, L x D features)",
+        Description = "Features: mean (mean of the encoder's token outputs, the paper's probe), cls (the CLS output) or tokens "
+            + "(every token's output; a probe concatenates them, which keeps position: L x D features)",
         DefaultValueFactory = _ => "mean",
     }.AcceptOnlyFromAmong(FeatureExtraction.Names);
     internal static readonly Option<double> LabelFraction = new("--label-fraction")

@@ -88,7 +88,7 @@ internal static class CliRuns
         return new()
         {
             Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
-            Features = FeatureExtraction.Parse(p.GetValue(ProbeFeatures)!), LabelFraction = p.GetValue(LabelFraction),
+            Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = p.GetValue(LabelFraction),
         };
     }
 

@@ -10,11 +10,6 @@ public static class EmbedCommand
     internal static readonly Option<string?> EmbedOut = new("--out") { Description = "Output file: .csv, .npy (plus FILE.rows.csv) or .safetensors" };
     internal static readonly Option<string?> EmbedSplit = new Option<string?>("--split") { Description = "Only this split (default: all samples, train first)" }
         .AcceptOnlyFromAmong("train", "test");
-    internal static readonly Option<string> FeaturesOpt = new Option<string>("--features")
-    {
-        Description = "mean: mean of the encoder's token outputs (the probe's); cls: the CLS output; tokens: every token's output",
-        DefaultValueFactory = _ => "mean",
-    }.AcceptOnlyFromAmong(FeatureExtraction.Names);
     internal static readonly Option<int> EmbedBatch = new("--batch") { Description = "Samples per forward pass", DefaultValueFactory = _ => 256 };
 
     public static Command Create()

@@ -12,7 +12,7 @@ internal static class RunCommand
         c.Add(ProbeEpochs);
         c.Add(ProbeBatch);
         c.Add(ProbeProtocolOpt);
-        c.Add(ProbeFeatures);
+        c.Add(FeaturesOpt);
         c.Add(LabelFraction);
         c.SetAction(p =>
         {

@@ -64,7 +64,8 @@ public sealed record ProbeOptions
             throw new ArgumentException($"probe penalties must be positive finite numbers (got [{string.Join(", ", Penalties)}])");
         if (MaxIterations < 1) throw new ArgumentException($"probe iteration cap must be >= 1 (got {MaxIterations})");
         if (!(Tolerance > 0)) throw new ArgumentException($"probe tolerance must be > 0 (got {Tolerance})");
-        if (!(LabelFraction > 0 && LabelFraction <= 1)) throw new ArgumentException($"--label-fraction must be in (0, 1] (got {LabelFraction})");
+        if (!(LabelFraction > 0 && LabelFraction <= 1))
+            throw new ArgumentException($"--label-fraction must be in (0, 1] (got {LabelFraction})");
     }
 
     /// <summary>The protocol's CLI / JSON name.</summary>
@@ -119,9 +120,9 @@ public static class LinearProbe
     /// <summary>Frozen features (N, F) of a kind for a sample-level probe: (N, D), or (N, L x D) for tokens.</summary>
     public static Tensor Features(MetaMaeModel model, Tensor rawX, FeatureKind kind, int batch)
     {
-        if (kind == FeatureKind.Mean) return Features(model, rawX, batch);
-        using var f = FeatureExtraction.Extract(model, rawX, kind, batch);       // (N, D) or (N, L, D)
-        return f.reshape(f.shape[0], -1);                                       // (N, F)
+        var f = FeatureExtraction.Extract(model, rawX, kind, batch);            // (N, D) or (N, L, D)
+        if (kind != FeatureKind.Tokens) return f;
+        using (f) return f.reshape(f.shape[0], -1);                             // (N, L x D)
     }
 
     internal static Tensor Batched(MetaMaeModel model, Tensor rawX, int batch, Func<Tensor, Tensor> features) =>
@@ -196,7 +197,8 @@ public static class LinearProbe
         var (trIdx, vaIdx) = carve ?? Carve(train, o);
         if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
         if (o.Protocol == ProbeProtocol.Converged)
-            return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx)) with { LabelFraction = o.LabelFraction };
+            return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx))
+                with { LabelFraction = o.LabelFraction };
         using var scope = NewDisposeScope();
         var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));
         var fVa = fTrainAll.index_select(0, tensor(vaIdx.Select(i => (long)i).ToArray()));

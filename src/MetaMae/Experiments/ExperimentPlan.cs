@@ -74,18 +74,31 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         static IEnumerable<(string, string)> Pre(PlanRow r) =>
             r.Settings.Where(kv => !ProbeSettingKeys.Contains(kv.Key)).Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).Order();
         if (!row.Settings.Keys.Any(ProbeSettingKeys.Contains)) return row;
-        return Rows.FirstOrDefault(r => r.Algo == row.Algo && !r.Settings.Keys.Any(ProbeSettingKeys.Contains) && Pre(r).SequenceEqual(Pre(row)))
-            ?? row;
+        return Rows.FirstOrDefault(r => r.Algo == row.Algo && !r.Settings.Keys.Any(ProbeSettingKeys.Contains)
+            && Pre(r).SequenceEqual(Pre(row))) ?? row;
     }
 
     /// <summary>The probe options of a row's cells: the plan's protocol, the dataset's probe batch, the row's probe settings.</summary>
-    public ProbeOptions ProbeOf(PlanRow row, DatasetPreset preset, long seed)
+    public ProbeOptions ProbeOf(PlanRow row, DatasetPreset preset, long seed) =>
+        WithProbeSettings(new ProbeOptions { Protocol = Probe, Epochs = ProbeEpochs, Batch = preset.ProbeBatch, Seed = seed },
+            row.Settings, $"{Source}: row '{row.Label}'");
+
+    /// <summary>o with a row's probe settings applied; a bad value is a DataFormatException naming where.</summary>
+    private static ProbeOptions WithProbeSettings(ProbeOptions o, IReadOnlyDictionary<string, JsonNode?> settings, string where)
     {
-        var o = new ProbeOptions { Protocol = Probe, Epochs = ProbeEpochs, Batch = preset.ProbeBatch, Seed = seed };
-        if (row.Settings.TryGetValue("features", out var f))
-            o = o with { Features = FeatureExtraction.Parse(f is JsonValue v && v.TryGetValue<string>(out var t) ? t : "?") };
-        if (row.Settings.TryGetValue("label_fraction", out var l))
-            o = o with { LabelFraction = l is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN };
+        if (settings.TryGetValue("features", out var f))
+            o = o with
+            {
+                Features = f is JsonValue v && v.TryGetValue<string>(out var t) && FeatureExtraction.Names.Contains(t)
+                    ? FeatureExtraction.Parse(t)
+                    : throw new DataFormatException($"{where} setting \"features\" must be one of: {string.Join(", ", FeatureExtraction.Names)}"),
+            };
+        if (settings.TryGetValue("label_fraction", out var l))
+            o = o with
+            {
+                LabelFraction = l is JsonValue v && v.TryGetValue<double>(out var d) && d > 0 && d <= 1 ? d
+                    : throw new DataFormatException($"{where} setting \"label_fraction\" must be a number in (0, 1]"),
+            };
         return o;
     }
 
@@ -144,10 +157,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                     settings[k] = v;
                 }
             else if (r["settings"] is not null) throw new DataFormatException($"{path}: rows[{i}] \"settings\" must be an object");
-            if (settings.TryGetValue("features", out var fv) && !(fv is JsonValue fj && fj.TryGetValue<string>(out var fs) && FeatureExtraction.Names.Contains(fs)))
-                throw new DataFormatException($"{path}: rows[{i}] setting \"features\" must be one of: {string.Join(", ", FeatureExtraction.Names)}");
-            if (settings.TryGetValue("label_fraction", out var lv) && !(lv is JsonValue lj && lj.TryGetValue<double>(out var lf) && lf > 0 && lf <= 1))
-                throw new DataFormatException($"{path}: rows[{i}] setting \"label_fraction\" must be a number in (0, 1]");
+            WithProbeSettings(new ProbeOptions(), settings, $"{path}: rows[{i}]");
             var marks = new Dictionary<string, string>();
             if (r["marks"] is JsonObject mo) foreach (var (k, v) in mo) marks[k] = v?.ToString() ?? "";
             rows.Add(new PlanRow(Str(r, "label", $"rows[{i}]", algo), algo, settings, marks));
@@ -164,10 +174,12 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         {
             if (n is not JsonObject po) throw new DataFormatException($"{path}: pairs[{i}] must be an object {{\"a\": ROW, \"b\": ROW}}");
             foreach (var (pk, _) in po)
-                if (pk is not ("a" or "b")) throw new DataFormatException($"{path}: pairs[{i}] has an unknown key \"{pk}\" (expected: a, b)");
+                if (pk is not ("a" or "b"))
+                    throw new DataFormatException($"{path}: pairs[{i}] has an unknown key \"{pk}\" (expected: a, b)");
             var pair = new PlanPair(Str(po, "a", $"pairs[{i}]"), Str(po, "b", $"pairs[{i}]"));
             foreach (var lbl in new[] { pair.A, pair.B })
-                if (rows.All(r => r.Label != lbl)) throw new DataFormatException($"{path}: pairs[{i}] names row '{lbl}', which the plan does not have");
+                if (rows.All(r => r.Label != lbl))
+                    throw new DataFormatException($"{path}: pairs[{i}] names row '{lbl}', which the plan does not have");
             return pair;
         }).ToArray();
         var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();

@@ -53,8 +53,8 @@ public static class ExperimentSuite
                     // and rows that differ only in probe settings share the pretraining of the row without them
                     var pretrainDir = plan.Kind == "transfer"
                         ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
-                        : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label), ExperimentPlan.Slug(plan.Columns[c]),
-                            $"s{seed}", "pretrain");
+                        : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label),
+                            ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}", "pretrain");
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
                     results.Add(r);
@@ -239,8 +239,10 @@ public static class ExperimentSuite
                 foreach (var col in plan.Columns)
                 {
                     var d = PairedDifference(results, pair, col);
+                    const string signed = "+0.0000;-0.0000";
                     sb.Append(d is not { } x ? " - |" : x.N < 2 ? $" {ExperimentPlan.F(x.Mean)} (n=1) |"
-                        : $" {x.Mean:+0.0000;-0.0000} [{x.Lo:+0.0000;-0.0000}, {x.Hi:+0.0000;-0.0000}]{(x.Lo > 0 || x.Hi < 0 ? " *" : "")} (n={x.N}) |");
+                        : $" {x.Mean.ToString(signed, CultureInfo.InvariantCulture)} [{x.Lo.ToString(signed, CultureInfo.InvariantCulture)}, {x.Hi.ToString(signed, CultureInfo.InvariantCulture)}]"
+                          + $"{(x.Lo > 0 || x.Hi < 0 ? " *" : "")} (n={x.N}) |");
                 }
                 sb.AppendLine();
             }
@@ -255,10 +257,12 @@ public static class ExperimentSuite
     }
 
     /// <summary>Paired difference of rows A - B in a column over their common seeds: mean, 95% Student-t interval, count.</summary>
-    public static (double Mean, double Lo, double Hi, int N)? PairedDifference(IReadOnlyList<CellResult> results, PlanPair pair, string column)
+    public static (double Mean, double Lo, double Hi, int N)? PairedDifference(IReadOnlyList<CellResult> results, PlanPair pair,
+        string column)
     {
         var a = results.Where(r => r.Row == pair.A && r.Column == column).ToDictionary(r => r.Seed, r => r.Test);
-        var d = results.Where(r => r.Row == pair.B && r.Column == column && a.ContainsKey(r.Seed)).Select(r => a[r.Seed] - r.Test).ToList();
+        var d = results.Where(r => r.Row == pair.B && r.Column == column && a.ContainsKey(r.Seed))
+            .Select(r => a[r.Seed] - r.Test).ToList();
         if (d.Count == 0) return null;
         var (m, sd) = MeanStd(d);
         if (d.Count < 2) return (m, double.NaN, double.NaN, 1);
