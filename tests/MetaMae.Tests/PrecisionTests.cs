@@ -197,6 +197,28 @@ public class PrecisionTests(ITestOutputHelper output)
         (code, _, err) = CliTests.Metamae([.. common, "--steps", "3", "--precision", "fp16"]);
         Assert.Equal(2, code);
         Assert.StartsWith("error: ", err.Trim());
+        // features of the (now fp32-resumed) checkpoint in bf16, as a file
+        var npy = Path.Combine(dir, "features.npy");
+        (code, _, err) = CliTests.Metamae("embed", "--checkpoint", Path.Combine(dir, Checkpoint.FileName), "--out", npy,
+            "--split", "test", "--precision", "bf16", "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.True(new FileInfo(npy).Length > 128);
+    }
+
+    /// <summary>A run configuration stored before --precision existed (no "precision" key) reads as fp32 and is the same run.</summary>
+    [Fact]
+    public void AConfigurationWithoutPrecisionReadsAsFp32()
+    {
+        var cfg = new RunConfig("metamae", "synthetic", new SequenceSpec(6, 48, 3), ModelConfig.Tiny, SecondOrder,
+            new TrainOptions { Steps = 2, Batch = 8 });
+        var json = cfg.ToJson();
+        Assert.Contains("\"precision\":\"fp32\"", json);
+        var old = RunConfig.FromJson(json.Replace(",\"precision\":\"fp32\"", ""), "old.json");
+        Assert.DoesNotContain("precision", json.Replace(",\"precision\":\"fp32\"", ""));
+        Assert.Equal("fp32", old.Train.Precision);
+        Assert.True(old.SameRunAs(cfg));
+        Assert.True(old.SameRunAs(cfg with { Train = cfg.Train with { Precision = "bf16" } }));   // a resume may change it
+        Assert.Throws<ArgumentException>(() => (cfg.Train with { Precision = "fp16" }).Validate());
     }
 
     [Fact]
