@@ -50,7 +50,7 @@ public static class BenchCommand
             var results = new List<StepBenchmarkResult>();
             foreach (var n in names)
             {
-                var r = MetaMae.Training.StepBenchmark.Run(o with { Precision = n }, dev, line => Console.Error.WriteLine(line));
+                var r = StepBenchmark.Run(o with { Precision = n }, dev, line => Console.Error.WriteLine(line));
                 Console.WriteLine($"INFO precision={n} loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
                 Console.WriteLine(r.ResultLine());
                 results.Add(r);
@@ -62,7 +62,8 @@ public static class BenchCommand
             if (p.GetValue(json))
             {
                 var objs = results.Select(r => ToJson(r, d)).ToList();
-                Console.WriteLine((objs.Count == 1 ? objs[0] : new JsonObject { ["fp32"] = objs[0], ["bf16"] = objs[1] }).ToJsonString());
+                var j = objs.Count == 1 ? objs[0] : new JsonObject { ["fp32"] = objs[0], ["bf16"] = objs[1] };
+                Console.WriteLine(j.ToJsonString());
             }
             return 0;
         });

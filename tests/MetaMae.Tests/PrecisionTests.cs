@@ -16,7 +16,8 @@ namespace MetaMae.Tests;
 /// </summary>
 public class PrecisionTests(ITestOutputHelper output)
 {
-    private static readonly ObjectiveOptions SecondOrder = new() { MaskRatio = 0.5, Alpha = 0.5, Lambda = 1.0, NearbyRatio = 0.5 };
+    private static readonly ObjectiveOptions SecondOrder =
+        new() { MaskRatio = 0.5, Alpha = 0.5, Lambda = 1.0, NearbyRatio = 0.5 };
 
     private static (MetaMaeModel Model, Tensor Tokens) Tiny(InputSpec spec, bool fused = true, double dropout = 0)
     {
@@ -24,7 +25,9 @@ public class PrecisionTests(ITestOutputHelper output)
         var model = new MetaMaeModel(spec, ModelConfig.Tiny with { Dropout = dropout }, fused);
         model.train();
         manual_seed(1);
-        var raw = spec.IsDiscrete ? randint(0, spec.TokenWidth, [8, .. spec.RawShape]) : randn([8, .. spec.RawShape]);
+        var raw = spec is MultiInputSpec                                            // image values, then caption ids
+            ? cat([randn(8, 2 * 4 * 4), randint(1, 7, [8, 6]).to(ScalarType.Float32)], 1)
+            : spec.IsDiscrete ? randint(0, spec.TokenWidth, [8, .. spec.RawShape]) : randn([8, .. spec.RawShape]);
         return (model, spec.Patchify(raw));
     }
 
@@ -39,18 +42,23 @@ public class PrecisionTests(ITestOutputHelper output)
         return (loss.ToDouble(), g);
     }
 
-    private static double RelErr(Tensor a, Tensor reference) => (a - reference).norm().ToDouble() / reference.norm().ToDouble();
+    private static double RelErr(Tensor a, Tensor reference) =>
+        (a - reference).norm().ToDouble() / reference.norm().ToDouble();
 
-    public static TheoryData<InputSpec> Specs => new() { new SequenceSpec(6, 48, 3), new TokenSpec(26, 24) };
+    public static TheoryData<InputSpec> Specs => new()
+    {
+        new SequenceSpec(6, 48, 3), new TokenSpec(26, 24),
+        new MultiInputSpec([new GridSpec(2, 4, 4, 2, 2), new TokenSpec(7, 6, 0)]),
+    };
 
     /// <summary>
     /// One second-order MetaMAE step of the tiny model in bf16 against fp32 on the same weights, data and masks.
     /// Tolerances: the loss within 5e-3 relative; the whole gradient (L2 over all parameters) within 15% relative
     /// AND within a fifth of the gradient's own sampling noise (the fp32 gradient of another mask draw of the same
-    /// batch), i.e. bf16 adds far less noise than a step's masks do. Measured at commit time: loss 5.6e-4 / 2.0e-4,
-    /// gradient 0.94% / 7.6% against a mask noise of 30% / 71% (continuous / tokens; the encoder's gradient,
-    /// which passes through the second-order inner step, carries most of it). bf16 keeps 8 significant bits
-    /// (relative rounding 2^-9 per cast). bf16 must also differ from fp32 (the casts happen).
+    /// batch), i.e. bf16 adds far less noise than a step's masks do. Measured at commit time: loss 5.6e-4 / 2.0e-4 /
+    /// 3.8e-5, gradient 0.94% / 7.6% / 2.1% against a mask noise of 30% / 71% / 46% (continuous / tokens / image +
+    /// caption; the encoder's gradient, which passes through the second-order inner step, carries most of it).
+    /// bf16 keeps 8 significant bits (relative rounding 2^-9 per cast). bf16 must also differ from fp32 (the casts happen).
     /// </summary>
     [Theory, MemberData(nameof(Specs))]
     public void Bf16StepLossAndGradientsAreWithinToleranceOfFp32(InputSpec spec)
@@ -69,7 +77,8 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Equal(l32, again);                                  // back to fp32 is exactly fp32
         Assert.NotEqual(l32, l16);                                 // bf16 really ran
         Assert.True(lossErr < 5e-3, $"bf16 loss {l16} vs fp32 {l32}: relative error {lossErr:E2}");
-        Assert.True(gradErr < 0.15 && gradErr < noise / 5, $"bf16 gradient relative error {gradErr:E2} (mask noise {noise:E2})");
+        Assert.True(gradErr < 0.15 && gradErr < noise / 5,
+            $"bf16 gradient relative error {gradErr:E2} (mask noise {noise:E2})");
         Assert.All(model.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));   // master weights stay float32
     }
 
@@ -92,13 +101,15 @@ public class PrecisionTests(ITestOutputHelper output)
         var d32 = so32 - fo32;                                     // (P,) the second-order term
         var d16 = so16 - fo16;
         double cos = ((d16 * d32).sum() / (d16.norm() * d32.norm())).ToDouble();
-        output.WriteLine($"|so - fo| / |so|: fp32 {RelErr(fo32, so32):E2}, bf16 {RelErr(fo16, so16):E2}; cosine of the terms {cos:F4}");
+        output.WriteLine($"|so - fo| / |so|: fp32 {RelErr(fo32, so32):E2}, bf16 {RelErr(fo16, so16):E2}; " +
+                         $"cosine of the terms {cos:F4}");
         Assert.True(RelErr(fo16, so16) > 1e-3, "bf16 second- and first-order gradients should differ");
         Assert.True(cos > 0.8, $"bf16's second-order term should point where fp32's does (cosine {cos:F4})");
     }
 
-    /// <summary>The encoder's fused attention (libtorch's scaled_dot_product_attention) gives the explicit softmax(QK^T)V's
-    /// outputs to 1e-5 (fp32): no dropout, and dropout 0.1 in training mode (the same draws: the fused kernel draws none).</summary>
+    /// <summary>The encoder's fused attention (libtorch's scaled_dot_product_attention) gives the explicit
+    /// softmax(QK^T)V's outputs to 1e-5 (fp32): no dropout, and dropout 0.1 in training mode (the same draws:
+    /// the fused kernel draws none).</summary>
     [Theory]
     [InlineData(0.0, false)]
     [InlineData(0.1, true)]
@@ -114,12 +125,14 @@ public class PrecisionTests(ITestOutputHelper output)
         manual_seed(5);
         var b = explicitModel.Encode(explicitModel.Embed(tokens));
         double err = (a - b).abs().max().ToDouble();
-        output.WriteLine($"dropout {dropout}, training {training}: max |fused - explicit| = {err:E2}, max |out| = {b.abs().max().ToDouble():F2}");
+        output.WriteLine($"dropout {dropout}, training {training}: max |fused - explicit| = {err:E2}, " +
+                         $"max |out| = {b.abs().max().ToDouble():F2}");
         Assert.True(err < 1e-5, $"fused vs explicit encoder outputs differ by {err:E2}");
         Assert.True(a.abs().max().ToDouble() > 0.1, "outputs should not be trivially zero");
     }
 
-    /// <summary>A whole second-order MetaMAE step with the fused encoder: the same loss and gradients as the explicit one (fp32).</summary>
+    /// <summary>A whole second-order MetaMAE step with the fused encoder: the same loss and gradients as the
+    /// explicit one (fp32).</summary>
     [Fact]
     public void FusedEncoderGivesTheExplicitStepsGradients()
     {
@@ -136,16 +149,17 @@ public class PrecisionTests(ITestOutputHelper output)
     [Fact]
     public void Bf16IsRefusedOnACpuWithoutNativeBf16()
     {
-        const string noBf16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_vnni\n\nprocessor\t: 1\nflags\t\t: fpu avx2\n";
+        const string noBf16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_vnni\n\n" +
+                              "processor\t: 1\nflags\t\t: fpu avx2\n";
         var e = Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("bf16", CPU, () => noBf16));
         Assert.Contains("avx512_bf16", e.Message);
         Assert.Contains("--precision fp32", e.Message);
         Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("bf16", CPU, () => null));   // cannot tell
         ComputePrecision.EnsureSupported("bf16", CPU, () => "flags\t\t: fpu avx512f avx512_bf16\n");
         ComputePrecision.EnsureSupported("bf16", CPU, () => "flags\t\t: fpu amx_bf16 amx_tile\n");
-        ComputePrecision.EnsureSupported("fp32", CPU, () => noBf16);                                         // fp32 runs anywhere
+        ComputePrecision.EnsureSupported("fp32", CPU, () => noBf16);              // fp32 runs anywhere
         Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("fp16", CPU, () => noBf16));
-        Assert.False(ComputePrecision.HasNativeBf16("Features\t: fp asimd bf16\n"));                         // only x86 flags count
+        Assert.False(ComputePrecision.HasNativeBf16("Features\t: fp asimd bf16\n")); // only x86 flags count
     }
 
     /// <summary>A checkpoint trained in bf16 loads in fp32 (the default) and extracts features in both precisions,
@@ -181,12 +195,16 @@ public class PrecisionTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The CLI: pretrain --precision bf16, then a resume in fp32 (allowed, said on stderr) and the stored config.</summary>
+    /// <summary>The CLI: pretrain --precision bf16, then a resume in fp32 (allowed, said on stderr) and the stored
+    /// config; embed of that checkpoint in bf16.</summary>
     [Fact]
     public void PretrainInBf16AndResumeInFp32()
     {
         var dir = Tmp.Dir("precision-cli");
-        var common = new[] { "pretrain", "--dataset", "dna-splice", "--preset", "tiny", "--batch", "8", "--out", dir, "--threads", "1" };
+        var common = new[]
+        {
+            "pretrain", "--dataset", "dna-splice", "--preset", "tiny", "--batch", "8", "--out", dir, "--threads", "1",
+        };
         var (code, _, err) = CliTests.Metamae([.. common, "--steps", "2", "--precision", "bf16"]);
         Assert.True(code == 0, err);
         Assert.Contains("\"precision\":\"bf16\"", File.ReadAllText(Path.Combine(dir, "config.json")));
@@ -205,7 +223,8 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.True(new FileInfo(npy).Length > 128);
     }
 
-    /// <summary>A run configuration stored before --precision existed (no "precision" key) reads as fp32 and is the same run.</summary>
+    /// <summary>A run configuration stored before --precision existed (no "precision" key) reads as fp32 and is
+    /// the same run.</summary>
     [Fact]
     public void AConfigurationWithoutPrecisionReadsAsFp32()
     {
@@ -224,9 +243,9 @@ public class PrecisionTests(ITestOutputHelper output)
     [Fact]
     public void BenchReportsBothPrecisionsSideBySide()
     {
-        var (code, stdout, err) = CliTests.Metamae("bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4", "--L", "16", "--values", "8",
-            "--mask-ratio", "0.5", "--steps", "2", "--warmup", "1", "--feature-batch", "4", "--feature-reps", "1",
-            "--peak-size", "64", "--threads", "1", "--precision", "both", "--json");
+        var (code, stdout, err) = CliTests.Metamae("bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4",
+            "--L", "16", "--values", "8", "--mask-ratio", "0.5", "--steps", "2", "--warmup", "1", "--feature-batch", "4",
+            "--feature-reps", "1", "--peak-size", "64", "--threads", "1", "--precision", "both", "--json");
         Assert.True(code == 0, err);
         Assert.Contains("precision=fp32", stdout);
         Assert.Contains("precision=bf16", stdout);
@@ -250,7 +269,10 @@ public class PrecisionTests(ITestOutputHelper output)
     [InlineData("ACTIVE", "OMP_WAIT_POLICY = 'ACTIVE'")]
     public async Task OpenMpWaitPolicyIsPassiveUnlessTheUserSetOne(string? user, string expected)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         psi.Environment.Remove("OMP_WAIT_POLICY");   // this test process set it for itself (CpuMath)
         psi.Environment.Remove("GOMP_SPINCOUNT");
         if (user is not null) psi.Environment["OMP_WAIT_POLICY"] = user;

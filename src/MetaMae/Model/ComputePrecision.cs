@@ -71,15 +71,17 @@ public sealed class ComputePrecision
     /// </summary>
     public static void EnsureSupported(string name, Device device, Func<string?>? cpuinfo = null)
     {
-        if (!Names.Contains(name)) throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got '{name}')");
+        if (!Names.Contains(name))
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got '{name}')");
         if (name == "fp32" || device.type != DeviceType.CPU) return;
         var text = (cpuinfo ?? ReadCpuInfo)();
         if (text is null)
             throw new ArgumentException("--precision bf16: cannot tell whether this CPU has native bfloat16 matmuls " +
                                         "(no /proc/cpuinfo); use --precision fp32");
         if (!HasNativeBf16(text))
-            throw new ArgumentException("--precision bf16: this CPU has no native bfloat16 matmuls (its /proc/cpuinfo " +
-                                        "flags lack avx512_bf16 and amx_bf16), so bf16 would be slower than fp32; use --precision fp32");
+            throw new ArgumentException("--precision bf16: this CPU has no native bfloat16 matmuls (its /proc/cpuinfo flags " +
+                                        "lack avx512_bf16 and amx_bf16), so bf16 would be slower than fp32; " +
+                                        "use --precision fp32");
     }
 
     /// <summary>Whether the "flags" lines of a /proc/cpuinfo text name avx512_bf16 or amx_bf16.</summary>

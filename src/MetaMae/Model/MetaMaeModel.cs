@@ -67,15 +67,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         cls_token = new Parameter(zeros(1, 1, d));
         input_drop = Dropout(cfg.Dropout);
         blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
-            .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps, fusedAttention: fusedEncoderAttention,
-                precision: precision)).ToArray());
+            .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps,
+                fusedAttention: fusedEncoderAttention, precision: precision)).ToArray());
         norm = LayerNorm(d, cfg.LayerNormEps);
 
         decoder_embed = Linear(d, dd);
         mask_token = new Parameter(zeros(1, 1, dd));
         decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
-            .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps, fusedAttention: false, precision: precision))
-            .ToArray());
+            .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps,
+                fusedAttention: false, precision: precision)).ToArray());
         decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
         if (multi is null) decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
         else
@@ -140,7 +140,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     }
 
     /// <summary>Token embedding alone, without positions: (B, L, P) or (B, L) ids -> (B, L, D).</summary>
-    public Tensor TokenEmbedding(Tensor tokens) => embed is Linear lin ? precision.Linear(lin, tokens) : embed.forward(tokens);
+    public Tensor TokenEmbedding(Tensor tokens) =>
+        embed is Linear lin ? precision.Linear(lin, tokens) : embed.forward(tokens);
 
     /// <summary>Adds the encoder's fixed position table to token embeddings (B, L, D).</summary>
     public Tensor WithPositions(Tensor e) => e + pos_embed[.., 1..];

@@ -41,7 +41,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
     {
         // x: (B, N, C)
         long b = x.shape[0], n = x.shape[1], c = x.shape[2];
-        using var qkvT = precision.LinearLow(qkv, x).view(b, n, 3, heads, c / heads).permute(2, 0, 3, 1, 4); // (3, B, H, N, hd)
+        using var qkvT = precision.LinearLow(qkv, x)                                    // (B, N, 3C)
+            .view(b, n, 3, heads, c / heads).permute(2, 0, 3, 1, 4);                     // (3, B, H, N, hd)
         var q = qkvT[0];
         var k = qkvT[1];
         var v = qkvT[2];
@@ -50,7 +51,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         else
         {
             // scores and softmax in x's dtype (float32), the two products in the matmul precision
-            var attn = functional.softmax(precision.MatMul(q, k.transpose(-1, -2), x.dtype).mul_(scale), -1); // (B, H, N, N)
+            var scores = precision.MatMul(q, k.transpose(-1, -2), x.dtype).mul_(scale); // (B, H, N, N)
+            var attn = functional.softmax(scores, -1);                                   // (B, H, N, N)
             o = precision.MatMulLow(attn, v);
         }
         var y = o.transpose(1, 2).reshape(b, n, c);                                      // (B, N, C)

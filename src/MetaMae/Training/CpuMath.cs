@@ -84,7 +84,8 @@ public static class CpuMath
         }
     }
 
-    /// <summary>Sets OMP_WAIT_POLICY=PASSIVE before libgomp loads (see the class comment); idempotent. Returns <see cref="WaitPolicyState"/>.</summary>
+    /// <summary>Sets OMP_WAIT_POLICY=PASSIVE before libgomp loads (see the class comment); idempotent.
+    /// Returns <see cref="WaitPolicyState"/>.</summary>
     public static string EnsureOpenMpWaitPolicy()
     {
         lock (Gate)
@@ -95,8 +96,8 @@ public static class CpuMath
     }
 
     [DllImport("libc", EntryPoint = "setenv")]
-    private static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value,
-        int overwrite);
+    private static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
 
     private static string ApplyWaitPolicy()
     {

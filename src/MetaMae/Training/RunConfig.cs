@@ -66,7 +66,8 @@ public sealed record TrainOptions
         if (!LrSchedules.Contains(LrSchedule))
             throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", LrSchedules)} (got '{LrSchedule}')");
         if (!Model.ComputePrecision.Names.Contains(Precision))
-            throw new ArgumentException($"--precision must be one of {string.Join(", ", Model.ComputePrecision.Names)} (got '{Precision}')");
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", Model.ComputePrecision.Names)} " +
+                                        $"(got '{Precision}')");
         if (WarmupSteps < 0) throw new ArgumentException($"--warmup-steps must be >= 0 (got {WarmupSteps})");
         if (LrSchedule == "cosine" && WarmupSteps >= Steps)
             throw new ArgumentException($"--warmup-steps ({WarmupSteps}) must be below --steps ({Steps}) with --lr-schedule cosine");

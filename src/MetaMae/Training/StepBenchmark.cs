@@ -53,7 +53,8 @@ public sealed record StepBenchmarkOptions
         if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
         if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
         if (!ComputePrecision.Names.Contains(Precision))
-            throw new ArgumentException($"--precision must be one of {string.Join(", ", ComputePrecision.Names)} (got '{Precision}')");
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", ComputePrecision.Names)} " +
+                                        $"(got '{Precision}')");
         Masking.KeepCount(L, MaskRatio);
     }
 
@@ -154,7 +155,8 @@ public static class StepBenchmark
         return embed + c.EncDepth * (2 * n * (3 * d * d + d * d + 2 * d * c.EncMlp) + 2 * n * n * d * 2);
     }
 
-    /// <summary>Median GFLOP/s of an n x n x n matmul of dtype (float32 by default) into a preallocated output (10 runs after 3 warm-ups).</summary>
+    /// <summary>Median GFLOP/s of an n x n x n matmul of dtype (float32 by default) into a preallocated output
+    /// (10 runs after 3 warm-ups).</summary>
     public static double MatmulPeak(int n, Device device, int reps = 10, ScalarType dtype = ScalarType.Float32)
     {
         if (n <= 0) return double.NaN;
