@@ -27,7 +27,9 @@ def parse(path):
             continue
         if line.startswith("RESULT") and config is not None:
             kv = dict(re.findall(r"(\w+)=(\S+)", line))
-            cells[config].setdefault(kv["impl"], []).append(kv)
+            bf16 = kv.get("precision") == "bf16" or kv.get("algo", "").endswith("-bf16")
+            # fp32 runs under the plain names; bf16 runs (bench-vs-torch.sh now has both) apart: precision-table.py shows them
+            cells[config].setdefault(kv["impl"] + ("-bf16" if bf16 else ""), []).append(kv)
     return order, cells
 
 

@@ -22,11 +22,15 @@ public static class BenchCommand
         var rssEvery = new Option<int>("--rss-every") { Description = "Print resident memory every N timed steps (0 = off)", DefaultValueFactory = _ => 0 };
         var featBatch = new Option<int>("--feature-batch") { Description = "Batch of the feature-extraction timing (0 = skip)", DefaultValueFactory = _ => 256 };
         var featReps = new Option<int>("--feature-reps") { Description = "Timed repetitions of feature extraction", DefaultValueFactory = _ => 10 };
-        var peak = new Option<int>("--peak-size") { Description = "n of the n^3 float32 matmul that measures the peak (0 = skip)", DefaultValueFactory = _ => 2048 };
+        var peak = new Option<int>("--peak-size") { Description = "n of the n^3 matmul that measures the float32 (and, where native, bfloat16) peak (0 = skip)", DefaultValueFactory = _ => 2048 };
         var device = new Option<string>("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "Matmul precision: fp32, bf16, or both (fp32 then bf16, side by side)", DefaultValueFactory = _ => "fp32",
+        }.AcceptOnlyFromAmong([.. ComputePrecision.Names, "both"]);
         var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
-        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, json }) c.Add(o);
+        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, precision, json }) c.Add(o);
         c.SetAction(p =>
         {
             int t = p.GetValue(threads) ?? Environment.ProcessorCount;
@@ -40,27 +44,50 @@ public static class BenchCommand
                 Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
                 PeakSize = p.GetValue(peak),
             };
-            var r = MetaMae.Training.StepBenchmark.Run(o, dev, line => Console.Error.WriteLine(line));
-            Console.WriteLine($"INFO loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
-            Console.WriteLine(r.ResultLine());
+            var which = p.GetValue(precision)!;
+            var names = which == "both" ? ComputePrecision.Names : [which];
+            foreach (var n in names) ComputePrecision.EnsureSupported(n, dev);     // refuse before any timing
+            var results = new List<StepBenchmarkResult>();
+            foreach (var n in names)
+            {
+                var r = StepBenchmark.Run(o with { Precision = n }, dev, line => Console.Error.WriteLine(line));
+                Console.WriteLine($"INFO precision={n} loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
+                Console.WriteLine(r.ResultLine());
+                results.Add(r);
+            }
+            if (results.Count == 2)
+                Console.WriteLine($"SIDE-BY-SIDE ms_median fp32={results[0].MsMedian:F1} bf16={results[1].MsMedian:F1} " +
+                                  $"bf16/fp32={results[1].MsMedian / results[0].MsMedian:F3} peak_rss_mb fp32={results[0].PeakRssMb:F0} " +
+                                  $"bf16={results[1].PeakRssMb:F0} (peak RSS is the process's: the bf16 run's includes the fp32 run's)");
             if (p.GetValue(json))
             {
-                var trace = new JsonArray();
-                foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
-                Console.WriteLine(new JsonObject
-                {
-                    ["algo"] = o.Algo, ["preset"] = o.Preset, ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
-                    ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
-                    ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
-                    ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
-                    ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops), ["pct_peak"] = R(r.PctPeak),
-                    ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["feature_gflops"] = R(r.FeatureGflops), ["rss_mb"] = R(r.RssMb), ["peak_rss_mb"] = R(r.PeakRssMb),
-                    ["loss_first"] = r.FirstLoss, ["loss_last"] = r.LastLoss, ["rss_trace"] = trace,
-                }.ToJsonString());
+                var objs = results.Select(r => ToJson(r, d)).ToList();
+                var j = objs.Count == 1 ? objs[0] : new JsonObject { ["fp32"] = objs[0], ["bf16"] = objs[1] };
+                Console.WriteLine(j.ToJsonString());
             }
             return 0;
         });
         return c;
+    }
+
+    /// <summary>One run as the JSON object of --json.</summary>
+    private static JsonObject ToJson(StepBenchmarkResult r, string d)
+    {
+        var o = r.Options;
+        var trace = new JsonArray();
+        foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
+        return new JsonObject
+        {
+            ["algo"] = o.Algo, ["precision"] = o.Precision, ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
+            ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
+            ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
+            ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
+            ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
+            ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops),
+            ["mm_peak_bf16_gflops"] = R(r.PeakBf16Gflops), ["pct_peak"] = R(r.PctPeak),
+            ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["feature_gflops"] = R(r.FeatureGflops), ["rss_mb"] = R(r.RssMb),
+            ["peak_rss_mb"] = R(r.PeakRssMb), ["loss_first"] = r.FirstLoss, ["loss_last"] = r.LastLoss, ["rss_trace"] = trace,
+        };
     }
 
     private static JsonNode? R(double v, int digits = 1) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, digits)) : null;

@@ -15,6 +15,11 @@ internal static class CliOptions
     internal static readonly Option<string?> Out = new("--out") { Description = "Output folder (default runs/DATASET-ALGO-PRESET-sSEED)" };
     internal static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
     internal static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+    internal static readonly Option<string?> PrecisionOpt = new Option<string?>("--precision")
+    {
+        Description = $"Matmul precision: fp32 (default) or bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
+                      "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16)",
+    }.AcceptOnlyFromAmong(MetaMae.Model.ComputePrecision.Names);
     internal static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
     // DABS datasets a user downloaded (docs/dabs-datasets.md)
     internal static readonly Option<string?> DabsRoot = new("--root") { Description = "Folder holding downloaded DABS datasets; --dataset then names one of them (see 'metamae datasets --root DIR')" };
@@ -100,7 +105,7 @@ internal static class CliOptions
 
     internal static Command WithCommon(Command c, bool training)
     {
-        foreach (var o in new Option[] { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, Json }) c.Add(o);
+        foreach (var o in new Option[] { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, PrecisionOpt, Json }) c.Add(o);
         foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
         foreach (var o in ByoCli.ByoTableOptions) c.Add(o);
         if (training)

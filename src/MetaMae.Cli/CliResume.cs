@@ -7,7 +7,7 @@ namespace MetaMae.Cli;
 /// `--resume` continues the run stored in the output folder: its checkpoint's configuration, or, for a
 /// run stopped before its first checkpoint, its config.json (from step 0). The original command may be
 /// given again unchanged: an option equal to the stored run's value is fine, a different one is an error
-/// naming the option and both values. Only --steps, --save-every, --log-every and --lr may change.
+/// naming the option and both values. Only --steps, --save-every, --log-every, --lr and --precision may change.
 /// A folder holding no run is refused; defaults are never substituted for the stored settings.
 /// </summary>
 internal static class CliResume
@@ -62,17 +62,20 @@ internal static class CliResume
         if (conflicts.Count > 0)
             throw new ArgumentException($"--resume continues the run of {source}, whose settings differ from the command's: " +
                                         $"{string.Join("; ", conflicts)}. Give the run's values or drop those options " +
-                                        "(only --steps, --save-every, --log-every and --lr may change)");
+                                        "(only --steps, --save-every, --log-every, --lr and --precision may change)");
         int Given(Option<int> opt, int storedValue) => p.GetResult(opt) is { Implicit: false } ? p.GetValue(opt) : storedValue;
         double lr = p.GetValue(Lr) ?? stored.Train.Lr;
         if (lr != stored.Train.Lr)
             Console.Error.WriteLine($"resume: --lr {F(lr)} replaces the run's {F(stored.Train.Lr)} from here on");
+        var precision = p.GetValue(PrecisionOpt) ?? stored.Train.Precision;
+        if (precision != stored.Train.Precision)
+            Console.Error.WriteLine($"resume: --precision {precision} replaces the run's {stored.Train.Precision} from here on");
         return stored with
         {
             Train = stored.Train with
             {
                 Steps = p.GetValue(Steps) ?? stored.Train.Steps, SaveEvery = Given(SaveEvery, stored.Train.SaveEvery),
-                LogEvery = Given(LogEvery, stored.Train.LogEvery), Lr = lr,
+                LogEvery = Given(LogEvery, stored.Train.LogEvery), Lr = lr, Precision = precision,
             },
         };
     }

@@ -10,6 +10,15 @@ internal static class CliRuns
         return ParseDevice(p.GetValue(DeviceOpt)!);
     }
 
+    /// <summary>--precision of a command that only extracts features (probe, embed): set on the model, fp32 by default
+    /// whatever the checkpoint was trained in; bf16 is refused on a CPU without it.</summary>
+    internal static void SetPrecision(ParseResult p, MetaMae.Model.MetaMaeModel model, Device device)
+    {
+        var name = p.GetValue(PrecisionOpt) ?? "fp32";
+        MetaMae.Model.ComputePrecision.EnsureSupported(name, device);
+        model.Precision = name;
+    }
+
     /// <summary>--device: cpu, or cuda[:N] where a CUDA build of TorchSharp is in use.</summary>
     internal static Device ParseDevice(string d)
     {
@@ -40,7 +49,7 @@ internal static class CliRuns
             NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
             Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
             InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
-            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
+            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt), Precision = p.GetValue(PrecisionOpt),
         });
         var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{ByoCli.SafeRunName(p, name)}-{algo}-{presetName}-s{seed}");
         if (p.GetValue(Resume)) return CliResume.ResolveResumed(p, outDir, checkpointSubdir);

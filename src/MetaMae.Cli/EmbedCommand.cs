@@ -15,7 +15,7 @@ public static class EmbedCommand
     public static Command Create()
     {
         var c = new Command("embed", "Write the features of every sample (id, split, label carried along) from a pretrained encoder");
-        foreach (var o in new Option[] { CheckpointOpt, DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Threads, DeviceOpt, Json }) c.Add(o);
+        foreach (var o in new Option[] { CheckpointOpt, DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Threads, DeviceOpt, PrecisionOpt, Json }) c.Add(o);
         foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
         foreach (var o in ByoTableOptions) c.Add(o);
         foreach (var o in new Option[] { EmbedOut, EmbedSplit, FeaturesOpt, EmbedBatch }) c.Add(o);
@@ -25,6 +25,7 @@ public static class EmbedCommand
             var ckpt = p.GetValue(CheckpointOpt) ?? throw new ArgumentException("embed needs --checkpoint FILE (written by pretrain or run)");
             var outPath = p.GetValue(EmbedOut) ?? throw new ArgumentException("embed needs --out FILE (.csv, .npy or .safetensors)");
             using var model = Checkpoint.LoadModel(ckpt, device);
+            SetPrecision(p, model, device);
             string name;
             using (var ck = Checkpoint.Load(ckpt)) name = p.GetValue(DatasetOpt) ?? ck.Config.Dataset;
             var ds = LoadData(p, ref name, out _);

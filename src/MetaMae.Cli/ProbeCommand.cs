@@ -33,6 +33,7 @@ internal static class ProbeCommand
                     p.GetValue(Preset)!, p.GetValue(Seed)), device);
             if (ds.Spec != model.Spec)
                 throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
+            SetPrecision(p, model, device);
             var po = ProbeOpts(p, dsPreset);
             foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
             var r = LinearProbe.Run(model, ds, po);

@@ -37,7 +37,23 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public InputSpec Spec { get; }
     public ModelConfig Config { get; }
 
-    public MetaMaeModel(InputSpec spec, ModelConfig cfg) : base(nameof(MetaMaeModel))
+    /// <summary>
+    /// The matmul precision of every forward pass (see <see cref="ComputePrecision"/>): fp32 (default) or
+    /// bf16. A run setting, not part of the weights: a checkpoint loads in fp32 whatever it was trained in.
+    /// Multi-input embeddings and heads, and the projector (small matmuls), stay in the model's dtype.
+    /// </summary>
+    public string Precision { get => precision.Name; set => precision.Set(value); }
+
+    private readonly ComputePrecision precision = new();
+
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg) : this(spec, cfg, fusedEncoderAttention: true) { }
+
+    /// <param name="spec">The input.</param>
+    /// <param name="cfg">The network's shape.</param>
+    /// <param name="fusedEncoderAttention">Whether the encoder's attention is libtorch's fused kernel (the default,
+    /// true): the encoder is differentiated once (MetaMAE's inner gradient flows through the decoder only); the
+    /// decoder always keeps the twice-differentiable explicit attention. false: explicit everywhere (for tests).</param>
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg, bool fusedEncoderAttention) : base(nameof(MetaMaeModel))
     {
         spec.Validate();
         cfg.Validate();
@@ -51,13 +67,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         cls_token = new Parameter(zeros(1, 1, d));
         input_drop = Dropout(cfg.Dropout);
         blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
-            .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps)).ToArray());
+            .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps,
+                fusedAttention: fusedEncoderAttention, precision: precision)).ToArray());
         norm = LayerNorm(d, cfg.LayerNormEps);
 
         decoder_embed = Linear(d, dd);
         mask_token = new Parameter(zeros(1, 1, dd));
         decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
-            .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps)).ToArray());
+            .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps,
+                fusedAttention: false, precision: precision)).ToArray());
         decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
         if (multi is null) decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
         else
@@ -116,19 +134,20 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// position is kept (DABS-style masking for encoders that see every token).</summary>
     public Tensor Embed(Tensor tokens, Tensor? zeroMask = null)
     {
-        var e = embed.forward(tokens);
+        var e = TokenEmbedding(tokens);
         if (zeroMask is not null) e = e * (1 - zeroMask).unsqueeze(-1).to(e.dtype);
         return e + pos_embed[.., 1..];
     }
 
     /// <summary>Token embedding alone, without positions: (B, L, P) or (B, L) ids -> (B, L, D).</summary>
-    public Tensor TokenEmbedding(Tensor tokens) => embed.forward(tokens);
+    public Tensor TokenEmbedding(Tensor tokens) =>
+        embed is Linear lin ? precision.Linear(lin, tokens) : embed.forward(tokens);
 
     /// <summary>Adds the encoder's fixed position table to token embeddings (B, L, D).</summary>
     public Tensor WithPositions(Tensor e) => e + pos_embed[.., 1..];
 
     /// <summary>Logits over the vocabulary against the tied input embedding table: (.., D) -> (.., V). Discrete specs only.</summary>
-    public Tensor TiedLogits(Tensor h) => matmul(h, EmbeddingTable.t());
+    public Tensor TiedLogits(Tensor h) => precision.MatMul(h, EmbeddingTable.t(), h.dtype);
 
     /// <summary>One block; its input (made inside this model) is released right away: autograd holds its own reference.</summary>
     private static Tensor Step(Block blk, Tensor x)
@@ -171,7 +190,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public Tensor Decode(Tensor latent, Tensor? idsRestore)
     {
         if (decoder_heads is not null) throw new NotSupportedException($"Decode gives one packed prediction; a multi-input spec ({Spec.Describe()}) has one per input: use DecodeInputs");
-        var h = decoder_embed.forward(latent);                       // (B, 1+n, Dd)
+        var h = precision.Linear(decoder_embed, latent);             // (B, 1+n, Dd)
         long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
         int L = Spec.NumTokens;
         if (Config.DecDepth == 0)
@@ -205,8 +224,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
 
     private Tensor Head(Tensor h)
     {
-        var o = decoder_pred!.forward(h);                            // (B, L, P) or (B, L, D)
-        return Spec.IsDiscrete ? matmul(o, EmbeddingTable.t()) : o;  // tied logits (B, L, V)
+        var o = precision.Linear(decoder_pred!, h);                  // (B, L, P) or (B, L, D)
+        return Spec.IsDiscrete ? TiedLogits(o) : o;                  // tied logits (B, L, V)
     }
 
     /// <summary>
@@ -254,7 +273,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     {
         if (decoder_heads is null || decoder_type_embed is null) throw new NotSupportedException($"DecodeInputs needs a multi-input spec, not {Spec.Describe()}");
         var multi = (MultiInputSpec)Spec;
-        var h = decoder_embed.forward(latent);
+        var h = precision.Linear(decoder_embed, latent);
         long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
         int L = Spec.NumTokens;
         Tensor seq;

@@ -6,9 +6,11 @@ using static TorchSharp.torch.nn;
 namespace MetaMae.Model;
 
 /// <summary>
-/// Multi-head self-attention written out as softmax(QK^T / sqrt(d)) V. libtorch's fused
-/// scaled_dot_product_attention has no second derivative on CPU, and MetaMAE differentiates
-/// through the decoder's gradient. qkv has no bias (DABS); the output projection has one.
+/// Multi-head self-attention softmax(QK^T / sqrt(d)) V. qkv has no bias (DABS); the output projection
+/// has one. With fused, libtorch's scaled_dot_product_attention computes it (no (B, H, N, N) map kept
+/// for backward); it has no second derivative on CPU, so only blocks that are differentiated once may
+/// use it: the encoder (MetaMAE's inner gradient dL_S/dZ flows through the decoder alone). The decoder
+/// keeps the explicit, twice-differentiable form. Matmuls go through the model's ComputePrecision.
 /// </summary>
 public sealed class SelfAttention : Module<Tensor, Tensor>
 {
@@ -17,10 +19,17 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
     private readonly Dropout projDrop;
     private readonly int heads;
     private readonly double scale;
+    private readonly bool fused;
+    private readonly ComputePrecision precision;
 
-    public SelfAttention(int dim, int heads, double dropout) : base(nameof(SelfAttention))
+    // fused: libtorch's fused attention (once-differentiable blocks only, see the class comment);
+    // precision: the model's matmul precision (null: the model's own dtype throughout)
+    public SelfAttention(int dim, int heads, double dropout, bool fused = false, ComputePrecision? precision = null)
+        : base(nameof(SelfAttention))
     {
         this.heads = heads;
+        this.fused = fused;
+        this.precision = precision ?? new ComputePrecision();
         scale = 1.0 / Math.Sqrt(dim / heads);
         qkv = Linear(dim, 3 * dim, hasBias: false);
         proj = Linear(dim, dim);
@@ -32,13 +41,22 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
     {
         // x: (B, N, C)
         long b = x.shape[0], n = x.shape[1], c = x.shape[2];
-        using var qkvT = qkv.forward(x).view(b, n, 3, heads, c / heads).permute(2, 0, 3, 1, 4); // (3, B, H, N, hd)
+        using var qkvT = precision.LinearLow(qkv, x)                                    // (B, N, 3C)
+            .view(b, n, 3, heads, c / heads).permute(2, 0, 3, 1, 4);                     // (3, B, H, N, hd)
         var q = qkvT[0];
         var k = qkvT[1];
         var v = qkvT[2];
-        var attn = functional.softmax(matmul(q, k.transpose(-1, -2)).mul_(scale), -1); // (B, H, N, N)
-        var y = matmul(attn, v).transpose(1, 2).reshape(b, n, c);                       // (B, N, C)
-        return projDrop.forward(proj.forward(y));
+        Tensor o;                                                                        // (B, H, N, hd)
+        if (fused) o = functional.scaled_dot_product_attention(q, k, v);                 // scale 1/sqrt(hd), as below
+        else
+        {
+            // scores and softmax in x's dtype (float32), the two products in the matmul precision
+            var scores = precision.MatMul(q, k.transpose(-1, -2), x.dtype).mul_(scale); // (B, H, N, N)
+            var attn = functional.softmax(scores, -1);                                   // (B, H, N, N)
+            o = precision.MatMulLow(attn, v);
+        }
+        var y = o.transpose(1, 2).reshape(b, n, c);                                      // (B, N, C)
+        return projDrop.forward(precision.Linear(proj, y));
     }
 }
 
@@ -50,12 +68,15 @@ public sealed class Block : Module<Tensor, Tensor>
     private readonly LayerNorm norm2;
     private readonly Mlp mlp;
 
-    public Block(int dim, int heads, int hidden, double dropout, double eps) : base(nameof(Block))
+    // fusedAttention: see SelfAttention, only for blocks differentiated once (the encoder's);
+    // precision: the model's matmul precision, shared by its blocks (null: the model's own dtype throughout)
+    public Block(int dim, int heads, int hidden, double dropout, double eps, bool fusedAttention = false,
+        ComputePrecision? precision = null) : base(nameof(Block))
     {
         norm1 = LayerNorm(dim, eps);
-        attn = new SelfAttention(dim, heads, dropout);
+        attn = new SelfAttention(dim, heads, dropout, fusedAttention, precision);
         norm2 = LayerNorm(dim, eps);
-        mlp = new Mlp(dim, hidden, dropout);
+        mlp = new Mlp(dim, hidden, dropout, precision);
         RegisterComponents();
     }
 
@@ -76,9 +97,11 @@ public sealed class Mlp : Module<Tensor, Tensor>
     private readonly Dropout drop1;
     private readonly Linear fc2;
     private readonly Dropout drop2;
+    private readonly ComputePrecision precision;
 
-    public Mlp(int dim, int hidden, double dropout) : base(nameof(Mlp))
+    public Mlp(int dim, int hidden, double dropout, ComputePrecision? precision = null) : base(nameof(Mlp))
     {
+        this.precision = precision ?? new ComputePrecision();
         fc1 = Linear(dim, hidden);
         drop1 = Dropout(dropout);
         fc2 = Linear(hidden, dim);
@@ -86,6 +109,7 @@ public sealed class Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    // x: (B, N, C) -> (B, N, C)
-    public override Tensor forward(Tensor x) => drop2.forward(fc2.forward(drop1.forward(functional.gelu(fc1.forward(x)))));
+    // x: (B, N, C) -> (B, N, C); GELU in x's dtype, the two Linear matmuls in the model's precision
+    public override Tensor forward(Tensor x) =>
+        drop2.forward(precision.Linear(fc2, drop1.forward(functional.gelu(precision.Linear(fc1, x)))));
 }

@@ -24,12 +24,26 @@ namespace MetaMae.Training;
 /// blocks are reused: resident memory settles at the step's high-water mark instead of being
 /// given back and faulted in again. Set METAMAE_MALLOC=system to leave malloc as it is; a
 /// preloaded jemalloc or tcmalloc is left alone.
+///
+/// Third setting: OpenMP threads sleep when they wait. libtorch's bundled libgomp lets an idle worker
+/// spin (300,000 rounds by default) before it sleeps; beside another busy process on a shared machine
+/// those spins take the cores the other threads need (a 2-thread step beside a busy process was measured
+/// 7x slower than a 1-thread step, issue 14). Unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT,
+/// OMP_WAIT_POLICY=PASSIVE is put into the process environment (libc setenv: .NET's own
+/// SetEnvironmentVariable is invisible to native getenv) before libtorch, and with it libgomp, is loaded:
+/// libgomp reads it once, in its constructor. <c>OMP_DISPLAY_ENV=TRUE metamae datasets</c> prints the
+/// policy libgomp took. Set OMP_WAIT_POLICY=ACTIVE to have the spinning back (a quiet, dedicated machine).
 /// </summary>
 public static class CpuMath
 {
     private static readonly Lock Gate = new();
     private static string? mklState;
     private static string? mallocState;
+    private static string? waitState;
+
+    /// <summary>What <see cref="EnsureOpenMpWaitPolicy"/> did: "passive" (set), "user" (OMP_WAIT_POLICY or
+    /// GOMP_SPINCOUNT given, left alone), or "unchanged: why".</summary>
+    public static string WaitPolicyState { get { lock (Gate) return waitState ?? "not configured"; } }
 
     /// <summary>What <see cref="Configure"/> did to malloc: "retain" (glibc keeps freed memory), "system" (opted out),
     /// "jemalloc"/"tcmalloc" (preloaded, left alone), or "unchanged: why".</summary>
@@ -43,6 +57,7 @@ public static class CpuMath
     public static void Configure(int threads)
     {
         if (threads < 1) throw new ArgumentException($"--threads must be >= 1 (got {threads})");
+        EnsureOpenMpWaitPolicy();
         EnsureMallocRetains();
         EnsureMklKernels();
         set_num_threads(threads);
@@ -51,6 +66,7 @@ public static class CpuMath
     /// <summary>Bypasses MKL's vendor check (see the class comment); idempotent. Returns <see cref="MklState"/>.</summary>
     public static string EnsureMklKernels()
     {
+        EnsureOpenMpWaitPolicy();    // before Apply loads libtorch (and libgomp)
         lock (Gate)
         {
             mklState ??= Apply();
@@ -66,6 +82,33 @@ public static class CpuMath
             mallocState ??= ApplyMalloc();
             return mallocState;
         }
+    }
+
+    /// <summary>Sets OMP_WAIT_POLICY=PASSIVE before libgomp loads (see the class comment); idempotent.
+    /// Returns <see cref="WaitPolicyState"/>.</summary>
+    public static string EnsureOpenMpWaitPolicy()
+    {
+        lock (Gate)
+        {
+            waitState ??= ApplyWaitPolicy();
+            return waitState;
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
+
+    private static string ApplyWaitPolicy()
+    {
+        foreach (var v in new[] { "OMP_WAIT_POLICY", "GOMP_SPINCOUNT" })
+            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))) return "user";
+        if (!OperatingSystem.IsLinux()) return "unchanged: not Linux";
+        if (File.Exists("/proc/self/maps") && File.ReadAllText("/proc/self/maps").Contains("libgomp"))
+            return "unchanged: OpenMP was loaded before the setting";
+        if (SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0) return "unchanged: setenv failed";
+        Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");   // the managed view (and child processes) agree
+        return "passive";
     }
 
     /// <summary>An opt-out variable's value: unset or empty means the default; anything but the two names is an error, not a silent default.</summary>

@@ -37,7 +37,7 @@ public static class Pretrainer
     public static MetaMaeModel CreateModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)
     {
         manual_seed(c.Train.Seed);
-        var model = new MetaMaeModel(c.Spec, c.Model);
+        var model = new MetaMaeModel(c.Spec, c.Model) { Precision = c.Train.Precision };
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.to(device);
         return model;
@@ -86,6 +86,7 @@ public static class Pretrainer
         config.Model.Validate();
         config.Objective.Validate();
         config.Train.Validate();
+        ComputePrecision.EnsureSupported(config.Train.Precision, device);
         config.Spec.CheckBatch(trainX, $"training data of '{config.Dataset}'");
         Masking.KeepCount(config.Spec.NumTokens, config.Objective.MaskRatio);
         int n = (int)trainX.shape[0];

@@ -31,6 +31,15 @@ public sealed record TrainOptions
     /// <summary>Linear warm-up from Lr / N to Lr over the first N steps, with either schedule (0: none, as the paper).</summary>
     public int WarmupSteps { get; init; } = 0;
 
+    /// <summary>
+    /// Matmul precision (Model/ComputePrecision.cs): "fp32" (default: exact, the pinned losses and every
+    /// figure so far are float32; bf16's speed and accuracy on this project's steps are not yet measured on a
+    /// quiet machine, scripts/bench-precision.sh) or "bf16" (bfloat16 matmuls, float32 weights, optimizer,
+    /// LayerNorm, softmax and losses; refused on a CPU without native bf16). Weights are float32 either way,
+    /// so a resume may change it, like the learning rate.
+    /// </summary>
+    public string Precision { get; init; } = "fp32";
+
     /// <summary>Values of LrSchedule (the CLI flag --lr-schedule).</summary>
     public static readonly string[] LrSchedules = ["constant", "cosine"];
 
@@ -56,6 +65,9 @@ public sealed record TrainOptions
         if (LogEvery < 1) throw new ArgumentException($"log interval must be >= 1 (got {LogEvery})");
         if (!LrSchedules.Contains(LrSchedule))
             throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", LrSchedules)} (got '{LrSchedule}')");
+        if (!Model.ComputePrecision.Names.Contains(Precision))
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", Model.ComputePrecision.Names)} " +
+                                        $"(got '{Precision}')");
         if (WarmupSteps < 0) throw new ArgumentException($"--warmup-steps must be >= 0 (got {WarmupSteps})");
         if (LrSchedule == "cosine" && WarmupSteps >= Steps)
             throw new ArgumentException($"--warmup-steps ({WarmupSteps}) must be below --steps ({Steps}) with --lr-schedule cosine");
@@ -91,11 +103,13 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
     }
 
     /// <summary>
-    /// Same run except the step budget, logging/checkpoint cadence and learning rate (what a resume may
-    /// change: a run stopped by a NaN loss continues from its last checkpoint with a smaller --lr). Under
+    /// Same run except the step budget, logging/checkpoint cadence, learning rate and precision (what a resume
+    /// may change: a run stopped by a NaN loss continues from its last checkpoint with a smaller --lr; a bf16
+    /// run continues in fp32 on a CPU without bf16: the weights and optimizer state are float32 in both). Under
     /// the cosine schedule the budget is its horizon, so the resumed run must keep it (see Pretrainer).
     /// </summary>
     public bool SameRunAs(RunConfig o) =>
         Algo == o.Algo && Dataset == o.Dataset && Spec == o.Spec && Model == o.Model && Objective == o.Objective &&
-        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1 } == o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1 };
+        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1, Precision = "fp32" } ==
+        o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1, Precision = "fp32" };
 }

@@ -30,6 +30,7 @@ public sealed record RunOverrides
     public string? Distance { get; init; }
     public string? LrSchedule { get; init; }
     public int? WarmupSteps { get; init; }
+    public string? Precision { get; init; }
 }
 
 /// <summary>
@@ -75,6 +76,7 @@ public static class RunSettings
             Steps = o.Steps ?? t.Steps, Batch = o.Batch ?? preset.Batch, Lr = o.Lr ?? t.Lr, Seed = seed,
             SaveEvery = o.SaveEvery ?? t.SaveEvery, LogEvery = o.LogEvery ?? t.LogEvery,
             LrSchedule = o.LrSchedule ?? t.LrSchedule, WarmupSteps = o.WarmupSteps ?? t.WarmupSteps,
+            Precision = o.Precision ?? t.Precision,
         };
         return new RunConfig(algo, dataset, spec, model, obj, train);
     }

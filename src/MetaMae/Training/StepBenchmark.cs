@@ -34,6 +34,8 @@ public sealed record StepBenchmarkOptions
     public int FeatureReps { get; init; } = 10;
     /// <summary>Size n of the n^3 matmul whose speed is the peak (0 = skip it).</summary>
     public int PeakSize { get; init; } = 2048;
+    /// <summary>Matmul precision of the step and the feature extraction (TrainOptions.Precision): fp32 or bf16.</summary>
+    public string Precision { get; init; } = "fp32";
 
     public int L => Length ?? (Tokens ? 128 : 64);
 
@@ -50,6 +52,9 @@ public sealed record StepBenchmarkOptions
         if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
         if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
         if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
+        if (!ComputePrecision.Names.Contains(Precision))
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", ComputePrecision.Names)} " +
+                                        $"(got '{Precision}')");
         Masking.KeepCount(L, MaskRatio);
     }
 
@@ -67,14 +72,16 @@ public sealed record StepBenchmarkOptions
 
 public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threads, double[] StepMs, double FirstLoss, double LastLoss,
     double GflopStep, double PeakGflops, double FeatureSamplesPerSecond, double RssMb, double PeakRssMb,
-    IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator)
+    IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator, double PeakBf16Gflops = double.NaN)
 {
+    /// <summary>The matmul peak of the run's own precision (fp32 or bf16), what pct_peak compares to.</summary>
+    public double OwnPeakGflops => Options.Precision == "bf16" ? PeakBf16Gflops : PeakGflops;
     public double MsMedian => StepBenchmark.Median(StepMs);
     public double MsMin => StepMs.Min();
     public double MsMax => StepMs.Max();
     public double StepsPerSecond => 1000.0 / MsMedian;
     public double Gflops => GflopStep / (MsMedian / 1000.0);
-    public double PctPeak => PeakGflops > 0 ? 100.0 * Gflops / PeakGflops : double.NaN;
+    public double PctPeak => OwnPeakGflops > 0 ? 100.0 * Gflops / OwnPeakGflops : double.NaN;
     /// <summary>GFLOP/s of feature extraction (its analytic FLOPs times samples per second).</summary>
     public double FeatureGflops => StepBenchmark.FeatureFlopsPerSample(Options) * FeatureSamplesPerSecond / 1e9;
 
@@ -83,10 +90,11 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
     {
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-        return $"RESULT impl=metamae-cs algo={o.Algo} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
-               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
+        return $"RESULT impl=metamae-cs algo={o.Algo} precision={o.Precision} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
+               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} " +
+               $"omp={CpuMath.WaitPolicyState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
-               $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
+               $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} mm_peak_bf16_gflops={F(PeakBf16Gflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
                $"features_per_s={FeatureSamplesPerSecond:F0} feature_gflop_sample={(StepBenchmark.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} feature_gflops={F(FeatureGflops)}";
     }
 }
@@ -147,15 +155,16 @@ public static class StepBenchmark
         return embed + c.EncDepth * (2 * n * (3 * d * d + d * d + 2 * d * c.EncMlp) + 2 * n * n * d * 2);
     }
 
-    /// <summary>Median GFLOP/s of an n x n x n float32 matmul into a preallocated output (10 runs after 3 warm-ups).</summary>
-    public static double MatmulPeak(int n, Device device, int reps = 10)
+    /// <summary>Median GFLOP/s of an n x n x n matmul of dtype (float32 by default) into a preallocated output
+    /// (10 runs after 3 warm-ups).</summary>
+    public static double MatmulPeak(int n, Device device, int reps = 10, ScalarType dtype = ScalarType.Float32)
     {
         if (n <= 0) return double.NaN;
         using var scope = NewDisposeScope();
         using var g = new Generator().manual_seed(0);
-        var a = randn([n, n], generator: g).to(device);
-        var bm = randn([n, n], generator: g).to(device);
-        var outT = empty([n, n], device: device);
+        var a = randn([n, n], generator: g).to(dtype).to(device);
+        var bm = randn([n, n], generator: g).to(dtype).to(device);
+        var outT = empty([n, n], dtype: dtype, device: device);
         for (int i = 0; i < 3; i++) outT.addmm_(a, bm, beta: 0, alpha: 1);   // warm-up: outT = a @ bm, no allocation
         var ts = new double[reps];
         for (int i = 0; i < reps; i++)
@@ -198,8 +207,9 @@ public static class StepBenchmark
         device ??= CPU;
         var spec = o.Spec;
         var objective = new MetaMaeObjective(o.Objective);
+        ComputePrecision.EnsureSupported(o.Precision, device);
         var model = Pretrainer.CreateModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
-            new TrainOptions { Seed = o.Seed, Batch = o.Batch }), device);
+            new TrainOptions { Seed = o.Seed, Batch = o.Batch, Precision = o.Precision }), device);
         var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
         using var gen = new Generator(device: CPU).manual_seed(o.Seed);
         using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen) : randn([o.Batch, o.L, o.Values], generator: gen)).to(device);
@@ -239,9 +249,17 @@ public static class StepBenchmark
         double features = FeatureRate(model, o, device);
         var (rssNow, peakRss) = Rss();
         double peak = MatmulPeak(o.PeakSize, device);
+        double peakBf16 = Bf16Native(device) ? MatmulPeak(o.PeakSize, device, dtype: ScalarType.BFloat16) : double.NaN;
         model.Dispose();
         return new StepBenchmarkResult(o, get_num_threads(), times.ToArray(), first, last, StepFlops(o) / 1e9, peak, features,
-            rssNow, peakRss, trace, Allocator());
+            rssNow, peakRss, trace, Allocator(), peakBf16);
+    }
+
+    /// <summary>Whether bf16 runs natively here (what --precision bf16 needs): a bf16 peak is measured only then.</summary>
+    private static bool Bf16Native(Device device)
+    {
+        try { ComputePrecision.EnsureSupported("bf16", device); return true; }
+        catch (ArgumentException) { return false; }
     }
 
     /// <summary>Samples per second of <see cref="MetaMaeModel.forward"/> (the probe's features) in eval mode without gradients.</summary>
