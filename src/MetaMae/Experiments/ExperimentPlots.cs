@@ -29,29 +29,46 @@ public static class ExperimentPlots
         }
         else
         {
+            // one marker per row and column with its ± std bar (a dot plot: the axis fits the values, so rows a few
+            // points apart stay apart, which bars from 0 hide); one colour per row (Category20: up to 20 rows)
+            var rowPalette = new ScottPlot.Palettes.Category20();
             int nCols = plan.Columns.Count, nRows = plan.Rows.Length;
             double width = 0.8 / nRows;
-            var bars = new List<Bar>();
             for (int ri = 0; ri < nRows; ri++)
+            {
+                var xs = new List<double>();
+                var ys = new List<double>();
+                var errs = new List<double>();
                 for (int ci = 0; ci < nCols; ci++)
                 {
-                    var v = results.Where(r => r.Row == plan.Rows[ri].Label && r.Column == plan.Columns[ci]).Select(r => r.Test).ToList();
+                    var v = results.Where(r => r.Row == plan.Rows[ri].Label && r.Column == plan.Columns[ci])
+                        .Select(r => r.Test).ToList();
                     if (v.Count == 0) continue;
                     var (m, sd) = ExperimentSuite.MeanStd(v);
-                    bars.Add(new Bar { Position = ci + (ri - (nRows - 1) / 2.0) * width, Value = m, Error = sd, Size = width * 0.9, FillColor = palette.GetColor(ri) });
+                    xs.Add(ci + (ri - (nRows - 1) / 2.0) * width);
+                    ys.Add(m);
+                    errs.Add(double.IsFinite(sd) ? sd : 0);
                 }
-            plt.Add.Bars(bars);
+                if (xs.Count == 0) continue;
+                var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), errs.ToArray());
+                eb.Color = rowPalette.GetColor(ri);
+                var sc = plt.Add.ScatterPoints(xs.ToArray(), ys.ToArray());
+                sc.Color = rowPalette.GetColor(ri);
+                sc.MarkerSize = 7;
+                sc.LegendText = plan.Rows[ri].Label;
+            }
             plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
                 Enumerable.Range(0, nCols).Select(i => (double)i).ToArray(), plan.Columns.ToArray());
-            for (int ri = 0; ri < nRows; ri++)
-                plt.Legend.ManualItems.Add(new LegendItem { LabelText = plan.Rows[ri].Label, FillColor = palette.GetColor(ri) });
-            plt.ShowLegend(Alignment.LowerRight);
+            for (int ci = 1; ci < nCols; ci++)
+            {
+                var sep = plt.Add.VerticalLine(ci - 0.5);                   // column separators
+                sep.Color = Colors.LightGray;
+            }
+            plt.ShowLegend(Edge.Right);
             plt.YLabel($"test {metric} (mean ± std over seeds)");
-            var vals = results.Select(r => r.Test).ToList();
-            if (vals.Count > 0) plt.Axes.SetLimitsY(Math.Min(0, vals.Min() - 0.05), Math.Max(1, vals.Max() + 0.05));
         }
-        plt.Title(plan.Title);
-        plt.SavePng(path, 900, 540);
+        plt.Title(ShortTitle(plan));                                        // the full title heads the .md table
+        plt.SavePng(path, 1200, 560);
     }
 
     /// <summary>The paired differences A - B per column: one marker per pair and column with its 95% interval, 0 dashed.</summary>
@@ -85,9 +102,12 @@ public static class ExperimentPlots
         zero.Color = Colors.Gray;
         plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, plan.Columns.Count).Select(i => (double)i).ToArray(), plan.Columns.ToArray());
-        plt.YLabel("paired difference of the test metric (mean, 95% interval over seeds)");
-        plt.ShowLegend(Alignment.UpperRight);
-        plt.Title(plan.Title + ": paired differences");
-        plt.SavePng(path, 900, 540);
+        plt.YLabel("A - B: test metric (mean, 95% interval)");
+        plt.ShowLegend(Edge.Right);
+        plt.Title($"{ShortTitle(plan)}: paired differences A - B over seeds");
+        plt.SavePng(path, 1200, 560);
     }
+
+    /// <summary>The plan's title when short, else its name: a picture's title must fit above the plot.</summary>
+    private static string ShortTitle(ExperimentPlan plan) => plan.Title.Length <= 70 ? plan.Title : plan.Name;
 }

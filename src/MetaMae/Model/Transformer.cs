@@ -109,7 +109,11 @@ public sealed class Mlp : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    // x: (B, N, C) -> (B, N, C); GELU in x's dtype, the two Linear matmuls in the model's precision
-    public override Tensor forward(Tensor x) =>
-        drop2.forward(precision.Linear(fc2, drop1.forward(functional.gelu(precision.Linear(fc1, x)))));
+    // x: (B, N, C) -> (B, N, C). The two Linear matmuls in the model's precision; the hidden activation (B, N, hidden),
+    // the block's largest, stays in it through GELU and dropout (as torch.autocast runs them): no cast back and forth.
+    public override Tensor forward(Tensor x)
+    {
+        var h = drop1.forward(functional.gelu(precision.LinearLow(fc1, x)));          // (B, N, hidden), matmul dtype
+        return drop2.forward(precision.Linear(fc2, h));                               // (B, N, C), x's dtype
+    }
 }
