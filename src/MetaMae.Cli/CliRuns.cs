@@ -101,24 +101,32 @@ internal static class CliRuns
         };
     }
 
-    /// <summary>The after-step hook of --tb-images N (null when off).</summary>
-    internal static Action<int, MetaMae.Model.MetaMaeModel>? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
+    /// <summary>The monitor of --tb-images N (null when off).</summary>
+    internal static ITrainingMonitor? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
     {
         int every = p.GetValue(TbImages);
         if (every < 0) throw new ArgumentException($"--tb-images must be >= 0 (got {every})");
         if (every == 0) return null;
         var split = ds.Test ?? ds.Train;
         var raw = split.X.slice(0, 0, Math.Min(4, split.Count), 1);
-        var tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(runDir, "tensorboard", "reconstructions"));
-        return (step, model) =>
+        return new ReconstructionImages(raw, cfg, every, Path.Combine(runDir, "tensorboard", "reconstructions"));
+    }
+
+    /// <summary>--tb-images N: reconstructions of up to 4 samples for TensorBoard every N steps and at the last.</summary>
+    private sealed class ReconstructionImages(TorchSharp.torch.Tensor raw, RunConfig cfg, int every, string dir)
+        : ITrainingMonitor
+    {
+        private readonly TorchSharp.Modules.SummaryWriter tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(dir);
+
+        public void OnStepDone(StepMetrics m, MetaMae.Model.MetaMaeModel model)
         {
-            if (step % every != 0 && step != cfg.Train.Steps) return;
+            if (m.Step % every != 0 && m.Step != cfg.Train.Steps) return;
             bool training = model.training;
-            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: step))
+            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: m.Step))
             using (var img = TensorBoardImages.Image(cfg.Spec, r))
-                tb.add_img("reconstruction", img, step);
+                tb.add_img("reconstruction", img, m.Step);
             if (training) model.train();
-        };
+        }
     }
 
     /// <summary>loss.png beside metrics.csv at the end of pretraining.</summary>

@@ -25,9 +25,9 @@ internal static class RunCommand
             var po = ProbeOpts(p, preset);
             PretrainResult pre;
             using (stop)
-                pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m,
-                    device, afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token,
-                    missingCells: ByoCli.HasMissing(ds)));
+                pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"),
+                    p.GetValue(Resume), new CombinedMonitor(m, TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))),
+                    device, stop: stop.Token, missingCells: ByoCli.HasMissing(ds)));
             PlotLoss(Path.Combine(outDir, "pretrain"));
             ByoCli.AddDataReport(Path.Combine(outDir, "pretrain"), ds);
             if (!ds.IsLabeled)
