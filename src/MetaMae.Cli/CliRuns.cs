@@ -1,11 +1,13 @@
 namespace MetaMae.Cli;
 
-/// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset source, pictures.</summary>
+/// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset
+/// source, pictures.</summary>
 internal static class CliRuns
 {
     internal static Device Setup(ParseResult p)
     {
-        int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());   // mpirun: cores shared by its local ranks
+        // mpirun: cores shared by its local ranks
+        int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());
         CpuMath.Configure(threads);
         return ParseDevice(p.GetValue(DeviceOpt)!);
     }
@@ -26,7 +28,8 @@ internal static class CliRuns
         if (d.StartsWith("cuda"))
         {
             if (!cuda.is_available())
-                throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)");
+                throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; " +
+                    "swap in TorchSharp-cuda-linux)");
             return new Device(d);
         }
         throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
@@ -79,7 +82,8 @@ internal static class CliRuns
 
     internal static ByoOptions ByoOpts(ParseResult p, string path) => new()
     {
-        Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality ({string.Join("|", ByoData.Modalities)})"),
+        Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality " +
+            $"({string.Join("|", ByoData.Modalities)})"),
         LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
         Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
         IdColumn = p.GetValue(ByoCli.IdColumn), IgnoreColumns = ByoCli.IgnoreList(p), Missing = ByoCli.MissingOf(p),
@@ -89,14 +93,16 @@ internal static class CliRuns
     /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>
     internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
     {
-        var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false })
+            .Select(o => o.Name).ToList();
         var protocol = p.GetValue(ProbeProtocolOpt) is string s ? ProbeOptions.Parse(s, "--probe")
             : paperOnly.Count > 0 ? ProbeProtocol.Paper : ProbeProtocol.Converged;
         if (protocol == ProbeProtocol.Converged && paperOnly.Count > 0)
             throw new ArgumentException($"{string.Join(", ", paperOnly)} set the paper probe; drop them, or use --probe paper");
         return new()
         {
-            Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+            Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch,
+            Seed = p.GetValue(Seed),
             Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = p.GetValue(LabelFraction),
         };
     }

@@ -22,7 +22,8 @@ internal static class PretrainCommand
             if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
             ByoCli.AddDataReport(outDir, ds);
             PlotLoss(outDir);
-            Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
+            Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, " +
+                $"final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
             PrintJson(p, new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = result.Steps, ["final_loss"] = result.FinalLoss,
