@@ -19,7 +19,8 @@ public static class ExperimentPlots
                     var pts = plan.EvalSteps.Select(s => results.Where(r => r.Row == row.Label && r.Column == col)
                         .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList()).Where(l => l.Count > 0).ToList();
                     if (pts.Count == 0) continue;
-                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(), pts.Select(l => l.Average(p => p.Test)).ToArray());
+                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(),
+                        pts.Select(l => l.Average(p => p.Test)).ToArray());
                     sc.LegendText = plan.Columns.Count > 1 ? $"{row.Label} ({col})" : row.Label;
                     sc.Color = palette.GetColor(i++);
                 }
@@ -38,7 +39,11 @@ public static class ExperimentPlots
                     var v = results.Where(r => r.Row == plan.Rows[ri].Label && r.Column == plan.Columns[ci]).Select(r => r.Test).ToList();
                     if (v.Count == 0) continue;
                     var (m, sd) = ExperimentSuite.MeanStd(v);
-                    bars.Add(new Bar { Position = ci + (ri - (nRows - 1) / 2.0) * width, Value = m, Error = sd, Size = width * 0.9, FillColor = palette.GetColor(ri) });
+                    bars.Add(new Bar
+                    {
+                        Position = ci + (ri - (nRows - 1) / 2.0) * width, Value = m, Error = sd, Size = width * 0.9,
+                        FillColor = palette.GetColor(ri),
+                    });
                 }
             plt.Add.Bars(bars);
             plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
