@@ -32,7 +32,8 @@ public static class Pretrainer
     /// <summary>A 64-bit mix of the run seed and a counter (SplitMix64), for per-step seeds.</summary>
     public static long Mix(long seed, long counter, long stream)
     {
-        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)counter * 0xBF58476D1CE4E5B9UL + (ulong)stream * 0x94D049BB133111EBUL);
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)counter * 0xBF58476D1CE4E5B9UL
+                            + (ulong)stream * 0x94D049BB133111EBUL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return (long)((z ^ (z >> 31)) & 0x7FFFFFFFFFFFFFFFUL);
@@ -273,7 +274,8 @@ public static class Pretrainer
         {
             using var flat = bad.reshape(x.shape[0], -1).any(1).nonzero();
             long row = flat[0, 0].item<long>();
-            throw new ArgumentException($"training data of '{name}': sample {row} holds " + (missingAllowed ? "an infinity" : "NaN or infinity"));
+            throw new ArgumentException($"training data of '{name}': sample {row} holds "
+                                        + (missingAllowed ? "an infinity" : "NaN or infinity"));
         }
     }
 
