@@ -7,9 +7,17 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var algo = new Option<string>("--algo") { Description = "mae, metamae (second order) or metamae-fo (first order)", DefaultValueFactory = _ => "metamae" }
+        var algo = new Option<string>("--algo")
+        {
+            Description = "mae, metamae (second order) or metamae-fo (first order)",
+            DefaultValueFactory = _ => "metamae",
+        }
             .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
-        var preset = new Option<string>("--preset") { Description = "Model size: paper or tiny", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
+        var preset = new Option<string>("--preset")
+        {
+            Description = "Model size: paper or tiny",
+            DefaultValueFactory = _ => "paper",
+        }.AcceptOnlyFromAmong("paper", "tiny");
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
         var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
         var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };
@@ -19,18 +27,45 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => 5 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
         var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => 0 };
-        var rssEvery = new Option<int>("--rss-every") { Description = "Print resident memory every N timed steps (0 = off)", DefaultValueFactory = _ => 0 };
-        var featBatch = new Option<int>("--feature-batch") { Description = "Batch of the feature-extraction timing (0 = skip)", DefaultValueFactory = _ => 256 };
-        var featReps = new Option<int>("--feature-reps") { Description = "Timed repetitions of feature extraction", DefaultValueFactory = _ => 10 };
-        var peak = new Option<int>("--peak-size") { Description = "n of the n^3 matmul that measures the float32 (and, where native, bfloat16) peak (0 = skip)", DefaultValueFactory = _ => 2048 };
-        var device = new Option<string>("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+        var rssEvery = new Option<int>("--rss-every")
+        {
+            Description = "Print resident memory every N timed steps (0 = off)",
+            DefaultValueFactory = _ => 0,
+        };
+        var featBatch = new Option<int>("--feature-batch")
+        {
+            Description = "Batch of the feature-extraction timing (0 = skip)",
+            DefaultValueFactory = _ => 256,
+        };
+        var featReps = new Option<int>("--feature-reps")
+        {
+            Description = "Timed repetitions of feature extraction",
+            DefaultValueFactory = _ => 10,
+        };
+        var peak = new Option<int>("--peak-size")
+        {
+            Description = "n of the n^3 matmul that measures the float32 (and, where native, bfloat16) peak " +
+                "(0 = skip)",
+            DefaultValueFactory = _ => 2048,
+        };
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, or cuda with a CUDA build of TorchSharp",
+            DefaultValueFactory = _ => "cpu",
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
         var precision = new Option<string>("--precision")
         {
             Description = "Matmul precision: fp32, bf16, or both (fp32 then bf16, side by side)", DefaultValueFactory = _ => "fp32",
         }.AcceptOnlyFromAmong([.. ComputePrecision.Names, "both"]);
         var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
-        foreach (var o in new Option[] { algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch, featReps, peak, device, precision, json }) c.Add(o);
+        foreach (var o in new Option[]
+                 {
+                     algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch,
+                     featReps,
+                     peak, device, precision, json,
+                 })
+            c.Add(o);
         c.SetAction(p =>
         {
             int t = p.GetValue(threads) ?? Environment.ProcessorCount;
@@ -41,7 +76,9 @@ public static class BenchCommand
             {
                 Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
                 Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
-                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery), FeatureBatch = p.GetValue(featBatch), FeatureReps = p.GetValue(featReps),
+                Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery),
+                FeatureBatch = p.GetValue(featBatch),
+                FeatureReps = p.GetValue(featReps),
                 PeakSize = p.GetValue(peak),
             };
             var which = p.GetValue(precision)!;

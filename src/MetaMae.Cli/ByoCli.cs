@@ -4,11 +4,14 @@ namespace MetaMae.Cli;
 /// output folder names and the run lock.</summary>
 public static class ByoCli
 {
-    internal static readonly Option<string?> IdColumn = new("--id-column") { Description = "Id column of a --data CSV: names the samples (embed), never a feature" };
-    internal static readonly Option<string?> IgnoreColumns = new("--ignore-columns") { Description = "Comma-separated columns of a --data table that are not features" };
+    internal static readonly Option<string?> IdColumn =
+        new("--id-column") { Description = "Id column of a --data CSV: names the samples (embed), never a feature" };
+    internal static readonly Option<string?> IgnoreColumns =
+        new("--ignore-columns") { Description = "Comma-separated columns of a --data table that are not features" };
     internal static readonly Option<string> MissingOpt = new Option<string>("--missing")
     {
-        Description = "Missing table cells (empty, NA, N/A, NaN, nan, ?): mask = masked in pretraining, training mean in features; error = refuse",
+        Description = "Missing table cells (empty, NA, N/A, NaN, nan, ?): mask = masked in pretraining, " +
+            "training mean in features; error = refuse",
         DefaultValueFactory = _ => "mask",
     }.AcceptOnlyFromAmong("mask", "error");
 
@@ -38,7 +41,8 @@ public static class ByoCli
     {
         if (asked is int b) return b;
         if (trainCount >= presetBatch) return presetBatch;
-        Console.Error.WriteLine($"data: batch {trainCount}: the preset's batch {presetBatch} is larger than the {trainCount} training samples");
+        Console.Error.WriteLine($"data: batch {trainCount}: the preset's batch {presetBatch} is larger than the " +
+            $"{trainCount} training samples");
         return trainCount;
     }
 

@@ -5,16 +5,36 @@ internal static class CliOptions
 {
     internal static readonly TrainOptions DefaultTrain = new();
     internal static readonly ObjectiveOptions DefaultObjective = new();
-    internal static readonly Option<string?> DatasetOpt = new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
-    internal static readonly Option<string?> DataDir = new("--data-dir") { Description = "Folder holding the shipped datasets (default: data/ beside the program, or METAMAE_DATA)" };
-    internal static readonly Option<string> Algo = new Option<string>("--algo") { Description = "Objective", DefaultValueFactory = _ => "metamae" }.AcceptOnlyFromAmong([.. Algorithms.Trainable]);
-    internal static readonly Option<string> Preset = new Option<string>("--preset") { Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)", DefaultValueFactory = _ => "paper" }.AcceptOnlyFromAmong("paper", "tiny");
+    internal static readonly Option<string?> DatasetOpt =
+        new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
+    internal static readonly Option<string?> DataDir = new("--data-dir")
+    {
+        Description = "Folder holding the shipped datasets (default: data/ beside the program, or METAMAE_DATA)",
+    };
+    internal static readonly Option<string> Algo = new Option<string>("--algo")
+    {
+        Description = "Objective",
+        DefaultValueFactory = _ => "metamae",
+    }.AcceptOnlyFromAmong([.. Algorithms.Trainable]);
+    internal static readonly Option<string> Preset = new Option<string>("--preset")
+    {
+        Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)",
+        DefaultValueFactory = _ => "paper",
+    }.AcceptOnlyFromAmong("paper", "tiny");
     internal static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
     internal static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
-    internal static readonly Option<long> Seed = new("--seed") { Description = "Seed of init, batches, masks, dropout and the probe", DefaultValueFactory = _ => 0 };
+    internal static readonly Option<long> Seed = new("--seed")
+    {
+        Description = "Seed of init, batches, masks, dropout and the probe",
+        DefaultValueFactory = _ => 0,
+    };
     internal static readonly Option<string?> Out = new("--out") { Description = "Output folder (default runs/DATASET-ALGO-PRESET-sSEED)" };
     internal static readonly Option<int?> Threads = new("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
-    internal static readonly Option<string> DeviceOpt = new("--device") { Description = "cpu, or cuda with a CUDA build of TorchSharp", DefaultValueFactory = _ => "cpu" };
+    internal static readonly Option<string> DeviceOpt = new("--device")
+    {
+        Description = "cpu, or cuda with a CUDA build of TorchSharp",
+        DefaultValueFactory = _ => "cpu",
+    };
     internal static readonly Option<string?> PrecisionOpt = new Option<string?>("--precision")
     {
         Description = $"Matmul precision: fp32 (default) or bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
@@ -22,34 +42,62 @@ internal static class CliOptions
     }.AcceptOnlyFromAmong(MetaMae.Model.ComputePrecision.Names);
     internal static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
     // DABS datasets a user downloaded (docs/dabs-datasets.md)
-    internal static readonly Option<string?> DabsRoot = new("--root") { Description = "Folder holding downloaded DABS datasets; --dataset then names one of them (see 'metamae datasets --root DIR')" };
-    internal static readonly Option<int> MaxPerSplit = new("--max-per-split") { Description = "With --root: read at most N samples per split (0 = all)", DefaultValueFactory = _ => 0 };
+    internal static readonly Option<string?> DabsRoot = new("--root")
+    {
+        Description = "Folder holding downloaded DABS datasets; --dataset then names one of them " +
+            "(see 'metamae datasets --root DIR')",
+    };
+    internal static readonly Option<int> MaxPerSplit = new("--max-per-split")
+    {
+        Description = "With --root: read at most N samples per split (0 = all)",
+        DefaultValueFactory = _ => 0,
+    };
     // MetaMAE switches (defaults: the dataset preset, i.e. Table 8)
     internal static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
     internal static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
     internal static readonly Option<double?> Lambda = new("--lambda") { Description = "Weight of the task-contrastive loss (0 = off)" };
     internal static readonly Option<double?> R = new("--r") { Description = $"Nearby-S ratio r (default {DefaultObjective.NearbyRatio})" };
-    internal static readonly Option<int?> InnerSteps = new("--inner-steps") { Description = $"Latent adaptation steps (default {DefaultObjective.InnerSteps})" };
-    internal static readonly Option<bool> FirstOrder = new("--first-order") { Description = "Detach the inner gradient (first-order adaptation)" };
-    internal static readonly Option<int?> DecoderDepth = new("--decoder-depth") { Description = "Decoder blocks n (0 = linear decoder, encoder sees every token)" };
+    internal static readonly Option<int?> InnerSteps =
+        new("--inner-steps") { Description = $"Latent adaptation steps (default {DefaultObjective.InnerSteps})" };
+    internal static readonly Option<bool> FirstOrder =
+        new("--first-order") { Description = "Detach the inner gradient (first-order adaptation)" };
+    internal static readonly Option<int?> DecoderDepth =
+        new("--decoder-depth") { Description = "Decoder blocks n (0 = linear decoder, encoder sees every token)" };
     internal static readonly Option<double?> Dropout = new("--dropout") { Description = "Encoder dropout p" };
-    internal static readonly Option<double?> Temperature = new("--temperature") { Description = $"NT-Xent temperature (default {DefaultObjective.Temperature}; e-Mix and Capri bring their own)" };
+    internal static readonly Option<double?> Temperature = new("--temperature")
+    {
+        Description = $"NT-Xent temperature (default {DefaultObjective.Temperature}; e-Mix and Capri bring their own)",
+    };
     internal static readonly Option<double?> Lr = new("--lr") { Description = $"AdamW learning rate (default {DefaultTrain.Lr})" };
     // pretrain
-    internal static readonly Option<int> SaveEvery = new("--save-every") { Description = "Checkpoint every N steps (0 = only at the end)", DefaultValueFactory = _ => 100 };
+    internal static readonly Option<int> SaveEvery = new("--save-every")
+    {
+        Description = "Checkpoint every N steps (0 = only at the end)",
+        DefaultValueFactory = _ => 100,
+    };
     internal static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
-    internal static readonly Option<int> Accumulate = new("--accumulate") { Description = "Split each batch into K micro-batches run one after the other (gradient accumulation); under mpirun, per process", DefaultValueFactory = _ => 1 };
-    internal static readonly Option<int> LogEvery = new("--log-every") { Description = "Progress line every N steps", DefaultValueFactory = _ => 20 };
+    internal static readonly Option<int> Accumulate = new("--accumulate")
+    {
+        Description = "Split each batch into K micro-batches run one after the other (gradient accumulation); " +
+            "under mpirun, per process",
+        DefaultValueFactory = _ => 1,
+    };
+    internal static readonly Option<int> LogEvery =
+        new("--log-every") { Description = "Progress line every N steps", DefaultValueFactory = _ => 20 };
     // probe
-    internal static readonly Option<string?> CheckpointOpt = new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
-    internal static readonly Option<bool> RandomInit = new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
-    internal static readonly Option<int> ProbeEpochs = new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
+    internal static readonly Option<string?> CheckpointOpt =
+        new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
+    internal static readonly Option<bool> RandomInit =
+        new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
+    internal static readonly Option<int> ProbeEpochs =
+        new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
     internal static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
     {
         Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "
             + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
     }.AcceptOnlyFromAmong("converged", "paper");
-    internal static readonly Option<bool> RawInput = new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
+    internal static readonly Option<bool> RawInput =
+        new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
     internal static readonly Option<string> FeaturesOpt = new Option<string>("--features")
     {
         Description = "Features: mean (mean of the encoder's token outputs, the paper's probe), cls (the CLS output) or tokens "
@@ -61,22 +109,51 @@ internal static class CliOptions
         Description = "Probe with this fraction of the training labels (a stratified subset seeded by --seed, the same rows for every "
             + "encoder and the raw input), e.g. 0.1; 1 = all", DefaultValueFactory = _ => 1.0,
     };
-    internal static readonly Option<int?> ProbeBatch = new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
+    internal static readonly Option<int?> ProbeBatch =
+        new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
     // bring your own data (Data/ByoData.cs)
-    internal static readonly Option<string?> DataOpt = new("--data") { Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)" };
-    internal static readonly Option<string?> ModalityOpt = new Option<string?>("--modality") { Description = "Modality of --data" }.AcceptOnlyFromAmong(ByoData.Modalities);
-    internal static readonly Option<string?> LabelColumn = new("--label-column") { Description = "Label column of a --data CSV (default 'label' if present)" };
-    internal static readonly Option<string> SplitColumn = new("--split-column") { Description = "Split column (train/test) of a --data CSV; without one a seeded stratified 80/20 split", DefaultValueFactory = _ => "split" };
-    internal static readonly Option<string?> AlphabetOpt = new("--alphabet") { Description = "Symbols of --modality sequence (default: inferred)" };
-    internal static readonly Option<int?> PatchOpt = new("--patch") { Description = "Patch length (series) or side (image, audio) for --data" };
-    internal static readonly Option<int?> LengthOpt = new("--length") { Description = "Sequence length (crop / pad) or series window for --data" };
+    internal static readonly Option<string?> DataOpt = new("--data")
+    {
+        Description = "Your own data: a CSV / FASTA file or a folder of class subfolders (needs --modality)",
+    };
+    internal static readonly Option<string?> ModalityOpt = new Option<string?>("--modality")
+    {
+        Description = "Modality of --data",
+    }.AcceptOnlyFromAmong(ByoData.Modalities);
+    internal static readonly Option<string?> LabelColumn =
+        new("--label-column") { Description = "Label column of a --data CSV (default 'label' if present)" };
+    internal static readonly Option<string> SplitColumn = new("--split-column")
+    {
+        Description = "Split column (train/test) of a --data CSV; without one a seeded stratified 80/20 split",
+        DefaultValueFactory = _ => "split",
+    };
+    internal static readonly Option<string?> AlphabetOpt =
+        new("--alphabet") { Description = "Symbols of --modality sequence (default: inferred)" };
+    internal static readonly Option<int?> PatchOpt =
+        new("--patch") { Description = "Patch length (series) or side (image, audio) for --data" };
+    internal static readonly Option<int?> LengthOpt =
+        new("--length") { Description = "Sequence length (crop / pad) or series window for --data" };
 
-    internal static readonly Option<string> Format = new Option<string>("--format") { Description = "Export format", DefaultValueFactory = _ => "safetensors" }.AcceptOnlyFromAmong("safetensors");
-    internal static readonly Option<string> Parts = new("--parts") { Description = "Comma list of encoder, decoder, projector (or all)", DefaultValueFactory = _ => "encoder" };
+    internal static readonly Option<string> Format = new Option<string>("--format")
+    {
+        Description = "Export format",
+        DefaultValueFactory = _ => "safetensors",
+    }.AcceptOnlyFromAmong("safetensors");
+    internal static readonly Option<string> Parts = new("--parts")
+    {
+        Description = "Comma list of encoder, decoder, projector (or all)",
+        DefaultValueFactory = _ => "encoder",
+    };
     internal static readonly Option<string?> In = new("--in") { Description = "A safetensors file with reference (timm/MAE-style) names" };
-    internal static readonly Option<string?> Like = new("--like") { Description = "A checkpoint whose model (spec and sizes) the imported file fits" };
+    internal static readonly Option<string?> Like =
+        new("--like") { Description = "A checkpoint whose model (spec and sizes) the imported file fits" };
     internal static readonly Option<int> Samples = new("--samples") { Description = "Samples to draw", DefaultValueFactory = _ => 4 };
-    internal static readonly Option<int> TbImages = new("--tb-images") { Description = "Every N steps, write input / masked / reconstruction images of 4 test samples to DIR/tensorboard/reconstructions (0 = off)", DefaultValueFactory = _ => 0 };
+    internal static readonly Option<int> TbImages = new("--tb-images")
+    {
+        Description = "Every N steps, write input / masked / reconstruction images of 4 test samples to " +
+            "DIR/tensorboard/reconstructions (0 = off)",
+        DefaultValueFactory = _ => 0,
+    };
 
 
     // inner-loss scaling, inner distance, learning-rate schedule: defaults in ObjectiveOptions / TrainOptions
@@ -105,11 +182,17 @@ internal static class CliOptions
 
     internal static Command WithCommon(Command c, bool training)
     {
-        foreach (var o in new Option[] { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, PrecisionOpt, Json }) c.Add(o);
+        foreach (var o in new Option[]
+                 { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, PrecisionOpt, Json })
+            c.Add(o);
         foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
         foreach (var o in ByoCli.ByoTableOptions) c.Add(o);
         if (training)
-            foreach (var o in new Option[] { Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout, Temperature, Lr, LogEvery }
+            foreach (var o in new Option[]
+                         {
+                             Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout,
+                             Temperature, Lr, LogEvery,
+                         }
                          .Concat(AdaptationFlags))
                 c.Add(o);
         return c;

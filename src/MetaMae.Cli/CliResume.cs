@@ -108,7 +108,9 @@ internal static class CliResume
     /// <summary>The command that continues this run: the one given, with --resume added.</summary>
     internal static string ResumeCommand()
     {
-        static string Q(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./:=,+@".Contains(ch)) ? a : "'" + a.Replace("'", "'\\''") + "'";
+        static string Q(string a) =>
+            a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./:=,+@".Contains(ch)) ? a
+                : "'" + a.Replace("'", "'\\''") + "'";
         var args = CommandLine.Contains("--resume") ? CommandLine : [.. CommandLine, "--resume"];
         return "metamae " + string.Join(" ", args.Select(Q));
     }

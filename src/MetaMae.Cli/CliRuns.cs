@@ -1,11 +1,13 @@
 namespace MetaMae.Cli;
 
-/// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset source, pictures.</summary>
+/// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset
+/// source, pictures.</summary>
 internal static class CliRuns
 {
     internal static Device Setup(ParseResult p)
     {
-        int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());   // mpirun: cores shared by its local ranks
+        // mpirun: cores shared by its local ranks
+        int threads = p.GetValue(Threads) ?? Math.Max(1, Environment.ProcessorCount / DistributedCli.LocalRanks());
         CpuMath.Configure(threads);
         return ParseDevice(p.GetValue(DeviceOpt)!);
     }
@@ -26,7 +28,8 @@ internal static class CliRuns
         if (d.StartsWith("cuda"))
         {
             if (!cuda.is_available())
-                throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; swap in TorchSharp-cuda-linux)");
+                throw new ArgumentException($"--device {d}: CUDA is not available (this build uses TorchSharp-cpu; " +
+                    "swap in TorchSharp-cuda-linux)");
             return new Device(d);
         }
         throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
@@ -79,7 +82,8 @@ internal static class CliRuns
 
     internal static ByoOptions ByoOpts(ParseResult p, string path) => new()
     {
-        Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality ({string.Join("|", ByoData.Modalities)})"),
+        Modality = p.GetValue(ModalityOpt) ?? throw new ArgumentException($"--data {path} needs --modality " +
+            $"({string.Join("|", ByoData.Modalities)})"),
         LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
         Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
         IdColumn = p.GetValue(ByoCli.IdColumn), IgnoreColumns = ByoCli.IgnoreList(p), Missing = ByoCli.MissingOf(p),
@@ -89,36 +93,46 @@ internal static class CliRuns
     /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>
     internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
     {
-        var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+        var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false })
+            .Select(o => o.Name).ToList();
         var protocol = p.GetValue(ProbeProtocolOpt) is string s ? ProbeOptions.Parse(s, "--probe")
             : paperOnly.Count > 0 ? ProbeProtocol.Paper : ProbeProtocol.Converged;
         if (protocol == ProbeProtocol.Converged && paperOnly.Count > 0)
             throw new ArgumentException($"{string.Join(", ", paperOnly)} set the paper probe; drop them, or use --probe paper");
         return new()
         {
-            Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch, Seed = p.GetValue(Seed),
+            Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch,
+            Seed = p.GetValue(Seed),
             Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = p.GetValue(LabelFraction),
         };
     }
 
-    /// <summary>The after-step hook of --tb-images N (null when off).</summary>
-    internal static Action<int, MetaMae.Model.MetaMaeModel>? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
+    /// <summary>The monitor of --tb-images N (null when off).</summary>
+    internal static ITrainingMonitor? TbHook(ParseResult p, Dataset ds, RunConfig cfg, string runDir)
     {
         int every = p.GetValue(TbImages);
         if (every < 0) throw new ArgumentException($"--tb-images must be >= 0 (got {every})");
         if (every == 0) return null;
         var split = ds.Test ?? ds.Train;
         var raw = split.X.slice(0, 0, Math.Min(4, split.Count), 1);
-        var tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(Path.Combine(runDir, "tensorboard", "reconstructions"));
-        return (step, model) =>
+        return new ReconstructionImages(raw, cfg, every, Path.Combine(runDir, "tensorboard", "reconstructions"));
+    }
+
+    /// <summary>--tb-images N: reconstructions of up to 4 samples for TensorBoard every N steps and at the last.</summary>
+    private sealed class ReconstructionImages(TorchSharp.torch.Tensor raw, RunConfig cfg, int every, string dir)
+        : ITrainingMonitor
+    {
+        private readonly TorchSharp.Modules.SummaryWriter tb = TorchSharp.torch.utils.tensorboard.SummaryWriter(dir);
+
+        public void OnStepDone(StepMetrics m, MetaMae.Model.MetaMaeModel model)
         {
-            if (step % every != 0 && step != cfg.Train.Steps) return;
+            if (m.Step % every != 0 && m.Step != cfg.Train.Steps) return;
             bool training = model.training;
-            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: step))
+            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: m.Step))
             using (var img = TensorBoardImages.Image(cfg.Spec, r))
-                tb.add_img("reconstruction", img, step);
+                tb.add_img("reconstruction", img, m.Step);
             if (training) model.train();
-        };
+        }
     }
 
     /// <summary>loss.png beside metrics.csv at the end of pretraining.</summary>

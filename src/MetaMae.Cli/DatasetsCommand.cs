@@ -43,8 +43,14 @@ internal static class DatasetsCommand
         foreach (var e in DabsCatalog.Entries)
         {
             bool present = e.IsPresentUnder(root);
-            table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Modality), Markup.Escape(e.RelativePath), present ? "yes" : "no", Markup.Escape(e.Reader));
-            arr.Add(new JsonObject { ["name"] = e.Name, ["path"] = Path.Combine(root, e.RelativePath), ["present"] = present, ["reader"] = e.Reader });
+            table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Modality), Markup.Escape(e.RelativePath),
+                present ? "yes" : "no",
+                Markup.Escape(e.Reader));
+            arr.Add(new JsonObject
+            {
+                ["name"] = e.Name, ["path"] = Path.Combine(root, e.RelativePath),
+                ["present"] = present, ["reader"] = e.Reader,
+            });
         }
         if (p.GetValue(Json)) Console.WriteLine(arr.ToJsonString());
         else AnsiConsole.Write(table);

@@ -7,7 +7,8 @@ internal static class ExportCommand
 {
     internal static Command Create()
     {
-        var c = new Command("export", "Write a checkpoint's weights with the key names and layouts of the PyTorch reference model (timm / MAE style)");
+        var c = new Command("export", "Write a checkpoint's weights with the key names and layouts of the PyTorch " +
+            "reference model (timm / MAE style)");
         foreach (var o in new Option[] { CheckpointOpt, Format, Parts, Out, Json }) c.Add(o);
         c.SetAction(p =>
         {

@@ -6,7 +6,8 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
     public void OnStart(RunConfig config, int startStep, string message)
     {
         if (task is not null) { task.MaxValue = config.Train.Steps; task.Value = startStep; }
-        Log($"{label}: {message}; {config.Algo} on {config.Dataset}, {config.Train.Steps} steps, batch {config.Train.Batch}, seed {config.Train.Seed}");
+        Log($"{label}: {message}; {config.Algo} on {config.Dataset}, {config.Train.Steps} steps, " +
+            $"batch {config.Train.Batch}, seed {config.Train.Seed}");
     }
 
     public void OnStep(StepReport r)
@@ -15,7 +16,8 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
         // MetaMAE's adaptation: a no-op shows as a latent change near 0 and no inner gain
         string adapt = double.IsNaN(r.LatentChange) ? ""
             : $" latent change {r.LatentChange:0.0e+0} inner gain {r.InnerGain:+0.0e+0;-0.0e+0}";
-        string line = $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F4} (recon {r.Reconstruction:F4}{extra}){adapt} {r.StepsPerSecond:F2} steps/s ETA {Fmt(r.Eta)} rss {r.RssBytes >> 20} MB";
+        string line = $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F4} (recon {r.Reconstruction:F4}{extra}){adapt} " +
+            $"{r.StepsPerSecond:F2} steps/s ETA {Fmt(r.Eta)} rss {r.RssBytes >> 20} MB";
         if (task is not null)
         {
             task.Value = r.Step;
@@ -45,7 +47,9 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
         if (!live) return body(new ConsoleMonitor(null, label));
         T result = default!;
         AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(),
+                new RemainingTimeColumn())
             .Start(ctx => { var t = ctx.AddTask(label); result = body(new ConsoleMonitor(t, label)); t.StopTask(); });
         return result;
     }

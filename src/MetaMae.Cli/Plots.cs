@@ -85,7 +85,8 @@ public static class Plots
             support.MoveToOuterDisposeScope(), pasted.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Input / masked input / reconstruction of each sample, drawn as the spec suits: images, lines per channel, coloured strips.</summary>
+    /// <summary>Input / masked input / reconstruction of each sample, drawn as the spec suits: images, lines per
+    /// channel, coloured strips.</summary>
     public static string Samples(InputSpec spec, Reconstruction r, string png, string title)
     {
         var plt = new Plot();
@@ -181,7 +182,8 @@ public static class Plots
                     d.LinePattern = LinePattern.Dashed;
                     d.LineWidth = 2;
                     d.MarkerSize = px.Length == 1 ? 6 : 0;
-                    if (i == 0 && t == Array.FindIndex(mask, v => v > 0)) d.LegendText = channels > 1 ? $"reconstruction, channel {c}" : "reconstruction";
+                    if (i == 0 && t == Array.FindIndex(mask, v => v > 0))
+                        d.LegendText = channels > 1 ? $"reconstruction, channel {c}" : "reconstruction";
                 }
             }
         }
@@ -224,14 +226,18 @@ public static class Plots
         }
         for (int v = 0; v < Math.Min(t.Vocab, 10); v++)
             plt.Legend.ManualItems.Add(new LegendItem { LabelText = $"id {v}", FillColor = palette.GetColor(v) });
-        plt.Legend.ManualItems.Add(new LegendItem { LabelText = "reconstructed (black: right, red: wrong)", FillColor = Colors.White, OutlineColor = Colors.Black });
+        plt.Legend.ManualItems.Add(new LegendItem
+        {
+            LabelText = "reconstructed (black: right, red: wrong)", FillColor = Colors.White, OutlineColor = Colors.Black,
+        });
         plt.ShowLegend(Edge.Bottom);
         plt.Axes.SetLimitsX(-t.Length * 0.2, t.Length + 0.5);
         plt.Axes.Frameless();
         plt.HideGrid();
     }
 
-    /// <summary>Support set S (visible), Nearby-S tokens drawn into the support, other Nearby-S candidates and the query (masked) on the token grid of one sample.</summary>
+    /// <summary>Support set S (visible), Nearby-S tokens drawn into the support, other Nearby-S candidates and the
+    /// query (masked) on the token grid of one sample.</summary>
     public static string SupportSets(InputSpec spec, Reconstruction r, int sample, double nearbyRatio, string png)
     {
         var (rows, cols) = spec.TokenGrid;
@@ -269,7 +275,8 @@ public static class Plots
 /// <summary>Reconstruction images for TensorBoard: per sample, rows input / masked (0) / reconstruction, scaled to [0, 1].</summary>
 public static class TensorBoardImages
 {
-    /// <summary>(3, H, W) image of a <see cref="Plots.Reconstruction"/>: every sample as a 2D array (grid: channel mean; sequence: channels x time; tabular / tokens: one row), three panels stacked per sample.</summary>
+    /// <summary>(3, H, W) image of a <see cref="Plots.Reconstruction"/>: every sample as a 2D array (grid: channel
+    /// mean; sequence: channels x time; tabular / tokens: one row), three panels stacked per sample.</summary>
     public static Tensor Image(InputSpec spec, Plots.Reconstruction r)
     {
         using var scope = NewDisposeScope();

@@ -16,13 +16,14 @@ internal static class PretrainCommand
             using var stop = new GracefulStop();
             var (ds, cfg, outDir, _) = Resolve(p);
             using var runLock = par.Writes ? RunLock.Acquire(outDir) : null;
-            var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir), p.GetValue(Resume), m, device,
-                afterStep: TbHook(p, ds, cfg, outDir), parallel: par, stop: stop.Token,
-                missingCells: ByoCli.HasMissing(ds)));
+            var result = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir),
+                p.GetValue(Resume), new CombinedMonitor(m, TbHook(p, ds, cfg, outDir)), device, parallel: par,
+                stop: stop.Token, missingCells: ByoCli.HasMissing(ds)));
             if (!par.Writes) return 0;                      // MPI ranks other than 0 write and print nothing
             ByoCli.AddDataReport(outDir, ds);
             PlotLoss(outDir);
-            Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
+            Console.WriteLine($"pretrained {cfg.Algo} on {cfg.Dataset}: {result.Steps} steps, " +
+                $"final loss {result.FinalLoss:F4}, {result.Seconds:F0} s -> {result.CheckpointPath}");
             PrintJson(p, new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = result.Steps, ["final_loss"] = result.FinalLoss,

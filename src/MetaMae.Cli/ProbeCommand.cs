@@ -20,7 +20,8 @@ internal static class ProbeCommand
             var ckpt = p.GetValue(CheckpointOpt);
             bool random = p.GetValue(RandomInit);
             if (p.GetValue(RawInput)) return ProbeRawInput(p, ckpt is not null || random);
-            if ((ckpt is null) == !random) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
+            if ((ckpt is null) == !random)
+                throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
             string datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
             if (ckpt is not null)
             {
@@ -32,13 +33,15 @@ internal static class ProbeCommand
                 : Pretrainer.CreateModel(RunSettings.Resolve(Algorithms.RandomInit, datasetName, ds.Spec, dsPreset,
                     p.GetValue(Preset)!, p.GetValue(Seed)), device);
             if (ds.Spec != model.Spec)
-                throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
+                throw new ArgumentException($"dataset '{datasetName}' has inputs '{ds.Spec.Describe()}' but the " +
+                    $"encoder was built for '{model.Spec.Describe()}'");
             SetPrecision(p, model, device);
             var po = ProbeOpts(p, dsPreset);
             foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
             var r = LinearProbe.Run(model, ds, po);
             var name = ckpt ?? "random init";
-            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} " +
+                $"(validation {r.Validation:F4}, {r.Describe()})");
             var json = new JsonObject
             {
                 ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
@@ -59,7 +62,8 @@ internal static class ProbeCommand
         var datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
         var ds = LoadData(p, ref datasetName, out var preset);
         var r = RawInputProbe.Run(ds, ProbeOpts(p, preset));
-        Console.WriteLine($"probe of the raw input on {datasetName}: test {r.Metric} {r.Test:F4} (validation {r.Validation:F4}, {r.Describe()})");
+        Console.WriteLine($"probe of the raw input on {datasetName}: test {r.Metric} {r.Test:F4} " +
+            $"(validation {r.Validation:F4}, {r.Describe()})");
         var json = new JsonObject
         {
             ["dataset"] = datasetName, ["raw_input"] = true, ["metric"] = r.Metric, ["test"] = r.Test, ["validation"] = r.Validation,

@@ -13,7 +13,8 @@ namespace MetaMae.Cli
     {
         public static int Execute(string[] args)
         {
-            var root = new RootCommand("MetaMae: modality-agnostic self-supervised learning with a meta-learned masked auto-encoder (NeurIPS 2023), in .NET.");
+            var root = new RootCommand("MetaMae: modality-agnostic self-supervised learning with a meta-learned " +
+                "masked auto-encoder (NeurIPS 2023), in .NET.");
             root.Add(PretrainCommand.Create());
             root.Add(ProbeCommand.Create());
             root.Add(RunCommand.Create());
@@ -28,7 +29,9 @@ namespace MetaMae.Cli
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
-                var msg = string.Join(" ", parse.Errors[0].Message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+                var msg = string.Join(" ",
+                    parse.Errors[0].Message.Split('\n',
+                        StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
                 Console.Error.WriteLine("error: " + msg + " (see 'metamae --help')");
                 return 2;
             }

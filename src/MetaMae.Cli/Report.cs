@@ -23,5 +23,7 @@ internal static class Report
     internal static JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(v);
 
     internal static string PresetName(ModelConfig m) =>
-        ModelConfig.PresetNames.FirstOrDefault(n => ModelConfig.FromPreset(n) with { DecDepth = m.DecDepth, Dropout = m.Dropout } == m) ?? "custom";
+        ModelConfig.PresetNames.FirstOrDefault(n =>
+            ModelConfig.FromPreset(n) with { DecDepth = m.DecDepth, Dropout = m.Dropout } == m)
+        ?? "custom";
 }

@@ -5,7 +5,8 @@ internal static class RunCommand
 {
     internal static Command Create()
     {
-        var c = WithCommon(new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
+        var c = WithCommon(
+            new Command("run", "Pretrain, then probe the encoder and the random-init baseline on the same split"), training: true);
         c.Add(SaveEvery);
         c.Add(Resume);
         c.Add(TbImages);
@@ -17,7 +18,8 @@ internal static class RunCommand
         c.SetAction(p =>
         {
             if (MetaMae.Distributed.Mpi.LaunchedSize() > 1)
-                throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
+                throw new ArgumentException("under mpirun only 'pretrain' runs data-parallel: " +
+                    "run 'mpirun ... metamae pretrain', then 'metamae probe' in one process");
             var device = Setup(p);
             var stop = new GracefulStop();   // pretraining only: the probes after it stop at the first signal
             var (ds, cfg, outDir, preset) = Resolve(p, "pretrain");
@@ -25,20 +27,24 @@ internal static class RunCommand
             var po = ProbeOpts(p, preset);
             PretrainResult pre;
             using (stop)
-                pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"), p.GetValue(Resume), m,
-                    device, afterStep: TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain")), stop: stop.Token,
-                    missingCells: ByoCli.HasMissing(ds)));
+                pre = ConsoleMonitor.With("pretrain", m => Pretrainer.Run(ds.Train.X, cfg, Path.Combine(outDir, "pretrain"),
+                    p.GetValue(Resume), new CombinedMonitor(m, TbHook(p, ds, cfg, Path.Combine(outDir, "pretrain"))),
+                    device, stop: stop.Token, missingCells: ByoCli.HasMissing(ds)));
             PlotLoss(Path.Combine(outDir, "pretrain"));
             ByoCli.AddDataReport(Path.Combine(outDir, "pretrain"), ds);
             if (!ds.IsLabeled)
             {
-                Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, so none was run");
+                Console.WriteLine($"{cfg.Dataset} is unlabeled: pretrained only ({pre.Steps} steps, " +
+                    $"final loss {pre.FinalLoss:F4} -> {pre.CheckpointPath}); a linear probe needs labels, " +
+                    "so none was run");
                 var pj = new JsonObject
                 {
-                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = pre.Steps, ["final_loss"] = pre.FinalLoss, ["probe"] = "skipped: unlabeled data",
+                    ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = pre.Steps, ["final_loss"] = pre.FinalLoss,
+                    ["probe"] = "skipped: unlabeled data",
                     ["checkpoint"] = pre.CheckpointPath,
                 };
-                AtomicFile.WriteText(Path.Combine(outDir, "result.json"), pj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+                AtomicFile.WriteText(Path.Combine(outDir, "result.json"),
+                    pj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
                 PrintJson(p, pj);
                 return 0;
             }
@@ -56,7 +62,8 @@ internal static class RunCommand
                 : Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png, [.. probe.Penalties.Select(Math.Log10)],
                     "log10 L2 strength")));
 
-            var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, {cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
+            var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, " +
+                $"{cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
                 .AddColumn("features").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("probe");
             foreach (var (label, r) in new[] { (cfg.Algo, probe), ("random init", rnd), ("raw input", raw) })
                 table.AddRow(label, $"{r.Validation:F4}", $"{r.Test:F4}", Markup.Escape(r.Describe()));
@@ -64,7 +71,8 @@ internal static class RunCommand
             var result = new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,
-                ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss, ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
+                ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss,
+                ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
                 ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
                 ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
                 ["raw_input_test"] = raw.Test, ["raw_input_validation"] = raw.Validation,
@@ -76,7 +84,8 @@ internal static class RunCommand
             AddProbeJson(result, probe);
             AddProbeJson(result, rnd, "random_init_");
             AddProbeJson(result, raw, "raw_input_");
-            AtomicFile.WriteText(Path.Combine(outDir, "result.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            AtomicFile.WriteText(Path.Combine(outDir, "result.json"),
+                result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             PrintJson(p, result);
             return 0;
         });

@@ -7,7 +7,8 @@ internal static class ShowCommand
 {
     internal static Command Create()
     {
-        var c = new Command("show", "PNG pictures of a checkpoint: input / masked input / reconstruction of test samples, and a sample's support / Nearby-S / query sets");
+        var c = new Command("show", "PNG pictures of a checkpoint: input / masked input / reconstruction of test " +
+            "samples, and a sample's support / Nearby-S / query sets");
         foreach (var o in new Option[] { CheckpointOpt, DatasetOpt, DataDir, Samples, Seed, Out, Json }) c.Add(o);
         c.SetAction(p =>
         {
@@ -20,7 +21,8 @@ internal static class ShowCommand
             var name = p.GetValue(DatasetOpt) ?? ck.Config.Dataset;
             var ds = Catalog.Load(name, p.GetValue(DataDir));
             if (ds.Spec != model.Spec)
-                throw new ArgumentException($"dataset '{name}' has inputs '{ds.Spec.Describe()}' but the checkpoint's model was built for '{model.Spec.Describe()}'");
+                throw new ArgumentException($"dataset '{name}' has inputs '{ds.Spec.Describe()}' but the " +
+                    $"checkpoint's model was built for '{model.Spec.Describe()}'");
             var split = ds.Test ?? ds.Train;
             n = Math.Min(n, split.Count);
             Directory.CreateDirectory(outDir);
@@ -30,7 +32,8 @@ internal static class ShowCommand
             var files = new[]
             {
                 Plots.Samples(model.Spec, r, Path.Combine(outDir, "reconstruction.png"),
-                    $"{name}: {n} {(ds.Test is null ? "training" : "test")} samples, mask ratio {o.MaskRatio} ({Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))} step {ck.Step})"),
+                    $"{name}: {n} {(ds.Test is null ? "training" : "test")} samples, mask ratio {o.MaskRatio} " +
+                        $"({Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(ckpt)))} step {ck.Step})"),
                 Plots.SupportSets(model.Spec, r, 0, o.NearbyRatio, Path.Combine(outDir, "support-sets.png")),
             };
             foreach (var f in files) Console.WriteLine($"wrote {f}");

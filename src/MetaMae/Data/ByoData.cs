@@ -90,12 +90,14 @@ public static class ByoData
             {
                 float v = r.Rows[i][j];
                 if (v < 0 || v != MathF.Floor(v) || v > 1_000_000)
-                    throw new DataFormatException($"{path}: data row {i + 1} field '{r.FeatureNames[j]}' is {v}, expected a token id (an integer 0..1000000)");
+                    throw new DataFormatException($"{path}: data row {i + 1} field '{r.FeatureNames[j]}' is {v}, " +
+                        "expected a token id (an integer 0..1000000)");
                 ids[i * r.FeatureNames.Length + j] = (long)v;
             }
         int vocab = (int)Math.Max(2, ids.Max() + 1);
         var isTrain = r.HasSplit ? r.IsTrain : RandomSplit(r.Labels, r.Rows.Count, o.SplitSeed);
-        return Readers.Build(name, path, new TokenSpec(vocab, r.FeatureNames.Length), tensor(ids, [r.Rows.Count, r.FeatureNames.Length]), r.Labels, isTrain, true);
+        return Readers.Build(name, path, new TokenSpec(vocab, r.FeatureNames.Length),
+            tensor(ids, [r.Rows.Count, r.FeatureNames.Length]), r.Labels, isTrain, true);
     }
 
     static Dataset Sequence(string name, string path, ByoOptions o)
@@ -131,7 +133,8 @@ public static class ByoData
             Flush();
             if (recs.Count == 0) throw new DataFormatException($"{path}: no FASTA records");
             if (recs.Any(r => r.Label is null) && recs.Any(r => r.Label is not null))
-                throw new DataFormatException($"{path}:{recs.First(r => r.Label is null).Line}: header has no label (expected '>id|label|split') while others do");
+                throw new DataFormatException($"{path}:{recs.First(r => r.Label is null).Line}: header has no label " +
+                    "(expected '>id|label|split') while others do");
             if (recs.Any(r => r.Train is null) && recs.Any(r => r.Train is not null))
                 throw new DataFormatException($"{path}:{recs.First(r => r.Train is null).Line}: header has no split while others do");
         }
@@ -146,7 +149,8 @@ public static class ByoData
             foreach (var (line, f) in t.Rows)
             {
                 if (f[si].Length == 0) throw new DataFormatException($"{path}:{line}: field 'sequence' is empty");
-                if (li >= 0 && f[li].Length == 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[li]}' is empty, expected a label");
+                if (li >= 0 && f[li].Length == 0)
+                    throw new DataFormatException($"{path}:{line}: field '{t.Header[li]}' is empty, expected a label");
                 recs.Add((line, f[si], li >= 0 ? f[li] : null, pi >= 0 ? Formats.ParseSplit(path, line, o.SplitColumn, f[pi]) : null,
                     ii >= 0 ? f[ii] : $"line {line}"));
             }
@@ -158,23 +162,26 @@ public static class ByoData
         if (alphabet.Distinct().Count() != alphabet.Length) throw new ArgumentException($"--alphabet '{alphabet}' repeats a symbol");
         int? pad = null;
         if (ragged && alphabet.Contains('\0'))                                  // U+0000 is the padding symbol below
-            throw new DataFormatException($"{path}:{recs.First(r => r.Seq.Contains('\0')).Line}: the sequence holds a NUL character (U+0000)");
+            throw new DataFormatException($"{path}:{recs.First(r => r.Seq.Contains('\0')).Line}: " +
+                "the sequence holds a NUL character (U+0000)");
         if (ragged) { alphabet = "\0" + alphabet; pad = 0; }                    // id 0 = padding, excluded from the loss
         var index = alphabet.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i);
         var ids = new long[recs.Count * len];
         for (int i = 0; i < recs.Count; i++)
             for (int p = 0; p < Math.Min(len, recs[i].Seq.Length); p++)
                 ids[i * len + p] = index.TryGetValue(recs[i].Seq[p], out var id) ? id
-                    : throw new DataFormatException($"{path}:{recs[i].Line}: position {p + 1}: symbol '{recs[i].Seq[p]}' is not in the alphabet '{alphabet.TrimStart('\0')}'");
+                    : throw new DataFormatException($"{path}:{recs[i].Line}: position {p + 1}: " +
+                        $"symbol '{recs[i].Seq[p]}' is not in the alphabet '{alphabet.TrimStart('\0')}'");
         var labels = recs[0].Label is null ? null : recs.Select(r => r.Label!).ToList();
         var isTrain = recs[0].Train is null ? RandomSplit(labels, recs.Count, o.SplitSeed) : recs.Select(r => r.Train!.Value).ToList();
-        return Readers.Build(name, path, new TokenSpec(Math.Max(2, alphabet.Length), len, pad), tensor(ids, [recs.Count, len]), labels, isTrain, true,
-            recs.Select(r => r.Id).ToList());
+        return Readers.Build(name, path, new TokenSpec(Math.Max(2, alphabet.Length), len, pad), tensor(ids, [recs.Count, len]),
+            labels, isTrain, true, recs.Select(r => r.Id).ToList());
     }
 
     static Dataset Folder(string name, string path, ByoOptions o, string ext)
     {
-        if (!Directory.Exists(path)) throw new DataFormatException($"{path}: expected a folder with one subfolder of {ext} files per class");
+        if (!Directory.Exists(path))
+            throw new DataFormatException($"{path}: expected a folder with one subfolder of {ext} files per class");
         var files = new List<(string File, string Label, bool? Train)>();
         void Classes(string dir, bool? train)
         {
@@ -182,7 +189,8 @@ public static class ByoData
             if (subs.Length == 0) throw new DataFormatException($"{dir}: no class subfolders (expected {dir}/CLASS/*{ext})");
             foreach (var s in subs)
             {
-                var fs = Directory.GetFiles(s).Where(f => f.EndsWith(ext, StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToArray();
+                var fs = Directory.GetFiles(s).Where(f => f.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+                    .Order(StringComparer.Ordinal).ToArray();
                 if (fs.Length == 0) throw new DataFormatException($"{s}: class folder has no {ext} files (empty class)");
                 files.AddRange(fs.Select(f => (f, Path.GetFileName(s), train)));
             }
@@ -190,7 +198,9 @@ public static class ByoData
         var top = Directory.GetDirectories(path).Select(Path.GetFileName).ToHashSet();
         if (top.Contains("train") || top.Contains("test"))
         {
-            if (!top.Contains("train") || !top.Contains("test")) throw new DataFormatException($"{path}: has a '{(top.Contains("train") ? "train" : "test")}' folder but no '{(top.Contains("train") ? "test" : "train")}' folder (missing split)");
+            if (!top.Contains("train") || !top.Contains("test"))
+                throw new DataFormatException($"{path}: has a '{(top.Contains("train") ? "train" : "test")}' folder " +
+                    $"but no '{(top.Contains("train") ? "test" : "train")}' folder (missing split)");
             Classes(Path.Combine(path, "train"), true);
             Classes(Path.Combine(path, "test"), false);
         }
@@ -227,7 +237,8 @@ public static class ByoData
         if (b.Length < 24 || b[0] != 0x89 || b[1] != 'P' || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R')
             throw new DataFormatException($"{file}: not a PNG file (bad signature or IHDR)");
         int w = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19], h = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
-        if (w < 1 || h < 1 || w > 4096 || h > 4096) throw new DataFormatException($"{file}: image size {w}x{h}, expected 1..4096 pixels a side");
+        if (w < 1 || h < 1 || w > 4096 || h > 4096)
+            throw new DataFormatException($"{file}: image size {w}x{h}, expected 1..4096 pixels a side");
         return (h, w);
     }
 
@@ -247,7 +258,9 @@ public static class ByoData
                 for (int s = runStart; s + window <= i; s += window) starts.Add(s);
                 runStart = i;
             }
-        if (starts.Count == 0) throw new DataFormatException($"{path}: no run of one label is {window} rows long (set --length to a shorter window)");
+        if (starts.Count == 0)
+            throw new DataFormatException($"{path}: no run of one label is {window} rows long " +
+                "(set --length to a shorter window)");
         var flat = new float[starts.Count * ch * window];
         for (int k = 0; k < starts.Count; k++)
             for (int c = 0; c < ch; c++) for (int t = 0; t < window; t++) flat[(k * ch + c) * window + t] = r.Rows[starts[k] + t][c];

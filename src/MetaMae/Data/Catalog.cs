@@ -57,7 +57,8 @@ public static class Catalog
 
     public static CatalogEntry Get(string name) =>
         Entries.FirstOrDefault(e => e.Name == name)
-        ?? throw new ArgumentException($"unknown dataset '{name}' (shipped: {string.Join(", ", Entries.Select(e => e.Name))}; see 'metamae datasets')");
+        ?? throw new ArgumentException($"unknown dataset '{name}' (shipped: " +
+            $"{string.Join(", ", Entries.Select(e => e.Name))}; see 'metamae datasets')");
 
     /// <summary>
     /// The data/ folder: METAMAE_DATA if set, else the data/ folder beside the program (the build

@@ -18,7 +18,10 @@ public sealed class CsvTable
     public static CsvTable Read(string path)
     {
         if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
-        using var p = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = false };
+        using var p = new TextFieldParser(path)
+        {
+            TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = false,
+        };
         p.SetDelimiters(",");
         string[]? header;
         try { header = p.ReadFields(); }
@@ -35,7 +38,8 @@ public sealed class CsvTable
             if (f is null) continue;
             if (f.Length == 1 && f[0].Length == 0) continue;                      // blank line
             if (f.Length != header.Length)
-                throw new DataFormatException($"{path}:{line}: expected {header.Length} fields ({string.Join(",", header)}), found {f.Length}");
+                throw new DataFormatException($"{path}:{line}: expected {header.Length} fields " +
+                    $"({string.Join(",", header)}), found {f.Length}");
             t.Rows.Add((line, f));
         }
         if (t.Rows.Count == 0) throw new DataFormatException($"{path}: no data rows after the header");

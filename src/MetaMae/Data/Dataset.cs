@@ -22,13 +22,15 @@ public sealed class Split(Tensor x, long[]? labels, float[]? targets = null, lon
     {
         using var ix = tensor(idx.Select(i => (long)i).ToArray());
         return new Split(X.index_select(0, ix), Labels is null ? null : idx.Select(i => Labels[i]).ToArray(),
-            Targets is null ? null : idx.Select(i => Targets[i]).ToArray(), TokenLabels is null ? null : idx.Select(i => TokenLabels[i]).ToArray())
+            Targets is null ? null : idx.Select(i => Targets[i]).ToArray(),
+            TokenLabels is null ? null : idx.Select(i => TokenLabels[i]).ToArray())
         { Ids = Ids is null ? null : idx.Select(i => Ids[i]).ToArray() };
     }
 }
 
 /// <summary>A dataset: its input spec, a train and a test split, and class names (empty for regression or unlabeled data).</summary>
-public sealed class Dataset(string name, InputSpec spec, Split train, Split? test, string[] classNames, TaskKind task = TaskKind.Classification)
+public sealed class Dataset(string name, InputSpec spec, Split train, Split? test, string[] classNames,
+    TaskKind task = TaskKind.Classification)
 {
     public string Name { get; } = name;
     public InputSpec Spec { get; } = spec;

@@ -10,7 +10,8 @@ namespace MetaMae.Data;
 public static class Formats
 {
     /// <summary>A numeric CSV: feature rows, optional label strings, train/test flags (true when no split column).</summary>
-    public sealed record NumericRows(string Path, string[] FeatureNames, List<float[]> Rows, List<string>? Labels, List<bool> IsTrain, bool HasSplit);
+    public sealed record NumericRows(string Path, string[] FeatureNames, List<float[]> Rows, List<string>? Labels,
+        List<bool> IsTrain, bool HasSplit);
 
     /// <summary>
     /// Reads a CSV whose feature columns are numbers. Feature columns are all columns except the label,
@@ -22,7 +23,9 @@ public static class Formats
     {
         var t = CsvTable.Read(path);
         int li = labelColumn is not null && t.Header.Contains(labelColumn) ? t.Column(labelColumn) : -1;
-        if (requireLabel && li < 0) throw new DataFormatException($"{path}: missing label column '{labelColumn}' (header has: {string.Join(", ", t.Header)})");
+        if (requireLabel && li < 0)
+            throw new DataFormatException($"{path}: missing label column '{labelColumn}' (header has: " +
+                $"{string.Join(", ", t.Header)})");
         int pi = Array.IndexOf(t.Header, splitColumn);
         var feat = Enumerable.Range(0, t.Header.Length)
             .Where(i => i != li && i != pi && (ignore is null || !ignore.Contains(t.Header[i]))).ToArray();

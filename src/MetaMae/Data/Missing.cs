@@ -7,7 +7,8 @@ public enum MissingPolicy
 {
     /// <summary>Pretraining treats a missing cell as masked; features impute the training mean (the default).</summary>
     Mask,
-    /// <summary>A missing cell is an error naming file, line and field (the strict behaviour before missing cells were supported).</summary>
+    /// <summary>A missing cell is an error naming file, line and field (the strict behaviour before missing cells were
+    /// supported).</summary>
     Error,
 }
 

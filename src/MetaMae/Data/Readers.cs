@@ -22,7 +22,10 @@ public static class Readers
         if (labelColumn is not null && li < 0 && t.Header.Contains("label")) li = t.Column("label");
         var index = new Dictionary<char, int>();
         for (int i = 0; i < alphabet.Length; i++) index[alphabet[i]] = i;
-        int? pad = padSymbol is char ps ? (index.TryGetValue(ps, out var pv) ? pv : throw new ArgumentException($"padding symbol '{ps}' is not in the alphabet '{alphabet}'")) : null;
+        int? pad = padSymbol is char ps
+            ? (index.TryGetValue(ps, out var pv) ? pv
+                : throw new ArgumentException($"padding symbol '{ps}' is not in the alphabet '{alphabet}'"))
+            : null;
         int len = length ?? t.Rows.Max(r => r.Fields[si].Length);
 
         var ids = new List<long[]>();
@@ -33,13 +36,15 @@ public static class Readers
             var s = f[si];
             if (s.Length == 0) throw new DataFormatException($"{path}:{line}: field '{sequenceColumn}' is empty");
             if (pad is null && s.Length != len)
-                throw new DataFormatException($"{path}:{line}: field '{sequenceColumn}' has {s.Length} symbols, expected {len} (all sequences must have one length)");
+                throw new DataFormatException($"{path}:{line}: field '{sequenceColumn}' has {s.Length} symbols, " +
+                    $"expected {len} (all sequences must have one length)");
             var row = new long[len];
             for (int i = 0; i < len; i++)
             {
                 if (i >= s.Length) { row[i] = pad!.Value; continue; }
                 if (!index.TryGetValue(s[i], out var id))
-                    throw new DataFormatException($"{path}:{line}: field '{sequenceColumn}' position {i + 1}: symbol '{s[i]}' is not in the alphabet '{alphabet}'");
+                    throw new DataFormatException($"{path}:{line}: field '{sequenceColumn}' position {i + 1}: " +
+                        $"symbol '{s[i]}' is not in the alphabet '{alphabet}'");
                 row[i] = id;
             }
             ids.Add(row);
@@ -57,7 +62,9 @@ public static class Readers
     }
 
     /// <summary>Splits X by the train/test flags and maps label strings to sorted class ids.</summary>
-    internal static Dataset Build(string name, string path, InputSpec spec, Tensor x, List<string>? labels, List<bool> isTrain, bool hasSplit,
+    internal static Dataset Build(string name, string path, InputSpec spec, Tensor x, List<string>? labels,
+        List<bool> isTrain,
+        bool hasSplit,
         IReadOnlyList<string>? ids = null)
     {
         string[] classes = labels is null ? [] : labels.Distinct().Order(StringComparer.Ordinal).ToArray();

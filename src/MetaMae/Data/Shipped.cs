@@ -11,7 +11,8 @@ public static class Shipped
     public const int SpeechSamples = 12096, SpeechFft = 512, SpeechHop = 189, SpeechMels = 64, SpeechFrames = 64, SpeechRate = 16000;
 
     /// <summary>Numeric CSV rows -> a dataset with x of shape (N, ..shape); rows are reshaped by <paramref name="reshape"/>.</summary>
-    static Dataset FromRows(string name, Formats.NumericRows r, InputSpec spec, Func<float[], float[]> reshape, int? standardizeAxis, bool standardize = true)
+    static Dataset FromRows(string name, Formats.NumericRows r, InputSpec spec, Func<float[], float[]> reshape,
+        int? standardizeAxis, bool standardize = true)
     {
         var shape = spec.RawShape;
         long per = shape.Aggregate(1L, (a, b) => a * b);
@@ -19,7 +20,9 @@ public static class Shipped
         for (int i = 0; i < r.Rows.Count; i++)
         {
             var v = reshape(r.Rows[i]);
-            if (v.Length != per) throw new DataFormatException($"{r.Path}: row {i + 1} has {r.Rows[i].Length} values, expected {per} for {spec.Describe()}");
+            if (v.Length != per)
+                throw new DataFormatException($"{r.Path}: row {i + 1} has {r.Rows[i].Length} values, " +
+                    $"expected {per} for {spec.Describe()}");
             Array.Copy(v, 0, flat, i * per, per);
         }
         var x = tensor(flat, [r.Rows.Count, .. shape]);
@@ -27,15 +30,19 @@ public static class Shipped
         return Readers.Build(name, r.Path, spec, x, r.Labels, r.IsTrain, r.HasSplit);
     }
 
-    /// <summary>Satellite: 36 values per row -> (4 bands, 3, 3), T[b,r,c] = x[(r*3+c)*4+b]; per-band standardisation (train statistics).</summary>
+    /// <summary>Satellite: 36 values per row -> (4 bands, 3, 3), T[b,r,c] = x[(r*3+c)*4+b]; per-band standardisation
+    /// (train statistics).</summary>
     public static Dataset Satellite(string path)
     {
         var r = Formats.NumericCsv(path, requireLabel: true);
-        if (r.FeatureNames.Length != 36) throw new DataFormatException($"{path}: {r.FeatureNames.Length} feature columns, expected 36 (x1..x36)");
+        if (r.FeatureNames.Length != 36)
+            throw new DataFormatException($"{path}: {r.FeatureNames.Length} feature columns, expected 36 (x1..x36)");
         return FromRows("satellite", r, new GridSpec(4, 3, 3, 1, 1), v =>
         {
             var t = new float[36];
-            for (int b = 0; b < 4; b++) for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) t[b * 9 + i * 3 + j] = v[(i * 3 + j) * 4 + b];
+            for (int b = 0; b < 4; b++)
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) t[b * 9 + i * 3 + j] = v[(i * 3 + j) * 4 + b];
             return t;
         }, standardizeAxis: 1);
     }
@@ -45,14 +52,16 @@ public static class Shipped
     {
         var r = Formats.NumericCsv(path, requireLabel: true);
         if (r.FeatureNames.Length != 57) throw new DataFormatException($"{path}: {r.FeatureNames.Length} feature columns, expected 57");
-        return FromRows("spambase", r, new TabularSpec(57), v => v.Select(a => MathF.Log(1 + MathF.Max(a, 0))).ToArray(), standardizeAxis: 1);
+        return FromRows("spambase", r, new TabularSpec(57), v => v.Select(a => MathF.Log(1 + MathF.Max(a, 0))).ToArray(),
+            standardizeAxis: 1);
     }
 
     /// <summary>Digits: 64 values 0..16 -> (1, 8, 8) / 16, patch 2x2 (16 tokens).</summary>
     public static Dataset Digits(string path)
     {
         var r = Formats.NumericCsv(path, requireLabel: true);
-        if (r.FeatureNames.Length != 64) throw new DataFormatException($"{path}: {r.FeatureNames.Length} feature columns, expected 64 (p0..p63)");
+        if (r.FeatureNames.Length != 64)
+            throw new DataFormatException($"{path}: {r.FeatureNames.Length} feature columns, expected 64 (p0..p63)");
         return FromRows("digits", r, new GridSpec(1, 8, 8, 2, 2), v => v.Select(a => a / 16f).ToArray(), null, standardize: false);
     }
 
@@ -63,11 +72,14 @@ public static class Shipped
     /// <summary>Speech digits: index.csv (file, label, split) of 16 kHz WAVs -> log-mel (1, 64 mels, 64 frames),
     /// normalised by the training split's mean and std (as DABS normalises by the dataset's), patch 8x8.</summary>
     public static Dataset SpeechDigits(string indexPath) =>
-        IndexedFiles("speech-digits", indexPath, "label", new GridSpec(1, SpeechMels, SpeechFrames, 8, 8), SpeechFeatures, standardizeAxis: -1);
+        IndexedFiles("speech-digits", indexPath, "label", new GridSpec(1, SpeechMels, SpeechFrames, 8, 8), SpeechFeatures,
+            standardizeAxis: -1);
 
     public static float[] SpeechFeatures(string wavPath)
     {
-        var m = Formats.LogMel(Formats.Wav(wavPath, SpeechRate), SpeechSamples, SpeechFft, SpeechHop, SpeechMels, SpeechRate, out int frames);
+        var m = Formats.LogMel(Formats.Wav(wavPath, SpeechRate), SpeechSamples, SpeechFft, SpeechHop, SpeechMels,
+            SpeechRate,
+            out int frames);
         var o = new float[SpeechMels * SpeechFrames];
         for (int i = 0; i < SpeechMels; i++) Array.Copy(m, i * frames, o, i * SpeechFrames, SpeechFrames);
         return o;
@@ -75,7 +87,9 @@ public static class Shipped
 
     /// <summary>An index CSV with a file column (relative path), a label column and a split column.
     /// standardizeAxis: null = none, -1 = one scalar mean/std of the training split.</summary>
-    public static Dataset IndexedFiles(string name, string indexPath, string labelColumn, InputSpec spec, Func<string, float[]> load, int? standardizeAxis)
+    public static Dataset IndexedFiles(string name, string indexPath, string labelColumn, InputSpec spec,
+        Func<string, float[]> load,
+        int? standardizeAxis)
     {
         var t = CsvTable.Read(indexPath);
         int fi = t.Column("file"), li = t.Column(labelColumn), pi = t.Column("split");
@@ -124,7 +138,8 @@ public static class Shipped
         int k = 0;
         void Take(int start)
         {
-            for (int c = 0; c < channels; c++) for (int s = 0; s < window; s++) flat[(k * channels + c) * window + s] = values[(start + s) * channels + c];
+            for (int c = 0; c < channels; c++)
+                for (int s = 0; s < window; s++) flat[(k * channels + c) * window + s] = values[(start + s) * channels + c];
             k++;
         }
         for (int i = 0; i < nTr; i++) { Take(i * window); isTrain.Add(true); }

@@ -38,7 +38,8 @@ public sealed class DataReport
     public JsonObject ToJson() => new()
     {
         ["id_column"] = IdColumn,
-        ["left_out_columns"] = new JsonArray(LeftOut.Select(l => (JsonNode)new JsonObject { ["column"] = l.Column, ["reason"] = l.Reason }).ToArray()),
+        ["left_out_columns"] = new JsonArray(LeftOut.Select(l =>
+            (JsonNode)new JsonObject { ["column"] = l.Column, ["reason"] = l.Reason }).ToArray()),
         ["missing_cells_train"] = MissingTrain,
         ["missing_cells_test"] = MissingTest,
         ["missing_cells_by_column"] = new JsonObject(MissingByColumn.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
@@ -79,7 +80,11 @@ public static class Tables
             {
                 var v = f[j];
                 if (Missing.IsMissing(v)) continue;
-                if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) { bad = $"not numeric (line {line}: '{Trunc(v)}')"; break; }
+                if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                {
+                    bad = $"not numeric (line {line}: '{Trunc(v)}')";
+                    break;
+                }
                 any = true;
             }
             if (bad is null && !any) bad = "no values (every cell is missing)";
@@ -104,7 +109,8 @@ public static class Tables
                 if (Missing.IsMissing(v))
                 {
                     if (o.Missing == MissingPolicy.Error)
-                        throw new DataFormatException($"{path}:{line}: field '{t.Header[feat[k]]}' is '{v}', expected a number (--missing error)");
+                        throw new DataFormatException($"{path}:{line}: field '{t.Header[feat[k]]}' is '{v}', " +
+                            "expected a number (--missing error)");
                     values[r * d + k] = double.NaN;
                 }
                 else values[r * d + k] = Formats.ParseFloat(path, line, t.Header[feat[k]], v);   // rejects infinities
@@ -114,7 +120,8 @@ public static class Tables
                 if (f[li].Length == 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[li]}' is empty, expected a label");
                 labels.Add(f[li]);
             }
-            if (ii >= 0 && f[ii].Length == 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[ii]}' is empty, expected a sample id");
+            if (ii >= 0 && f[ii].Length == 0)
+                throw new DataFormatException($"{path}:{line}: field '{t.Header[ii]}' is empty, expected a sample id");
             ids.Add(ii >= 0 ? f[ii] : $"line {line}");
             split.Add(pi < 0 || Formats.ParseSplit(path, line, t.Header[pi], f[pi]));
         }

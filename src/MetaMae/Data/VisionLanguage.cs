@@ -10,7 +10,8 @@ public enum CaptionTask
 {
     /// <summary>The image's own caption; label = the image's category (pretraining set).</summary>
     Category,
-    /// <summary>Mismatched-caption detection: with probability 0.5 (seeded) the caption is another sample's; label matched / swapped.</summary>
+    /// <summary>Mismatched-caption detection: with probability 0.5 (seeded) the caption is another sample's; label
+    /// matched / swapped.</summary>
     Mismatch,
     /// <summary>VQA-style: "is this a CATEGORY?" with the true category or another one (50/50, seeded); label yes / no.</summary>
     Vqa,
@@ -40,7 +41,10 @@ public static class VisionLanguage
             if (cache.TryGetValue(full, out var t)) return t;
             if (!File.Exists(full)) throw new DataFormatException($"{full}: WordPiece vocabulary file not found");
             try { t = BertTokenizer.Create(full); }
-            catch (Exception e) when (e is not DataFormatException) { throw new DataFormatException($"{full}: cannot read the WordPiece vocabulary ({e.Message})"); }
+            catch (Exception e) when (e is not DataFormatException)
+            {
+                throw new DataFormatException($"{full}: cannot read the WordPiece vocabulary ({e.Message})");
+            }
             cache[full] = t;
             return t;
         }
@@ -83,7 +87,12 @@ public static class VisionLanguage
             catch (DataFormatException e) { throw new DataFormatException($"{indexPath}:{line}: {e.Message}"); }
             samples.Add(new Sample(img, f[ci], f[ki], Formats.ParseSplit(indexPath, line, "split", f[pi])));
         }
-        var name = task switch { CaptionTask.Mismatch => "emoji-captions-mismatch", CaptionTask.Vqa => "emoji-captions-vqa", _ => "emoji-captions" };
+        var name = task switch
+        {
+            CaptionTask.Mismatch => "emoji-captions-mismatch",
+            CaptionTask.Vqa => "emoji-captions-vqa",
+            _ => "emoji-captions",
+        };
         return Build(name, indexPath, Spec(), Tokenizer(VocabBeside(indexPath)), samples, task, seed);
     }
 
@@ -92,7 +101,9 @@ public static class VisionLanguage
     /// replaced with probability 0.5 by the caption of another sample with a different caption (System.Random(seed)).
     /// Vqa: the text is "is this a CATEGORY?" with the true category or, with probability 0.5, another one.
     /// </summary>
-    public static Dataset Build(string name, string where, MultiInputSpec spec, BertTokenizer tok, IReadOnlyList<Sample> samples, CaptionTask task, int seed = 0)
+    public static Dataset Build(string name, string where, MultiInputSpec spec, BertTokenizer tok,
+        IReadOnlyList<Sample> samples,
+        CaptionTask task, int seed = 0)
     {
         if (spec.Inputs.Count != 2 || spec.Inputs[0] is not GridSpec g || spec.Inputs[1] is not TokenSpec ts)
             throw new ArgumentException($"an image + caption dataset needs a grid input then a token input, not {spec.Describe()}");
@@ -105,20 +116,27 @@ public static class VisionLanguage
         for (int i = 0; i < samples.Count; i++)
         {
             var s = samples[i];
-            if (s.Image.Length != imgN) throw new DataFormatException($"{where}: sample {i + 1} has {s.Image.Length} image values, expected {imgN} for {g.Describe()}");
+            if (s.Image.Length != imgN)
+                throw new DataFormatException($"{where}: sample {i + 1} has {s.Image.Length} image values, " +
+                    $"expected {imgN} for {g.Describe()}");
             string text = s.Caption, label = s.Category;
             if (task == CaptionTask.Mismatch)
             {
-                var others = Enumerable.Range(0, samples.Count).Where(j => samples[j].IsTrain == s.IsTrain && samples[j].Caption != s.Caption).ToArray();
+                var others = Enumerable.Range(0, samples.Count)
+                    .Where(j => samples[j].IsTrain == s.IsTrain && samples[j].Caption != s.Caption).ToArray();
                 bool swap = rng.NextDouble() < 0.5;
-                if (swap && others.Length == 0) throw new DataFormatException($"{where}: sample {i + 1} has no other caption in its split to swap with");
+                if (swap && others.Length == 0)
+                    throw new DataFormatException($"{where}: sample {i + 1} has no other caption in its split " +
+                        "to swap with");
                 int pick = others.Length > 0 ? rng.Next(others.Length) : 0;
                 if (swap) text = samples[others[pick]].Caption;
                 label = swap ? "swapped" : "matched";
             }
             else if (task == CaptionTask.Vqa)
             {
-                if (categories.Length < 2) throw new DataFormatException($"{where}: a yes/no question about the category needs at least 2 categories (got {categories.Length})");
+                if (categories.Length < 2)
+                    throw new DataFormatException($"{where}: a yes/no question about the category needs at least 2 " +
+                        $"categories (got {categories.Length})");
                 bool yes = rng.NextDouble() < 0.5;
                 var wrong = categories.Where(c => c != s.Category).ToArray();
                 string asked = yes ? s.Category : wrong[rng.Next(wrong.Length)];
@@ -153,14 +171,16 @@ public static class VisionLanguage
 
     static long Id(string path, string arr, int i, JsonElement e, string field)
     {
-        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long id))
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(field, out var v)
+            || v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long id))
             throw new DataFormatException($"{path}: {arr}[{i}].{field}: expected an integer");
         return id;
     }
 
     static string Str(string path, string arr, int i, JsonElement e, string field)
     {
-        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.String || v.GetString()!.Trim().Length == 0)
+        if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(field, out var v)
+            || v.ValueKind != JsonValueKind.String || v.GetString()!.Trim().Length == 0)
             throw new DataFormatException($"{path}: {arr}[{i}].{field}: expected a non-empty string");
         return v.GetString()!;
     }
@@ -201,7 +221,8 @@ public static class VisionLanguage
         {
             long id = Id(annotationsJson, "annotations", i, e, "image_id");
             string cap = Str(annotationsJson, "annotations", i, e, "caption");
-            if (!imgs.TryGetValue(id, out var img)) throw new DataFormatException($"{annotationsJson}: annotations[{i}].image_id {id} is not in 'images'");
+            if (!imgs.TryGetValue(id, out var img))
+                throw new DataFormatException($"{annotationsJson}: annotations[{i}].image_id {id} is not in 'images'");
             o.Add(new Sample(img, cap, "coco", isTrain));
             i++;
             if (maxCaptions > 0 && o.Count >= maxCaptions) break;
@@ -216,7 +237,8 @@ public static class VisionLanguage
     /// (images[{id, file_name}]) with its folder. Keeps answer_type "yes/no" with answer yes or no; the
     /// question is the text input, the answer the label.
     /// </summary>
-    public static List<Sample> VqaYesNo(string questionsJson, string annotationsJson, string imagesJson, string imageDir, bool isTrain, int side = 32)
+    public static List<Sample> VqaYesNo(string questionsJson, string annotationsJson, string imagesJson, string imageDir,
+        bool isTrain, int side = 32)
     {
         var imgs = CocoImages(imagesJson, Root(imagesJson), imageDir, side);
         var answers = new Dictionary<long, string>();
@@ -228,7 +250,9 @@ public static class VisionLanguage
             string ans = Str(annotationsJson, "annotations", i, e, "multiple_choice_answer").Trim().ToLowerInvariant();
             if (type == "yes/no")
             {
-                if (ans is not ("yes" or "no")) throw new DataFormatException($"{annotationsJson}: annotations[{i}].multiple_choice_answer is '{ans}', expected yes or no for answer_type yes/no");
+                if (ans is not ("yes" or "no"))
+                    throw new DataFormatException($"{annotationsJson}: annotations[{i}].multiple_choice_answer is " +
+                        $"'{ans}', expected yes or no for answer_type yes/no");
                 answers[qid] = ans;
             }
             i++;
@@ -242,7 +266,9 @@ public static class VisionLanguage
             string q = Str(questionsJson, "questions", i, e, "question");
             if (answers.TryGetValue(qid, out var a))
             {
-                if (!imgs.TryGetValue(id, out var img)) throw new DataFormatException($"{questionsJson}: questions[{i}].image_id {id} is not in {imagesJson}");
+                if (!imgs.TryGetValue(id, out var img))
+                    throw new DataFormatException(
+                        $"{questionsJson}: questions[{i}].image_id {id} is not in {imagesJson}");
                 o.Add(new Sample(img, q, a, isTrain));
             }
             i++;

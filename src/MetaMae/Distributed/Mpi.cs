@@ -31,8 +31,10 @@ public sealed class Mpi : ICommunicator, IDisposable
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int Init(IntPtr argc, IntPtr argv);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int Finalize();
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int CommInt(IntPtr comm, out int value);
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int Allreduce(IntPtr send, IntPtr recv, int count, IntPtr type, IntPtr op, IntPtr comm);
-    [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int Bcast(IntPtr buf, int count, IntPtr type, int root, IntPtr comm);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int Allreduce(IntPtr send, IntPtr recv, int count, IntPtr type, IntPtr op, IntPtr comm);
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate int Bcast(IntPtr buf, int count, IntPtr type, int root, IntPtr comm);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int BarrierFn(IntPtr comm);
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)] private delegate int Abort(IntPtr comm, int code);
 
@@ -53,7 +55,8 @@ public sealed class Mpi : ICommunicator, IDisposable
         foreach (var name in LibraryNames)
             if (NativeLibrary.TryLoad(name, out lib)) break;
         if (lib == IntPtr.Zero)
-            throw new DllNotFoundException("started by mpirun but libmpi.so.40 (Open MPI) cannot be loaded; install openmpi-bin / libopenmpi3");
+            throw new DllNotFoundException("started by mpirun but libmpi.so.40 (Open MPI) cannot be loaded; " +
+                "install openmpi-bin / libopenmpi3");
         T Fn<T>(string name) where T : Delegate => Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(lib, name));
         IntPtr Global(string name) => NativeLibrary.TryGetExport(lib, name, out var p) ? p
             : throw new EntryPointNotFoundException($"{name} not found in libmpi: only Open MPI's ABI is supported");

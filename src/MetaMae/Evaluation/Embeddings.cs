@@ -46,7 +46,8 @@ public static class Embeddings
         if (o.Batch < 1) throw new ArgumentException($"--batch must be >= 1 (got {o.Batch})");
         if (o.Split is not (null or "train" or "test")) throw new ArgumentException($"--split must be train or test (got '{o.Split}')");
         if (ds.Spec != model.Spec)
-            throw new ArgumentException($"dataset '{ds.Name}' has inputs '{ds.Spec.Describe()}' but the encoder was built for '{model.Spec.Describe()}'");
+            throw new ArgumentException($"dataset '{ds.Name}' has inputs '{ds.Spec.Describe()}' but the encoder was " +
+                $"built for '{model.Spec.Describe()}'");
         var parts = new List<(Split S, bool Train)>();
         if (o.Split is null or "train") parts.Add((ds.Train, true));
         if (o.Split is null or "test")
@@ -60,7 +61,8 @@ public static class Embeddings
             {
                 string label = s.Labels is not null ? ds.ClassNames[s.Labels[i]]
                     : s.Targets is not null ? s.Targets[i].ToString("R", CultureInfo.InvariantCulture) : "";
-                rows.Add(new Row(s.Ids?[i] ?? $"{(train ? "train" : "test")}-{i}", train, label, s.Labels?[i] ?? -1, s.Targets?[i] ?? float.NaN));
+                rows.Add(new Row(s.Ids?[i] ?? $"{(train ? "train" : "test")}-{i}", train, label, s.Labels?[i] ?? -1,
+                    s.Targets?[i] ?? float.NaN));
             }
         var shape = FeatureExtraction.Shape(model, o.Features);
         long per = shape.Aggregate(1L, (a, b) => a * b), n = rows.Count;

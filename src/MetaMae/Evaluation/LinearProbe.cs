@@ -59,7 +59,8 @@ public sealed record ProbeOptions
     {
         if (Epochs < 1) throw new ArgumentException($"--probe-epochs must be >= 1 (got {Epochs})");
         if (Batch < 1) throw new ArgumentException($"--probe-batch must be >= 1 (got {Batch})");
-        if (ValidationFraction is <= 0 or >= 1) throw new ArgumentException($"validation fraction must be in (0, 1) (got {ValidationFraction})");
+        if (ValidationFraction is <= 0 or >= 1)
+            throw new ArgumentException($"validation fraction must be in (0, 1) (got {ValidationFraction})");
         if (Penalties.Length == 0 || Penalties.Any(p => !(p > 0) || double.IsInfinity(p)))
             throw new ArgumentException($"probe penalties must be positive finite numbers (got [{string.Join(", ", Penalties)}])");
         if (MaxIterations < 1) throw new ArgumentException($"probe iteration cap must be >= 1 (got {MaxIterations})");
@@ -86,7 +87,8 @@ public sealed record ProbeOptions
 /// point per entry of <see cref="Penalties"/> (validation metric, training loss).
 /// </summary>
 public sealed record ProbeResult(string Metric, double Validation, double Test, int BestEpoch, int Epochs,
-    double TestAccuracy, double TestWeightedF1, double[] ValidationCurve, double[] TrainLossCurve, int TrainCount, int ValidationCount, int TestCount)
+    double TestAccuracy, double TestWeightedF1, double[] ValidationCurve, double[] TrainLossCurve, int TrainCount,
+    int ValidationCount, int TestCount)
 {
     public ProbeProtocol Protocol { get; init; } = ProbeProtocol.Paper;
     /// <summary>Converged: the chosen L2 strength; paper: the Adam weight decay.</summary>
@@ -104,10 +106,12 @@ public sealed record ProbeResult(string Metric, double Validation, double Test, 
 
     /// <summary>One phrase naming the probe, its regularisation and whether it converged.</summary>
     public string Describe() => (Features is "mean" or "raw" ? "" : $"{Features} features, ") +
-        (LabelFraction < 1 ? $"{LabelFraction:0.###} of the labels ({TrainCount + ValidationCount} samples), " : "") + (Protocol == ProbeProtocol.Paper
+        (LabelFraction < 1 ? $"{LabelFraction:0.###} of the labels ({TrainCount + ValidationCount} samples), " : "")
+        + (Protocol == ProbeProtocol.Paper
         ? $"paper probe, best epoch {BestEpoch}/{Epochs}{(Converged ? "" : " (not converged: best epoch in the last 10%)")}"
         : $"converged probe, L2 {Regularization:0.#####e+0} chosen on validation" +
-          (Metric == "spearman" ? " (ridge, closed form)" : $", L-BFGS {Iterations} iterations{(Converged ? "" : " (hit the iteration cap)")}"));
+          (Metric == "spearman" ? " (ridge, closed form)"
+              : $", L-BFGS {Iterations} iterations{(Converged ? "" : " (hit the iteration cap)")}"));
 }
 
 public static class LinearProbe
@@ -263,11 +267,13 @@ public static class LinearProbe
         return new ProbeResult(cls ? "accuracy" : "spearman", best, s.Primary, bestEpoch, o.Epochs, s.Accuracy, s.F1,
             valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count)
         {
-            Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs, LabelFraction = o.LabelFraction,
+            Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs,
+            LabelFraction = o.LabelFraction,
         };
     }
 
-    private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx, Split split, bool cls)
+    private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx,
+        Split split, bool cls)
     {
         using var _ = no_grad();
         using var pred = head.forward(feats);

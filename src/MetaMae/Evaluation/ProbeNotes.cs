@@ -17,7 +17,8 @@ public static class ProbeNotes
         {
             int n = counts.GetValueOrDefault(c);
             if (n == 1)
-                yield return $"probe: class '{ds.ClassNames[c]}' has 1 training sample: it is trained on but never validated (none held out)";
+                yield return $"probe: class '{ds.ClassNames[c]}' has 1 training sample: " +
+                    "it is trained on but never validated (none held out)";
             else if (n == 2)
                 yield return $"probe: class '{ds.ClassNames[c]}' has 2 training samples: one is held out for validation, one is trained on";
         }

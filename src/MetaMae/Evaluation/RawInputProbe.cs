@@ -18,7 +18,8 @@ public static class RawInputProbe
     /// <summary>Raw per-token features (N, L, W) float32: a token's one-hot (pad column dropped) or its patch values.</summary>
     public static Tensor TokenFeatures(InputSpec spec, Tensor rawX)
     {
-        if (spec is MultiInputSpec) throw new NotSupportedException("per-token raw features of a multi-input spec (no per-token task has one)");
+        if (spec is MultiInputSpec)
+            throw new NotSupportedException("per-token raw features of a multi-input spec (no per-token task has one)");
         using var scope = NewDisposeScope();
         var tokens = spec.Patchify(spec.IsDiscrete ? rawX : rawX.to(ScalarType.Float32));   // (N, L) ids or (N, L, P)
         if (spec is TokenSpec ts) return OneHot(tokens, ts).MoveToOuterDisposeScope();

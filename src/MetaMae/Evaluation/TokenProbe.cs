@@ -16,7 +16,8 @@ public static class TokenProbe
     public static Tensor Features(MetaMaeModel model, Tensor rawX, int batch = 256) =>
         LinearProbe.Batched(model, rawX, batch, model.TokenFeatures);
 
-    /// <summary>Flattens the labelled tokens of the given samples: features (M, D) and a split whose labels are the token classes.</summary>
+    /// <summary>Flattens the labelled tokens of the given samples: features (M, D) and a split whose labels are the
+    /// token classes.</summary>
     public static (Tensor Features, Split Tokens) Flatten(Tensor feats, Split split, IReadOnlyList<int> samples, int classes, string what)
     {
         var lab = split.TokenLabels ?? throw new ArgumentException($"{what}: no per-token labels");
@@ -25,12 +26,16 @@ public static class TokenProbe
         var y = new List<long>();
         foreach (var i in samples)
         {
-            if (lab[i].Length != L) throw new ArgumentException($"{what}: sample {i} has {lab[i].Length} token labels, the encoder gives {L} tokens");
+            if (lab[i].Length != L)
+                throw new ArgumentException($"{what}: sample {i} has {lab[i].Length} token labels, " +
+                    $"the encoder gives {L} tokens");
             for (int t = 0; t < L; t++)
             {
                 long c = lab[i][t];
                 if (c == -1) continue;
-                if (c < 0 || c >= classes) throw new ArgumentException($"{what}: sample {i} token {t} has label {c}, expected -1 (padding) or 0..{classes - 1}");
+                if (c < 0 || c >= classes)
+                    throw new ArgumentException($"{what}: sample {i} token {t} has label {c}, expected -1 (padding) " +
+                        $"or 0..{classes - 1}");
                 rows.Add(i * L + t);
                 y.Add(c);
             }
@@ -61,7 +66,8 @@ public static class TokenProbe
         // hold out whole sequences (unstratified), then flatten each side to its labelled tokens
         var seqs = new Split(ds.Train.X, null, new float[ds.Train.Count]);
         if (o.Features != FeatureKind.Mean)
-            throw new ArgumentException($"dataset '{ds.Name}' is a per-token task: its probe reads each token's own features, so --features does not apply");
+            throw new ArgumentException($"dataset '{ds.Name}' is a per-token task: its probe reads each token's own " +
+                "features, so --features does not apply");
         var (trSeq, vaSeq) = LinearProbe.Carve(seqs, o);                       // a label fraction keeps that share of the sequences
         var (fTr, tr) = Flatten(fTrain, ds.Train, trSeq, classes, $"{ds.Name} train");
         var (fVa, va) = Flatten(fTrain, ds.Train, vaSeq, classes, $"{ds.Name} train (validation)");
@@ -72,7 +78,8 @@ public static class TokenProbe
             using var all = cat([fTr, fVa], 0);
             var joined = new Split(all, tr.Labels!.Concat(va.Labels!).ToArray());
             var carve = (Enumerable.Range(0, n).ToArray(), Enumerable.Range(n, va.Count).ToArray());
-            return LinearProbe.RunOnFeatures(all, joined, fTe, te, TaskKind.Classification, classes, o, carve: carve) with { Metric = "token_accuracy" };
+            return LinearProbe.RunOnFeatures(all, joined, fTe, te, TaskKind.Classification, classes, o, carve: carve)
+                with { Metric = "token_accuracy" };
         }
     }
 }

@@ -12,7 +12,8 @@ namespace MetaMae.Experiments;
 
 /// <summary>One row of a plan: an algorithm (or "random-init", or "raw-input": the probe on the input itself) with settings
 /// that override the dataset preset.</summary>
-public sealed record PlanRow(string Label, string Algo, IReadOnlyDictionary<string, JsonNode?> Settings, IReadOnlyDictionary<string, string> Marks);
+public sealed record PlanRow(string Label, string Algo, IReadOnlyDictionary<string, JsonNode?> Settings,
+    IReadOnlyDictionary<string, string> Marks);
 
 /// <summary>A paired comparison: row A minus row B per column, over the seeds both have (the campaign's MetaMAE - MAE).</summary>
 public sealed record PlanPair(string A, string B);
@@ -91,7 +92,8 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             {
                 Features = f is JsonValue v && v.TryGetValue<string>(out var t) && FeatureExtraction.Names.Contains(t)
                     ? FeatureExtraction.Parse(t)
-                    : throw new DataFormatException($"{where} setting \"features\" must be one of: {string.Join(", ", FeatureExtraction.Names)}"),
+                    : throw new DataFormatException(
+                        $"{where} setting \"features\" must be one of: {string.Join(", ", FeatureExtraction.Names)}"),
             };
         if (settings.TryGetValue("label_fraction", out var l))
             o = o with
@@ -113,7 +115,8 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         {
             var n = obj[key];
             if (n is null) return def ?? throw new DataFormatException($"{path}: {where} lacks \"{key}\"");
-            try { return n.GetValue<string>(); } catch (Exception) { throw new DataFormatException($"{path}: {where} \"{key}\" must be a string"); }
+            try { return n.GetValue<string>(); }
+            catch (Exception) { throw new DataFormatException($"{path}: {where} \"{key}\" must be a string"); }
         }
         int Int(string key, int? def = null)
         {
@@ -127,17 +130,27 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             if (n is null) return required ? throw new DataFormatException($"{path}: lacks \"{key}\"") : [];
             return n as JsonArray ?? throw new DataFormatException($"{path}: \"{key}\" must be an array");
         }
-        var known = new HashSet<string> { "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows", "eval_steps", "data", "comment", "probe", "pairs" };
-        foreach (var (k, _) in o) if (!known.Contains(k)) throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
+        var known = new HashSet<string>
+        {
+            "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows",
+            "eval_steps", "data", "comment", "probe", "pairs",
+        };
+        foreach (var (k, _) in o)
+            if (!known.Contains(k))
+                throw new DataFormatException($"{path}: unknown key \"{k}\" (expected one of: {string.Join(", ", known)})");
 
         var name = Str(o, "name", "the plan");
         var kind = Str(o, "kind", "the plan");
-        if (!Kinds.Contains(kind)) throw new DataFormatException($"{path}: \"kind\" is '{kind}', expected one of: {string.Join(", ", Kinds)}");
+        if (!Kinds.Contains(kind))
+            throw new DataFormatException($"{path}: \"kind\" is '{kind}', expected one of: {string.Join(", ", Kinds)}");
         var preset = Str(o, "preset", "the plan", "tiny");
         ModelConfig.FromPreset(preset);
-        var seeds = Arr("seeds", true).Select((n, i) => n is JsonValue v && v.TryGetValue<long>(out var s) ? s : throw new DataFormatException($"{path}: seeds[{i}] must be an integer")).ToArray();
+        var seeds = Arr("seeds", true).Select((n, i) => n is JsonValue v && v.TryGetValue<long>(out var s) ? s
+            : throw new DataFormatException($"{path}: seeds[{i}] must be an integer")).ToArray();
         if (seeds.Length == 0) throw new DataFormatException($"{path}: \"seeds\" is empty");
-        var datasets = Arr("datasets", kind != "transfer").Select((n, i) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new DataFormatException($"{path}: datasets[{i}] must be a string")).ToArray();
+        var datasets = Arr("datasets", kind != "transfer").Select((n, i) =>
+            n is JsonValue v && v.TryGetValue<string>(out var s) ? s
+            : throw new DataFormatException($"{path}: datasets[{i}] must be a string")).ToArray();
         var transfers = Arr("transfers", kind == "transfer").Select((n, i) => n is JsonObject t
             ? new PlanTransfer(Str(t, "pretrain", $"transfers[{i}]"), Str(t, "probe", $"transfers[{i}]"))
             : throw new DataFormatException($"{path}: transfers[{i}] must be an object {{\"pretrain\": ..., \"probe\": ...}}")).ToArray();
@@ -148,12 +161,15 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             if (rowsArr[i] is not JsonObject r) throw new DataFormatException($"{path}: rows[{i}] must be an object");
             var algo = Str(r, "algo", $"rows[{i}]");
             if (!Algorithms.All.Any(a => a.Name == algo))
-                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown (expected one of: {string.Join(", ", Algorithms.All.Select(a => a.Name))})");
+                throw new DataFormatException($"{path}: rows[{i}] algo '{algo}' is unknown " +
+                    $"(expected one of: {string.Join(", ", Algorithms.All.Select(a => a.Name))})");
             var settings = new Dictionary<string, JsonNode?>();
             if (r["settings"] is JsonObject so)
                 foreach (var (k, v) in so)
                 {
-                    if (!SettingKeys.Contains(k)) throw new DataFormatException($"{path}: rows[{i}] setting \"{k}\" is unknown (expected one of: {string.Join(", ", SettingKeys)})");
+                    if (!SettingKeys.Contains(k))
+                        throw new DataFormatException($"{path}: rows[{i}] setting \"{k}\" is unknown " +
+                            $"(expected one of: {string.Join(", ", SettingKeys)})");
                     settings[k] = v;
                 }
             else if (r["settings"] is not null) throw new DataFormatException($"{path}: rows[{i}] \"settings\" must be an object");
@@ -182,39 +198,53 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                     throw new DataFormatException($"{path}: pairs[{i}] names row '{lbl}', which the plan does not have");
             return pair;
         }).ToArray();
-        var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) => n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
+        var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) =>
+            n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s
+            : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
         int steps = Int("steps");
         if (steps < 1) throw new DataFormatException($"{path}: \"steps\" must be >= 1");
-        if (kind == "efficiency" && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps) || !evalSteps.SequenceEqual(evalSteps.Order().Distinct())))
+        if (kind == "efficiency" && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps)
+                                     || !evalSteps.SequenceEqual(evalSteps.Order().Distinct())))
             throw new DataFormatException($"{path}: \"eval_steps\" must be increasing, distinct and at most \"steps\" ({steps})");
         var own = new Dictionary<string, DataSource>();
         if (o["data"] is JsonObject dataMap)
             foreach (var (dn, dv) in dataMap)
             {
                 string where = $"data[\"{dn}\"]";
-                if (dv is not JsonObject d) throw new DataFormatException($"{path}: {where} must be an object {{\"path\": ..., \"modality\": ...}}");
+                if (dv is not JsonObject d)
+                    throw new DataFormatException($"{path}: {where} must be an object {{\"path\": ..., \"modality\": ...}}");
                 string[] dataKeys = ["path", "modality", "label_column", "split_column", "alphabet", "patch", "length"];
                 foreach (var (dk, _) in d)
                     if (!dataKeys.Contains(dk))
-                        throw new DataFormatException($"{path}: {where} has an unknown key \"{dk}\" (expected: {string.Join(", ", dataKeys)})");
+                        throw new DataFormatException(
+                            $"{path}: {where} has an unknown key \"{dk}\" (expected: {string.Join(", ", dataKeys)})");
                 int? OptInt(string key) => d[key] is null ? null
-                    : d[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x : throw new DataFormatException($"{path}: {where} \"{key}\" must be an integer");
+                    : d[key] is JsonValue v && v.TryGetValue<int>(out var x) ? x
+                    : throw new DataFormatException($"{path}: {where} \"{key}\" must be an integer");
                 var rel = Str(d, "path", where);
                 own[dn] = new OwnDataSource(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", rel), new ByoOptions
                 {
                     Modality = Str(d, "modality", where), LabelColumn = d["label_column"] is null ? null : Str(d, "label_column", where),
-                    SplitColumn = Str(d, "split_column", where, "split"), Alphabet = d["alphabet"] is null ? null : Str(d, "alphabet", where),
+                    SplitColumn = Str(d, "split_column", where, "split"),
+                    Alphabet = d["alphabet"] is null ? null : Str(d, "alphabet", where),
                     Patch = OptInt("patch"), Length = OptInt("length"),
                 });
             }
-        else if (o["data"] is not null) throw new DataFormatException($"{path}: \"data\" must be an object of name -> {{\"path\", \"modality\"}}");
+        else if (o["data"] is not null)
+            throw new DataFormatException($"{path}: \"data\" must be an object of name -> {{\"path\", \"modality\"}}");
         ProbeProtocol probe;
-        try { probe = o["probe"] is null ? (o["probe_epochs"] is null ? ProbeProtocol.Converged : ProbeProtocol.Paper) : ProbeOptions.Parse(Str(o, "probe", "the plan"), path); }
+        try
+        {
+            probe = o["probe"] is null ? (o["probe_epochs"] is null ? ProbeProtocol.Converged : ProbeProtocol.Paper)
+                : ProbeOptions.Parse(Str(o, "probe", "the plan"), path);
+        }
         catch (ArgumentException e) { throw new DataFormatException(e.Message); }
         if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
-            throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only (the converged probe trains to convergence)");
-        return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds, Int("probe_epochs", 100), datasets, transfers,
-            rows.ToArray(), evalSteps, path) { OwnData = own, Probe = probe, Pairs = pairs };
+            throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only " +
+                "(the converged probe trains to convergence)");
+        return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds,
+            Int("probe_epochs", 100), datasets, transfers, rows.ToArray(), evalSteps, path)
+        { OwnData = own, Probe = probe, Pairs = pairs };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>
@@ -234,9 +264,12 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         foreach (var (k, v) in row.Settings)
         {
             string where = $"{Source}: row '{row.Label}' setting \"{k}\"";
-            double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d : throw new DataFormatException($"{where} must be a number");
-            int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d : throw new DataFormatException($"{where} must be an integer");
-            bool B() => v is JsonValue jv && jv.TryGetValue<bool>(out var d) ? d : throw new DataFormatException($"{where} must be true or false");
+            double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d
+                : throw new DataFormatException($"{where} must be a number");
+            int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d
+                : throw new DataFormatException($"{where} must be an integer");
+            bool B() => v is JsonValue jv && jv.TryGetValue<bool>(out var d) ? d
+                : throw new DataFormatException($"{where} must be true or false");
             string S(string[] allowed) => v is JsonValue jv && jv.TryGetValue<string>(out var t) && allowed.Contains(t) ? t
                 : throw new DataFormatException($"{where} must be one of: {string.Join(", ", allowed)}");
             o = k switch

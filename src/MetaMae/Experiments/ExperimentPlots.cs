@@ -2,7 +2,8 @@ using ScottPlot;
 
 namespace MetaMae.Experiments;
 
-/// <summary>One PNG per table (ScottPlot): grouped bars with ± std error bars, or accuracy-vs-time lines for efficiency.</summary>
+/// <summary>One PNG per table (ScottPlot): a dot plot of mean ± std per row and column, or accuracy-vs-time lines for
+/// efficiency plans.</summary>
 public static class ExperimentPlots
 {
     public static void Write(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
@@ -19,7 +20,8 @@ public static class ExperimentPlots
                     var pts = plan.EvalSteps.Select(s => results.Where(r => r.Row == row.Label && r.Column == col)
                         .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList()).Where(l => l.Count > 0).ToList();
                     if (pts.Count == 0) continue;
-                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(), pts.Select(l => l.Average(p => p.Test)).ToArray());
+                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(),
+                        pts.Select(l => l.Average(p => p.Test)).ToArray());
                     sc.LegendText = plan.Columns.Count > 1 ? $"{row.Label} ({col})" : row.Label;
                     sc.Color = palette.GetColor(i++);
                 }
@@ -71,7 +73,8 @@ public static class ExperimentPlots
         plt.SavePng(path, 1200, 560);
     }
 
-    /// <summary>The paired differences A - B per column: one marker per pair and column with its 95% interval, 0 dashed.</summary>
+    /// <summary>The paired differences A - B per column: one marker per pair and column with its 95% interval,
+    /// 0 dashed.</summary>
     public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();

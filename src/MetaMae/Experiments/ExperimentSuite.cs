@@ -30,13 +30,16 @@ public static class ExperimentSuite
         if (plan.Columns.Count == 0) throw new ArgumentException($"{plan.Source}: no columns left to run (check --datasets)");
         foreach (var n in names)
             if (!plan.OwnData.ContainsKey(n) && Catalog.Entries.All(e => e.Name != n))
-                throw new ArgumentException($"{plan.Source}: dataset '{n}' is not in the catalog (shipped: {string.Join(", ", Catalog.Entries.Select(e => e.Name))}) nor in the plan's \"data\"; restrict the plan with --datasets");
+                throw new ArgumentException($"{plan.Source}: dataset '{n}' is not in the catalog (shipped: " +
+                    $"{string.Join(", ", Catalog.Entries.Select(e => e.Name))}) nor in the plan's \"data\"; " +
+                    "restrict the plan with --datasets");
         var loaded = names.ToDictionary(n => n, n => plan.SourceOf(n, dataRoot).Load());
         var data = loaded.ToDictionary(kv => kv.Key, kv => kv.Value.Data);
         var presets = loaded.ToDictionary(kv => kv.Key, kv => kv.Value.Preset);
         foreach (var t in plan.Transfers)
             if (data[t.Pretrain].Spec != data[t.Probe].Spec)
-                throw new ArgumentException($"{plan.Source}: transfer {t.Column}: input specs differ ('{data[t.Pretrain].Spec.Describe()}' vs '{data[t.Probe].Spec.Describe()}')");
+                throw new ArgumentException($"{plan.Source}: transfer {t.Column}: input specs differ " +
+                    $"('{data[t.Pretrain].Spec.Describe()}' vs '{data[t.Probe].Spec.Describe()}')");
 
         var results = new List<CellResult>();
         int total = plan.Rows.Length * plan.Columns.Count * plan.Seeds.Length, k = 0;
@@ -48,7 +51,8 @@ public static class ExperimentSuite
                     k++;
                     string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
                     string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
-                    var dir = Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}");
+                    var dir = Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label),
+                        ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}");
                     // transfer columns that pretrain on the same dataset share one pretraining per row and seed
                     // and rows that differ only in probe settings share the pretraining of the row without them
                     var pretrainDir = plan.Kind == "transfer"
@@ -56,7 +60,8 @@ public static class ExperimentSuite
                         : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label),
                             ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}", "pretrain");
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
-                    progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: {(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
+                    progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
+                        $"{(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
                     results.Add(r);
                 }
         WriteTables(plan, results, outDir, command);
@@ -65,10 +70,15 @@ public static class ExperimentSuite
 
     private sealed class FileMonitor(TextWriter log) : ITrainingMonitor
     {
-        public void OnStart(RunConfig config, int startStep, string message) { log.WriteLine($"pretrain {config.Algo} on {config.Dataset}: {message}"); log.Flush(); }
+        public void OnStart(RunConfig config, int startStep, string message)
+        {
+            log.WriteLine($"pretrain {config.Algo} on {config.Dataset}: {message}");
+            log.Flush();
+        }
         public void OnStep(StepReport r)
         {
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F5} recon {r.Reconstruction:F5} contrast {r.Contrast:F5} {r.StepsPerSecond:F2} steps/s"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F5} " +
+                $"recon {r.Reconstruction:F5} contrast {r.Contrast:F5} {r.StepsPerSecond:F2} steps/s"));
             log.Flush();
         }
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
@@ -92,8 +102,11 @@ public static class ExperimentSuite
         var cfg = plan.CellConfig(row, pre.Name, pre.Spec, preSource.Preset, seed);
         var probeOpts = plan.ProbeOf(row, probeSource.Preset, seed);
         using var log = new StreamWriter(Path.Combine(dir, "log.txt"), append: true);
-        log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
-        if (stale is not null) log.WriteLine($"the plan's probe is {ProbeOptions.Name(plan.Probe)}: the earlier result is kept as {Path.GetFileName(stale)}, probing again");
+        log.WriteLine($"cell: row '{row.Label}', column '{column}', seed {seed}; " +
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC; config {cfg.ToJson()}");
+        if (stale is not null)
+            log.WriteLine($"the plan's probe is {ProbeOptions.Name(plan.Probe)}: the earlier result is kept as " +
+                $"{Path.GetFileName(stale)}, probing again");
         var points = new List<(int, double, double)>();
         ProbeResult probe;
         double seconds = 0;
@@ -116,15 +129,18 @@ public static class ExperimentSuite
             foreach (var s in plan.EvalSteps)
             {
                 if (points.Any(p => p.Item1 == s)) continue;
-                var r = Pretrainer.Run(pre.Train.X, cfg with { Train = cfg.Train with { Steps = s } }, Path.Combine(dir, "pretrain"), resume: true,
-                    monitor: new FileMonitor(log), cancel: cancel);
+                var r = Pretrainer.Run(pre.Train.X, cfg with { Train = cfg.Train with { Steps = s } },
+                    Path.Combine(dir, "pretrain"), resume: true, monitor: new FileMonitor(log), cancel: cancel);
                 seconds += r.Seconds;
                 probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
                 r.Model.Dispose();
                 points.Add((s, seconds, probe.Test));
-                log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval at step {s}: {seconds:F1} s of pretraining, test {probe.Metric} {probe.Test:F4}"));
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"eval at step {s}: {seconds:F1} s of pretraining, test {probe.Metric} {probe.Test:F4}"));
                 log.Flush();
-                AtomicFile.WriteText(pointsPath, new JsonArray(points.Select(p => (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()).ToJsonString() + "\n");
+                AtomicFile.WriteText(pointsPath, new JsonArray(points.Select(p =>
+                    (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray())
+                    .ToJsonString() + "\n");
             }
             probe ??= LinearProbe.Run(Checkpoint.LoadModel(Path.Combine(dir, "pretrain", Checkpoint.FileName)), probeDs, probeOpts);
         }
@@ -134,8 +150,10 @@ public static class ExperimentSuite
             // seconds of pretraining, summed over the sittings that trained (a finished, shared pretraining adds ~0)
             var secondsPath = Path.Combine(pretrainDir, "seconds.txt");
             double before = 0;
-            if (File.Exists(secondsPath) && !double.TryParse(File.ReadAllText(secondsPath), NumberStyles.Float, CultureInfo.InvariantCulture, out before))
-                throw new DataFormatException($"{secondsPath}: expected the pretraining seconds as one number (delete the file to restart the count)");
+            if (File.Exists(secondsPath) && !double.TryParse(File.ReadAllText(secondsPath), NumberStyles.Float,
+                    CultureInfo.InvariantCulture, out before))
+                throw new DataFormatException($"{secondsPath}: expected the pretraining seconds as one number " +
+                    "(delete the file to restart the count)");
             seconds = before + r.Seconds;
             AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
             if (pretrainDir != Path.Combine(dir, "pretrain"))
@@ -145,14 +163,17 @@ public static class ExperimentSuite
             probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
             r.Model.Dispose();
         }
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} {probe.Test:F4}, validation {probe.Validation:F4}, {probe.Describe()}"));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} " +
+            $"{probe.Test:F4}, validation {probe.Validation:F4}, {probe.Describe()}"));
         var json = new JsonObject
         {
             ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo, ["metric"] = probe.Metric,
             ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
             ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
             ["probe_detail"] = probe.Describe(),
-            ["pretrain_seconds"] = seconds, ["points"] = new JsonArray(points.Select(p => (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
+            ["pretrain_seconds"] = seconds,
+            ["points"] = new JsonArray(points.Select(p =>
+                (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
             ["config"] = JsonNode.Parse(cfg.ToJson()),
         };
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -166,13 +187,15 @@ public static class ExperimentSuite
         var probe = (string?)o["probe"] ?? "paper";
         var note = probe == "paper"
             ? $"epoch {(int)o["best_epoch"]!}" + (o["probe_converged"] is JsonNode c && !(bool)c ? " (not converged)" : "")
-            : string.Create(CultureInfo.InvariantCulture, $"L2 {(double)o["regularization"]!:0.#e+0}") + ((bool)o["probe_converged"]! ? "" : " (iteration cap)");
+            : string.Create(CultureInfo.InvariantCulture, $"L2 {(double)o["regularization"]!:0.#e+0}")
+              + ((bool)o["probe_converged"]! ? "" : " (iteration cap)");
         return new CellResult((string)o["row"]!, (string)o["column"]!, (long)o["seed"]!, (string)o["metric"]!, (double)o["test"]!,
             (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped, probe, note);
     }
 
     /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1).</summary>
-    internal static string MeanCell(double mean, double std, int n) => n > 1 ? $"{ExperimentPlan.F(mean)} ± {ExperimentPlan.F(std)}" : $"{ExperimentPlan.F(mean)} (n=1)";
+    internal static string MeanCell(double mean, double std, int n) =>
+        n > 1 ? $"{ExperimentPlan.F(mean)} ± {ExperimentPlan.F(std)}" : $"{ExperimentPlan.F(mean)} (n=1)";
 
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
@@ -188,21 +211,29 @@ public static class ExperimentSuite
         sb.AppendLine($"# {plan.Title}").AppendLine();
         var probeText = plan.Probe == ProbeProtocol.Paper
             ? $"the paper's linear probe ({plan.ProbeEpochs} epochs of Adam 1e-4, best validation epoch)"
-            : "the converged linear probe (L-BFGS logistic / closed-form ridge regression, L2 chosen on validation, refit on train + validation)";
-        sb.AppendLine($"Made by `{command}` (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, preset {plan.Preset}, {plan.Steps} pretraining steps, " +
-                      $"{probeText}; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core {Environment.OSVersion.Platform} " +
-                      $"({System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}). Each cell: mean ± sample std over seeds of the test metric " +
-                      $"({string.Join(", ", results.Select(r => r.Metric).Distinct())}); logs under cells/. Per seed, the probe column gives the " +
-                      "chosen L2 strength (converged probe) or the best epoch (paper probe).").AppendLine();
+            : "the converged linear probe (L-BFGS logistic / closed-form ridge regression, L2 chosen on validation, " +
+              "refit on train + validation)";
+        sb.AppendLine($"Made by `{command}` (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, " +
+                      $"preset {plan.Preset}, {plan.Steps} pretraining steps, {probeText}; " +
+                      $"written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core " +
+                      $"{Environment.OSVersion.Platform} " +
+                      $"({System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}). " +
+                      "Each cell: mean ± sample std over seeds of the test metric " +
+                      $"({string.Join(", ", results.Select(r => r.Metric).Distinct())}); logs under cells/. " +
+                      "Per seed, the probe column gives the chosen L2 strength (converged probe) " +
+                      "or the best epoch (paper probe).")
+            .AppendLine();
         var marks = plan.Rows.SelectMany(r => r.Marks.Keys).Distinct().ToList();
         if (plan.Kind == "efficiency")
         {
-            sb.AppendLine("| method | dataset | step | pretraining seconds (mean) | test (mean ± std) |").AppendLine("|---|---|---|---|---|");
+            sb.AppendLine("| method | dataset | step | pretraining seconds (mean) | test (mean ± std) |")
+                .AppendLine("|---|---|---|---|---|");
             foreach (var row in plan.Rows)
                 foreach (var col in plan.Columns)
                     foreach (var s in plan.EvalSteps)
                     {
-                        var pts = results.Where(r => r.Row == row.Label && r.Column == col).SelectMany(r => r.Points.Where(p => p.Step == s)).ToList();
+                        var pts = results.Where(r => r.Row == row.Label && r.Column == col)
+                            .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList();
                         if (pts.Count == 0) continue;
                         var (m, sd) = MeanStd(pts.Select(p => p.Test).ToList());
                         sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {MeanCell(m, sd, pts.Count)} |");
@@ -229,8 +260,8 @@ public static class ExperimentSuite
         }
         if (plan.Pairs.Length > 0)
         {
-            sb.AppendLine().AppendLine("Paired differences (A - B, per seed, over the seeds both rows have): mean [95% interval, Student t " +
-                "over seeds]; an interval that excludes 0 is marked *.").AppendLine();
+            sb.AppendLine().AppendLine("Paired differences (A - B, per seed, over the seeds both rows have): " +
+                "mean [95% interval, Student t over seeds]; an interval that excludes 0 is marked *.").AppendLine();
             sb.Append("| A - B |").Append(string.Concat(plan.Columns.Select(c => $" {c} |"))).AppendLine()
                 .Append("|---|").Append(string.Concat(Enumerable.Repeat("---|", plan.Columns.Count))).AppendLine();
             foreach (var pair in plan.Pairs)
@@ -241,16 +272,20 @@ public static class ExperimentSuite
                     var d = PairedDifference(results, pair, col);
                     const string signed = "+0.0000;-0.0000";
                     sb.Append(d is not { } x ? " - |" : x.N < 2 ? $" {ExperimentPlan.F(x.Mean)} (n=1) |"
-                        : $" {x.Mean.ToString(signed, CultureInfo.InvariantCulture)} [{x.Lo.ToString(signed, CultureInfo.InvariantCulture)}, {x.Hi.ToString(signed, CultureInfo.InvariantCulture)}]"
+                        : $" {x.Mean.ToString(signed, CultureInfo.InvariantCulture)} " +
+                          $"[{x.Lo.ToString(signed, CultureInfo.InvariantCulture)}, " +
+                          $"{x.Hi.ToString(signed, CultureInfo.InvariantCulture)}]"
                           + $"{(x.Lo > 0 || x.Hi < 0 ? " *" : "")} (n={x.N}) |");
                 }
                 sb.AppendLine();
             }
         }
         sb.AppendLine().AppendLine("Per seed:").AppendLine()
-            .AppendLine("| method | column | seed | test | validation | probe | pretraining s |").AppendLine("|---|---|---|---|---|---|---|");
+            .AppendLine("| method | column | seed | test | validation | probe | pretraining s |")
+            .AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
-            sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {ExperimentPlan.F(r.Test)} | {ExperimentPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
+            sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {ExperimentPlan.F(r.Test)} | " +
+                $"{ExperimentPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
         AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
         ExperimentPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
         if (plan.Pairs.Length > 0) ExperimentPlots.WritePairs(plan, results, Path.Combine(outDir, plan.Name + "-pairs.png"));

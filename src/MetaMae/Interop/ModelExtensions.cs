@@ -27,7 +27,8 @@ public static class MetaMaeModelExtensions
         return FeatureExtraction.Extract(model, rawX, kind, batch);
     }
 
-    /// <summary>Saves the model and its run configuration as a checkpoint (no optimizer state); load it with <see cref="Checkpoint.LoadModel(string, Device?)"/>.</summary>
+    /// <summary>Saves the model and its run configuration as a checkpoint (no optimizer state); load it with
+    /// <see cref="Checkpoint.LoadModel(string, Device?)"/>.</summary>
     public static void Save(this MetaMaeModel model, string path, RunConfig config, int step = 0) =>
         Checkpoint.Save(path, model, null, config, step, double.NaN);
 }

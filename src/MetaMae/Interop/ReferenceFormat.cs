@@ -59,7 +59,8 @@ public static class ReferenceFormat
                 "decoder" => ModelParts.Decoder,
                 "projector" => ModelParts.Projector,
                 "all" => ModelParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{raw}' (expected a comma list of encoder, decoder, projector, or all)"),
+                _ => throw new ArgumentException(
+                    $"--parts: unknown part '{raw}' (expected a comma list of encoder, decoder, projector, or all)"),
             };
         }
         if (parts == 0) throw new ArgumentException("--parts: empty (expected a comma list of encoder, decoder, projector)");
@@ -135,7 +136,9 @@ public static class ReferenceFormat
             var meta = new Dictionary<string, string>
             {
                 [FormatKey] = FormatName,
-                ["parts"] = string.Join(",", Enum.GetValues<ModelParts>().Where(p => p != ModelParts.All && parts.HasFlag(p)).Select(p => p.ToString().ToLowerInvariant())),
+                ["parts"] = string.Join(",", Enum.GetValues<ModelParts>()
+                    .Where(p => p != ModelParts.All && parts.HasFlag(p))
+                    .Select(p => p.ToString().ToLowerInvariant())),
                 ["spec"] = System.Text.Json.JsonSerializer.Serialize(model.Spec, RunConfig.Json),
             };
             if (config is not null) meta[ConfigKey] = config.ToJson();
@@ -159,20 +162,26 @@ public static class ReferenceFormat
         var byRef = own.Keys.ToDictionary(k => ReferenceName(spec, k), k => k);
         var unknown = tensors.Keys.Where(k => !byRef.ContainsKey(k)).ToList();
         if (unknown.Count > 0)
-            throw new InvalidDataException($"{source}: keys the model does not have: {string.Join(", ", unknown.Take(5))}{(unknown.Count > 5 ? $" (+{unknown.Count - 5} more)" : "")}; the model is {spec.Describe()}, encoder {model.Config.EncDepth}x{model.Config.EncDim}, decoder depth {model.Config.DecDepth}");
+            throw new InvalidDataException($"{source}: keys the model does not have: {string.Join(", ", unknown.Take(5))}" +
+                $"{(unknown.Count > 5 ? $" (+{unknown.Count - 5} more)" : "")}; " +
+                $"the model is {spec.Describe()}, encoder {model.Config.EncDepth}x{model.Config.EncDim}, " +
+                $"decoder depth {model.Config.DecDepth}");
         ModelParts present = 0;
         foreach (var k in tensors.Keys) present |= PartOf(byRef[k]);
         if (present == 0) throw new InvalidDataException($"{source}: holds no model weights");
         var missing = own.Keys.Where(k => (PartOf(k) & present) != 0 && !tensors.ContainsKey(ReferenceName(spec, k))).ToList();
         if (missing.Count > 0)
-            throw new InvalidDataException($"{source}: missing keys: {string.Join(", ", missing.Take(5).Select(k => ReferenceName(spec, k)))}{(missing.Count > 5 ? $" (+{missing.Count - 5} more)" : "")}");
+            throw new InvalidDataException($"{source}: missing keys: " +
+                $"{string.Join(", ", missing.Take(5).Select(k => ReferenceName(spec, k)))}" +
+                $"{(missing.Count > 5 ? $" (+{missing.Count - 5} more)" : "")}");
         foreach (var (k, v) in own)
         {
             var rn = ReferenceName(spec, k);
             if (!tensors.TryGetValue(rn, out var t)) continue;
             var want = ReferenceShape(spec, k, v.shape);
             if (!t.shape.SequenceEqual(want))
-                throw new InvalidDataException($"{source}: '{rn}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", want)})");
+                throw new InvalidDataException(
+                    $"{source}: '{rn}' has shape ({string.Join(", ", t.shape)}), expected ({string.Join(", ", want)})");
             if (t.is_floating_point() && !t.isfinite().all().item<bool>())
                 throw new InvalidDataException($"{source}: '{rn}' holds NaN or infinity");
         }
@@ -186,7 +195,8 @@ public static class ReferenceFormat
             {
                 // fixed sin-cos tables: check that the file's agree with ours instead of loading them
                 if (!allclose(ours, v, rtol: 1e-4, atol: 1e-5))
-                    throw new InvalidDataException($"{source}: '{rn}' differs from the model's fixed sin-cos position table (a different token grid or width?)");
+                    throw new InvalidDataException($"{source}: '{rn}' differs from the model's fixed sin-cos " +
+                        "position table (a different token grid or width?)");
                 continue;
             }
             v.copy_(ours);
@@ -203,7 +213,8 @@ public static class ReferenceFormat
             RunConfig? cfg = like;
             if (cfg is null && meta.TryGetValue(ConfigKey, out var json)) cfg = RunConfig.FromJson(json, path);
             if (cfg is null)
-                throw new ArgumentException($"{path}: no '{ConfigKey}' metadata; say which model it holds (--dataset and --preset, or --like CHECKPOINT)");
+                throw new ArgumentException($"{path}: no '{ConfigKey}' metadata; say which model it holds " +
+                    "(--dataset and --preset, or --like CHECKPOINT)");
             var model = new MetaMaeModel(cfg.Spec, cfg.Model);
             var parts = Load(model, tensors, path);
             return (model, cfg, parts);

@@ -113,7 +113,8 @@ public sealed record SequenceSpec(int Channels, int Length, int PatchLength) : I
     public override void Validate()
     {
         if (Channels < 1 || Length < 1 || PatchLength < 1)
-            throw new ArgumentException($"sequence spec: channels, length and patch must be >= 1 (got {Channels}, {Length}, {PatchLength})");
+            throw new ArgumentException($"sequence spec: channels, length and patch must be >= 1 (got {Channels}, " +
+                $"{Length}, {PatchLength})");
         if (Length % PatchLength != 0)
             throw new ArgumentException($"sequence spec: patch length {PatchLength} must divide the length {Length}");
     }
@@ -190,7 +191,9 @@ public sealed record TokenSpec(int Vocab, int Length, int? PadId = null) : Input
 
     public override void Validate()
     {
-        if (Vocab < 2 || Length < 1) throw new ArgumentException($"token spec: vocabulary must be >= 2 and length >= 1 (got {Vocab}, {Length})");
-        if (PadId is int p && (p < 0 || p >= Vocab)) throw new ArgumentException($"token spec: padding id {p} is outside the vocabulary [0, {Vocab})");
+        if (Vocab < 2 || Length < 1)
+            throw new ArgumentException($"token spec: vocabulary must be >= 2 and length >= 1 (got {Vocab}, {Length})");
+        if (PadId is int p && (p < 0 || p >= Vocab))
+            throw new ArgumentException($"token spec: padding id {p} is outside the vocabulary [0, {Vocab})");
     }
 }

@@ -103,14 +103,16 @@ public sealed record MultiInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
 
     public override void Validate()
     {
-        if (Inputs is null || Inputs.Count < 2) throw new ArgumentException($"multi-input spec: needs at least 2 inputs (got {Inputs?.Count ?? 0})");
+        if (Inputs is null || Inputs.Count < 2)
+            throw new ArgumentException($"multi-input spec: needs at least 2 inputs (got {Inputs?.Count ?? 0})");
         for (int i = 0; i < Inputs.Count; i++)
         {
             if (Inputs[i] is MultiInputSpec) throw new ArgumentException($"multi-input spec: input {i} is itself multi-input; nest flat");
             try { Inputs[i].Validate(); }
             catch (ArgumentException e) { throw new ArgumentException($"multi-input spec, input {i}: {e.Message}"); }
             if (Inputs[i] is TokenSpec ts && ts.Vocab > (1 << 24))
-                throw new ArgumentException($"multi-input spec, input {i}: vocabulary {ts.Vocab} exceeds 2^24, ids would not be exact as floats");
+                throw new ArgumentException($"multi-input spec, input {i}: vocabulary {ts.Vocab} exceeds 2^24, " +
+                    "ids would not be exact as floats");
         }
     }
 

@@ -96,7 +96,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         Initialize();
     }
 
-    /// <summary>Xavier-uniform for linear layers and the embedding table, zero biases, LN (1, 0), N(0, 0.02) for CLS and mask tokens.</summary>
+    /// <summary>Xavier-uniform for linear layers and the embedding table, zero biases, LN (1, 0), N(0, 0.02) for CLS
+    /// and mask tokens.</summary>
     private void Initialize()
     {
         using var _ = no_grad();
@@ -127,7 +128,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     private static Tensor MultiPositions(MultiInputSpec multi, int dim) =>
         cat([zeros(1, 1, dim), .. multi.Inputs.Select(i => Positions.Table(dim, i.TokenGrid.Rows, i.TokenGrid.Cols)[.., 1..])], 1);
 
-    private Tensor EmbeddingTable => embed is Embedding e ? e.weight! : throw new NotSupportedException($"tied logits need a single token input, not {Spec.Describe()}");
+    private Tensor EmbeddingTable => embed is Embedding e ? e.weight!
+        : throw new NotSupportedException($"tied logits need a single token input, not {Spec.Describe()}");
 
     /// <summary>Token embedding plus positions. tokens: (B, L, P) or (B, L) ids -> (B, L, D).
     /// With zeroMask (B, L), the token embedding of positions where it is 1 is zeroed; the
@@ -189,7 +191,9 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// </summary>
     public Tensor Decode(Tensor latent, Tensor? idsRestore)
     {
-        if (decoder_heads is not null) throw new NotSupportedException($"Decode gives one packed prediction; a multi-input spec ({Spec.Describe()}) has one per input: use DecodeInputs");
+        if (decoder_heads is not null)
+            throw new NotSupportedException("Decode gives one packed prediction; a multi-input spec " +
+                $"({Spec.Describe()}) has one per input: use DecodeInputs");
         var h = precision.Linear(decoder_embed, latent);             // (B, 1+n, Dd)
         long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
         int L = Spec.NumTokens;
@@ -271,7 +275,8 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
 
     private IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore, bool tiedLogits)
     {
-        if (decoder_heads is null || decoder_type_embed is null) throw new NotSupportedException($"DecodeInputs needs a multi-input spec, not {Spec.Describe()}");
+        if (decoder_heads is null || decoder_type_embed is null)
+            throw new NotSupportedException($"DecodeInputs needs a multi-input spec, not {Spec.Describe()}");
         var multi = (MultiInputSpec)Spec;
         var h = precision.Linear(decoder_embed, latent);
         long b = h.shape[0], n1 = h.shape[1], dd = h.shape[2];
@@ -301,10 +306,12 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
 
     /// <summary>Parameters of the encoder only (what a linear probe or a transfer uses).</summary>
     public IEnumerable<(string Name, Parameter Param)> EncoderParameters() =>
-        named_parameters().Where(p => !p.name.StartsWith("decoder_") && !p.name.StartsWith("mask_token") && !p.name.StartsWith("projector"));
+        named_parameters().Where(p =>
+            !p.name.StartsWith("decoder_") && !p.name.StartsWith("mask_token") && !p.name.StartsWith("projector"));
 }
 
-/// <summary>Per-input token embeddings (Linear or Embedding) plus a learned input-type embedding, packed tokens -> (B, L_total, D).</summary>
+/// <summary>Per-input token embeddings (Linear or Embedding) plus a learned input-type embedding,
+/// packed tokens -> (B, L_total, D).</summary>
 public sealed class MultiEmbed : Module<Tensor, Tensor>
 {
     private readonly MultiInputSpec spec;

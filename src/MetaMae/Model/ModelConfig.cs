@@ -16,7 +16,8 @@ public sealed record ModelConfig
     public int EncMlp { get; init; } = 512;
     /// <summary>Decoder width: fixed at 128 in the paper.</summary>
     public int DecDim { get; init; } = 128;
-    /// <summary>Decoder blocks n: 2, 4 or 6 per dataset (Table 8); 0 = a linear decoder on an encoder that sees every token (DABS-style MAE).</summary>
+    /// <summary>Decoder blocks n: 2, 4 or 6 per dataset (Table 8); 0 = a linear decoder on an encoder that sees every
+    /// token (DABS-style MAE).</summary>
     public int DecDepth { get; init; } = 4;
     /// <summary>Decoder heads: 4.</summary>
     public int DecHeads { get; init; } = 4;

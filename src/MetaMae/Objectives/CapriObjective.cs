@@ -47,7 +47,8 @@ public sealed class CapriObjective : IObjective, IHasHead
         var logits = Logits(pred, target, temperature);
         logits = logits.masked_fill(valid.eq(0).unsqueeze(1), double.NegativeInfinity);   // padding is never a candidate
         long L = logits.shape[1];
-        var ce = functional.cross_entropy(logits.reshape(b * L, L), arange(L, device: tokens.device).repeat(b), reduction: Reduction.None).view(b, L);
+        var ce = functional.cross_entropy(logits.reshape(b * L, L), arange(L, device: tokens.device).repeat(b),
+            reduction: Reduction.None).view(b, L);                                // (B, L)
         var sel = m.Mask * valid;
         ce = ce.masked_fill(sel.eq(0), 0);   // unselected (incl. padding rows, which may be -inf everywhere) contribute nothing
         var loss = ce.sum() / sel.sum().clamp_min(1);

@@ -23,7 +23,8 @@ public sealed class MaeDabsObjective : IObjective, IHasHead
     public MaeDabsObjective(InputSpec spec, ModelConfig model, double maskRatio)
     {
         if (spec is MultiInputSpec)
-            throw new NotSupportedException($"mae-dabs has one reconstruction head and cannot predict the inputs of a multi-input spec ({spec.Describe()}); use mae, metamae, emix, shed or capri");
+            throw new NotSupportedException("mae-dabs has one reconstruction head and cannot predict the inputs of " +
+                $"a multi-input spec ({spec.Describe()}); use mae, metamae, emix, shed or capri");
         this.spec = spec;
         this.maskRatio = maskRatio;
         head = Sequential(("relu", ReLU()), ("linear", Linear(model.EncDim, spec.IsDiscrete ? model.EncDim : spec.TokenWidth)));

@@ -12,8 +12,10 @@ internal static class ObjectiveHelpers
 {
     /// <summary>A (B, L) 0/1 mask of token positions that are not padding.</summary>
     internal static Tensor NotPadding(InputSpec spec, Tensor tokens, ScalarType dtype) =>
-        spec is MultiInputSpec multi ? cat(multi.Inputs.Select((input, i) => NotPadding(input, multi.Unpack(tokens, i), dtype)).ToArray(), 1) :
-        spec is TokenSpec { PadId: int pad } ? tokens.ne(pad).to(dtype) : ones(tokens.shape[0], tokens.shape[1], dtype: dtype, device: tokens.device);
+        spec is MultiInputSpec multi
+            ? cat(multi.Inputs.Select((input, i) => NotPadding(input, multi.Unpack(tokens, i), dtype)).ToArray(), 1) :
+        spec is TokenSpec { PadId: int pad } ? tokens.ne(pad).to(dtype)
+            : ones(tokens.shape[0], tokens.shape[1], dtype: dtype, device: tokens.device);
 
     internal static void Init(Module m)
     {

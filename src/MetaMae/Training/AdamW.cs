@@ -79,11 +79,18 @@ public sealed class AdamW : IDisposable
         foreach (var (name, p) in parameters)
         {
             if (!tensors.TryGetValue($"exp_avg.{name}", out var m)) continue;   // never stepped
-            var v = tensors.TryGetValue($"exp_avg_sq.{name}", out var vv) ? vv : throw new InvalidDataException($"{source}: optimizer state of '{name}' lacks exp_avg_sq");
-            var st = tensors.TryGetValue($"step.{name}", out var ss) ? ss : throw new InvalidDataException($"{source}: optimizer state of '{name}' lacks step");
-            if (!m.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"{source}: optimizer state of '{name}' has shape ({string.Join(",", m.shape)}), parameter has ({string.Join(",", p.shape)})");
-            if (!v.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"{source}: optimizer state exp_avg_sq of '{name}' has shape ({string.Join(",", v.shape)}), parameter has ({string.Join(",", p.shape)})");
-            if (st.numel() != 1 || st.dtype != ScalarType.Int64) throw new InvalidDataException($"{source}: optimizer step of '{name}' is not one int64");
+            var v = tensors.TryGetValue($"exp_avg_sq.{name}", out var vv) ? vv
+                : throw new InvalidDataException($"{source}: optimizer state of '{name}' lacks exp_avg_sq");
+            var st = tensors.TryGetValue($"step.{name}", out var ss) ? ss
+                : throw new InvalidDataException($"{source}: optimizer state of '{name}' lacks step");
+            if (!m.shape.SequenceEqual(p.shape))
+                throw new InvalidDataException($"{source}: optimizer state of '{name}' has shape " +
+                    $"({string.Join(",", m.shape)}), parameter has ({string.Join(",", p.shape)})");
+            if (!v.shape.SequenceEqual(p.shape))
+                throw new InvalidDataException($"{source}: optimizer state exp_avg_sq of '{name}' has shape " +
+                    $"({string.Join(",", v.shape)}), parameter has ({string.Join(",", p.shape)})");
+            if (st.numel() != 1 || st.dtype != ScalarType.Int64)
+                throw new InvalidDataException($"{source}: optimizer step of '{name}' is not one int64");
             if (state.TryGetValue(name, out var old)) { old.M.Dispose(); old.V.Dispose(); }
             state[name] = (m.to(p.dtype, p.device).DetachFromDisposeScope(), v.to(p.dtype, p.device).DetachFromDisposeScope());
             steps[name] = st.item<long>();

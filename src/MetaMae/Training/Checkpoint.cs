@@ -64,10 +64,12 @@ public static class Checkpoint
         var missing = own.Keys.Except(sd.Keys).ToList();
         var extra = sd.Keys.Except(own.Keys).ToList();
         if (missing.Count > 0 || extra.Count > 0)
-            throw new InvalidDataException($"{source}: checkpoint does not fit the model (missing: {string.Join(", ", missing.Take(5))}; unexpected: {string.Join(", ", extra.Take(5))})");
+            throw new InvalidDataException($"{source}: checkpoint does not fit the model (missing: " +
+                $"{string.Join(", ", missing.Take(5))}; unexpected: {string.Join(", ", extra.Take(5))})");
         foreach (var (k, v) in own)
             if (!v.shape.SequenceEqual(sd[k].shape))
-                throw new InvalidDataException($"{source}: '{k}' has shape ({string.Join(",", sd[k].shape)}), the model expects ({string.Join(",", v.shape)})");
+                throw new InvalidDataException($"{source}: '{k}' has shape ({string.Join(",", sd[k].shape)}), " +
+                    $"the model expects ({string.Join(",", v.shape)})");
         using var _ = no_grad();
         foreach (var (k, v) in own) v.copy_(sd[k]);
     }
@@ -79,8 +81,11 @@ public static class Checkpoint
         using var _ = no_grad();
         foreach (var (k, v) in head.state_dict())
         {
-            if (!sd.TryGetValue(k, out var t)) throw new InvalidDataException($"{source}: checkpoint lacks the objective head tensor 'objective.{k}'");
-            if (!v.shape.SequenceEqual(t.shape)) throw new InvalidDataException($"{source}: 'objective.{k}' has shape ({string.Join(",", t.shape)}), the head expects ({string.Join(",", v.shape)})");
+            if (!sd.TryGetValue(k, out var t))
+                throw new InvalidDataException($"{source}: checkpoint lacks the objective head tensor 'objective.{k}'");
+            if (!v.shape.SequenceEqual(t.shape))
+                throw new InvalidDataException($"{source}: 'objective.{k}' has shape ({string.Join(",", t.shape)}), " +
+                    $"the head expects ({string.Join(",", v.shape)})");
             v.copy_(t);
         }
     }

@@ -111,13 +111,15 @@ public static class CpuMath
         return "passive";
     }
 
-    /// <summary>An opt-out variable's value: unset or empty means the default; anything but the two names is an error, not a silent default.</summary>
+    /// <summary>An opt-out variable's value: unset or empty means the default; anything but the two names is an error,
+    /// not a silent default.</summary>
     private static string? Setting(string name, string optOut, string dflt)
     {
         var v = Environment.GetEnvironmentVariable(name);
         if (string.IsNullOrEmpty(v) || v == dflt) return dflt;
         if (v == optOut) return optOut;
-        throw new ArgumentException($"environment variable {name}='{v}': expected '{optOut}' (turn the setting off) or '{dflt}' (the default), or leave it unset");
+        throw new ArgumentException($"environment variable {name}='{v}': expected '{optOut}' (turn the setting off) " +
+            $"or '{dflt}' (the default), or leave it unset");
     }
 
     private const int M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4;

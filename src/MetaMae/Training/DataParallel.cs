@@ -22,7 +22,8 @@ public sealed record DataParallel(int Accumulate = 1, ICommunicator? Comm = null
         if (Accumulate < 1) throw new ArgumentException($"--accumulate must be >= 1 (got {Accumulate})");
         int shards = Ranks * Accumulate;
         if (batch % shards != 0)
-            throw new ArgumentException($"--batch {batch} does not divide into {Ranks} process(es) x --accumulate {Accumulate} = {shards} equal shards; choose a batch that is a multiple of {shards}");
+            throw new ArgumentException($"--batch {batch} does not divide into {Ranks} process(es) " +
+                $"x --accumulate {Accumulate} = {shards} equal shards; choose a batch that is a multiple of {shards}");
         return batch / shards;
     }
 

@@ -75,7 +75,8 @@ public sealed record TrainOptions
 }
 
 /// <summary>Everything that defines a pretraining run; stored in each checkpoint.</summary>
-public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, ModelConfig Model, ObjectiveOptions Objective, TrainOptions Train)
+public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, ModelConfig Model, ObjectiveOptions Objective,
+    TrainOptions Train)
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -90,7 +91,11 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
     public static RunConfig FromJson(string json, string source)
     {
         RunConfig c;
-        try { c = JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: empty run configuration"); }
+        try
+        {
+            c = JsonSerializer.Deserialize<RunConfig>(json, Json)
+                ?? throw new InvalidDataException($"{source}: empty run configuration");
+        }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidDataException($"{source}: the run configuration is not valid ({e.Message})");

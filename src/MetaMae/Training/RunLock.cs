@@ -25,7 +25,8 @@ public sealed class RunLock : IDisposable
         }
         catch (IOException)
         {
-            throw new InvalidOperationException($"{dir} is in use by another run (it holds {path}); wait for it to finish or choose another --out");
+            throw new InvalidOperationException($"{dir} is in use by another run (it holds {path}); " +
+                "wait for it to finish or choose another --out");
         }
         OutputWriteException.Guard(path, () =>
         {

@@ -53,7 +53,8 @@ public static class SafeTensors
     public const string ChecksumKey = "metamae_crc32";
 
     /// <summary>Writes tensors (moved to CPU, made contiguous) and string metadata to path, atomically.</summary>
-    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         var blobs = new List<byte[]>();
         var entries = new List<Entry>();
@@ -163,14 +164,16 @@ public static class SafeTensors
                     var dtName = (o["dtype"] as JsonValue)?.GetValue<string>() ?? throw Bad(path, $"'{k}' has no dtype");
                     var dt = FromName(dtName, path, k);
                     var shape = (o["shape"] as JsonArray ?? throw Bad(path, $"'{k}' has no shape"))
-                        .Select(x => (x as JsonValue)?.GetValue<long>() ?? throw Bad(path, $"'{k}' has a shape entry that is not a number")).ToArray();
+                        .Select(x => (x as JsonValue)?.GetValue<long>()
+                                     ?? throw Bad(path, $"'{k}' has a shape entry that is not a number")).ToArray();
                     if (shape.Any(d => d < 0)) throw Bad(path, $"'{k}' has a negative dimension in shape ({string.Join(", ", shape)})");
                     var offs = o["data_offsets"] as JsonArray ?? throw Bad(path, $"'{k}' has no data_offsets");
                     if (offs.Count != 2) throw Bad(path, $"'{k}' data_offsets has {offs.Count} entries, expected 2");
                     long begin = (offs[0] as JsonValue)?.GetValue<long>() ?? -1, end = (offs[1] as JsonValue)?.GetValue<long>() ?? -1;
                     long elem = ElementSize(dt), count = shape.Aggregate(1L, (a, b) => checked(a * b));
                     if (begin < 0 || end < begin || end > dataLen || end - begin != checked(count * elem))
-                        throw Bad(path, $"'{k}' offsets [{begin}, {end}) do not fit shape ({string.Join(", ", shape)}) of {dt} in {dataLen} data bytes");
+                        throw Bad(path, $"'{k}' offsets [{begin}, {end}) do not fit shape " +
+                            $"({string.Join(", ", shape)}) of {dt} in {dataLen} data bytes");
                     entries.Add(new Entry(k, dtName, shape, begin, end));
                 }
             }
@@ -232,40 +235,4 @@ internal sealed class Crc32
     }
 
     public uint Value => crc ^ 0xFFFFFFFFu;
-}
-
-/// <summary>
-/// Write to a temporary file in the same folder, flush to disk, then rename over the target. A failed
-/// write (disk full, permission denied, read-only) leaves the target as it was, removes the temporary
-/// file and throws an OutputWriteException naming the target and the errno's meaning.
-/// </summary>
-public static class AtomicFile
-{
-    public static void Write(string path, Action<Stream> write)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            Directory.CreateDirectory(dir);
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                write(fs);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw OutputWriteException.From(path, e);
-        }
-        finally
-        {
-            try { if (File.Exists(tmp)) File.Delete(tmp); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // the write's error is the one to report
-        }
-    }
-
-    public static void WriteText(string path, string text) =>
-        Write(path, s => { var b = Encoding.UTF8.GetBytes(text); s.Write(b); });
 }

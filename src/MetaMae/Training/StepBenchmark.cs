@@ -91,11 +91,16 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         return $"RESULT impl=metamae-cs algo={o.Algo} precision={o.Precision} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
-               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} mkl={CpuMath.MklState.Split(':')[0]} " +
+               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} " +
+               $"mkl={CpuMath.MklState.Split(':')[0]} " +
                $"omp={CpuMath.WaitPolicyState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
-               $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
-               $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} mm_peak_bf16_gflops={F(PeakBf16Gflops)} pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
-               $"features_per_s={FeatureSamplesPerSecond:F0} feature_gflop_sample={(StepBenchmark.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} feature_gflops={F(FeatureGflops)}";
+               $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} " +
+               $"gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
+               $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} mm_peak_bf16_gflops={F(PeakBf16Gflops)} " +
+               $"pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
+               $"features_per_s={FeatureSamplesPerSecond:F0} " +
+               $"feature_gflop_sample={(StepBenchmark.FeatureFlopsPerSample(o) / 1e9).ToString("F3", CultureInfo.InvariantCulture)} " +
+               $"feature_gflops={F(FeatureGflops)}";
     }
 }
 
@@ -212,7 +217,8 @@ public static class StepBenchmark
             new TrainOptions { Seed = o.Seed, Batch = o.Batch, Precision = o.Precision }), device);
         var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
         using var gen = new Generator(device: CPU).manual_seed(o.Seed);
-        using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen) : randn([o.Batch, o.L, o.Values], generator: gen)).to(device);
+        using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen)           // (B, L) ids
+                                : randn([o.Batch, o.L, o.Values], generator: gen)).to(device);    // or (B, L, P) values
         model.train();
         double first = double.NaN, last = double.NaN;
         var times = new List<double>();
@@ -269,7 +275,8 @@ public static class StepBenchmark
         model.eval();
         using var _ = no_grad();
         using var g = new Generator().manual_seed(o.Seed + 1);
-        using var x = (o.Tokens ? randint(0, o.Vocab, [o.FeatureBatch, o.L], generator: g) : randn([o.FeatureBatch, o.L, o.Values], generator: g)).to(device);
+        using var x = (o.Tokens ? randint(0, o.Vocab, [o.FeatureBatch, o.L], generator: g)        // (B, L) ids
+                                : randn([o.FeatureBatch, o.L, o.Values], generator: g)).to(device); // or (B, L, P) values
         using (NewDisposeScope()) model.forward(x);   // warm-up
         var ts = new double[Math.Max(1, o.FeatureReps)];
         for (int i = 0; i < ts.Length; i++)

@@ -4,10 +4,12 @@ namespace MetaMae.Data.Dabs;
 public sealed record DabsEntry(string Name, string Modality, string RelativePath, string Reader, DatasetPreset Preset,
     Func<string, DabsOptions, Dataset> Load)
 {
-    public bool IsPresentUnder(string root) => File.Exists(Path.Combine(root, RelativePath)) || Directory.Exists(Path.Combine(root, RelativePath));
+    public bool IsPresentUnder(string root) =>
+        File.Exists(Path.Combine(root, RelativePath)) || Directory.Exists(Path.Combine(root, RelativePath));
 }
 
-/// <summary>The DABS datasets with readers, their expected layout under a root folder (docs/dabs-datasets.md) and the Table 8 presets.</summary>
+/// <summary>The DABS datasets with readers, their expected layout under a root folder (docs/dabs-datasets.md) and the
+/// Table 8 presets.</summary>
 public static class DabsCatalog
 {
     // Table 8, at full scale (Data/Table8.cs)
@@ -27,23 +29,31 @@ public static class DabsCatalog
         new("genomics", "DNA tokens", "genomics_ood", "Genomics.Load (csv)", GenomicsP, (p, o) => Genomics.Load(p, false, o)),
         new("genomics-ood", "DNA tokens", "genomics_ood", "Genomics.Load ood (csv)", GenomicsP, (p, o) => Genomics.Load(p, true, o)),
         new("pfam", "protein tokens", "tape/pfam", "Tape.Load (json)", PfamP, (p, o) => Tape.Load(TapeTask.Pfam, p, o)),
-        new("scop", "protein tokens", "tape/remote_homology", "Tape.Load (json)", PfamP, (p, o) => Tape.Load(TapeTask.RemoteHomology, p, o)),
-        new("secondary-structure", "protein tokens", "tape/secondary_structure", "Tape.LoadSecondaryStructure (json; per-token labels)", PfamP, (p, o) => Tape.Load(TapeTask.SecondaryStructure, p, o)),
-        new("stability", "protein tokens", "tape/stability", "Tape.Load (json, regression)", PfamP, (p, o) => Tape.Load(TapeTask.Stability, p, o)),
-        new("fluorescence", "protein tokens", "tape/fluorescence", "Tape.Load (json, regression)", PfamP, (p, o) => Tape.Load(TapeTask.Fluorescence, p, o)),
+        new("scop", "protein tokens", "tape/remote_homology", "Tape.Load (json)", PfamP,
+            (p, o) => Tape.Load(TapeTask.RemoteHomology, p, o)),
+        new("secondary-structure", "protein tokens", "tape/secondary_structure",
+            "Tape.LoadSecondaryStructure (json; per-token labels)", PfamP,
+            (p, o) => Tape.Load(TapeTask.SecondaryStructure, p, o)),
+        new("stability", "protein tokens", "tape/stability", "Tape.Load (json, regression)", PfamP,
+            (p, o) => Tape.Load(TapeTask.Stability, p, o)),
+        new("fluorescence", "protein tokens", "tape/fluorescence", "Tape.Load (json, regression)", PfamP,
+            (p, o) => Tape.Load(TapeTask.Fluorescence, p, o)),
         new("eurosat", "multispectral image", "EuroSAT_MS", "EuroSat.Load (13-band GeoTIFF)", EuroSatP, (p, o) => EuroSat.Load(p, o)),
         new("wafermap", "image", "wafermap/wafermap.csv", "WaferMap.Load (CSV export of LSWMD.pkl)", WaferP, (p, o) => WaferMap.Load(p, o)),
         new("librispeech", "speech", "LibriSpeech", "SpeechSets.LibriSpeech (WAV)", LibriP, (p, o) => SpeechSets.LibriSpeech(p, o)),
         new("audiomnist", "speech", "AudioMNIST", "SpeechSets.AudioMnist (WAV)", LibriP, (p, o) => SpeechSets.AudioMnist(p, o)),
-        new("fluent-speech", "speech", "fluent_speech_commands_dataset", "SpeechSets.FluentSpeech (WAV)", LibriP, (p, o) => SpeechSets.FluentSpeech(p, o)),
-        new("speech-commands", "speech", "speech_commands_v0.02", "SpeechSets.SpeechCommands (WAV)", LibriP, (p, o) => SpeechSets.SpeechCommands(p, o)),
+        new("fluent-speech", "speech", "fluent_speech_commands_dataset", "SpeechSets.FluentSpeech (WAV)", LibriP,
+            (p, o) => SpeechSets.FluentSpeech(p, o)),
+        new("speech-commands", "speech", "speech_commands_v0.02", "SpeechSets.SpeechCommands (WAV)", LibriP,
+            (p, o) => SpeechSets.SpeechCommands(p, o)),
         new("voxceleb1", "speech", "VoxCeleb1", "SpeechSets.VoxCeleb1 (WAV)", LibriP, (p, o) => SpeechSets.VoxCeleb1(p, o)),
         new("imagenet32", "RGB image", "imagenet32", "Images.ImageNet32 (binary export)", ImageNetP, (p, o) => Images.ImageNet32(p, o)),
         new("cifar10", "RGB image", "cifar-10-batches-bin", "Images.Cifar10 (binary batches)", ImageNetP, (p, o) => Images.Cifar10(p, o)),
         new("cub", "RGB image", "images/cub", "Images.Folder (train/CLASS, test/CLASS)", ImageNetP, (p, o) => Images.Folder("cub", p, o)),
         new("vgg-flowers", "RGB image", "images/vgg_flowers", "Images.Folder", ImageNetP, (p, o) => Images.Folder("vgg-flowers", p, o)),
         new("dtd", "RGB image", "images/dtd", "Images.Folder", ImageNetP, (p, o) => Images.Folder("dtd", p, o)),
-        new("traffic-sign", "RGB image", "images/traffic_sign", "Images.Folder (PPM too)", ImageNetP, (p, o) => Images.Folder("traffic-sign", p, o)),
+        new("traffic-sign", "RGB image", "images/traffic_sign", "Images.Folder (PPM too)", ImageNetP,
+            (p, o) => Images.Folder("traffic-sign", p, o)),
         new("aircraft", "RGB image", "images/aircraft", "Images.Folder", ImageNetP, (p, o) => Images.Folder("aircraft", p, o)),
     ];
 
@@ -57,7 +67,9 @@ public static class DabsCatalog
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"--root '{root}' does not exist");
         var e = Get(name);
         var path = Path.Combine(root, e.RelativePath);
-        if (!e.IsPresentUnder(root)) throw new DataFormatException($"{path}: not found; DABS dataset '{name}' is expected there (see docs/dabs-datasets.md)");
+        if (!e.IsPresentUnder(root))
+            throw new DataFormatException($"{path}: not found; DABS dataset '{name}' is expected there " +
+                "(see docs/dabs-datasets.md)");
         return e.Load(path, o ?? new DabsOptions());
     }
 }

@@ -72,7 +72,9 @@ internal static class DabsIo
         if (nte == 0) throw Err(where, "no test samples");
         var (names, ids) = Classes(trY);
         foreach (var c in teY.Distinct())
-            if (!ids.ContainsKey(c)) throw Err(where, $"class '{c}' occurs in the test split but has no training samples (a probe cannot learn it)");
+            if (!ids.ContainsKey(c))
+                throw Err(where, $"class '{c}' occurs in the test split but has no training samples " +
+                    "(a probe cannot learn it)");
         var trL = trY.Select(c => ids[c]).ToArray();
         var teL = teY.Select(c => ids[c]).ToArray();
         Split tr, te;

@@ -12,8 +12,16 @@ public static class EuroSat
 {
     public const int Bands = 13, Side = 64;
     public static readonly GridSpec Spec = new(Bands, Side, Side, 8, 8);
-    public static readonly float[] Mean = [1354.3003f, 1117.7579f, 1042.2800f, 947.6443f, 1199.6334f, 2001.9829f, 2372.5579f, 2299.6663f, 731.0175f, 12.0956f, 1822.4083f, 1119.5759f, 2598.4456f];
-    public static readonly float[] Std = [244.0469f, 323.4128f, 385.0928f, 584.1638f, 566.0543f, 858.5753f, 1083.6704f, 1103.0342f, 402.9594f, 4.7207f, 1002.4071f, 759.6080f, 1228.4104f];
+    public static readonly float[] Mean =
+    [
+        1354.3003f, 1117.7579f, 1042.2800f, 947.6443f, 1199.6334f, 2001.9829f, 2372.5579f, 2299.6663f, 731.0175f, 12.0956f,
+        1822.4083f, 1119.5759f, 2598.4456f,
+    ];
+    public static readonly float[] Std =
+    [
+        244.0469f, 323.4128f, 385.0928f, 584.1638f, 566.0543f, 858.5753f, 1083.6704f, 1103.0342f, 402.9594f, 4.7207f,
+        1002.4071f, 759.6080f, 1228.4104f,
+    ];
 
     public static Dataset Load(string dir, DabsOptions? o = null)
     {
@@ -75,8 +83,17 @@ public static class Tiff
         if (b.Length < 8) throw Bad($"file of {b.Length} bytes is too short for a TIFF header");
         bool le = b[0] == 'I' && b[1] == 'I';
         if (!le && !(b[0] == 'M' && b[1] == 'M')) throw Bad("not a TIFF file (expected 'II' or 'MM' byte order mark)");
-        uint U16(long at) { if (at < 0 || at + 2 > b.Length) throw Bad($"offset {at} is past the end of the file"); return le ? (uint)(b[at] | b[at + 1] << 8) : (uint)(b[at] << 8 | b[at + 1]); }
-        uint U32(long at) { if (at < 0 || at + 4 > b.Length) throw Bad($"offset {at} is past the end of the file"); return le ? (uint)(b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) : (uint)(b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]); }
+        uint U16(long at)
+        {
+            if (at < 0 || at + 2 > b.Length) throw Bad($"offset {at} is past the end of the file");
+            return le ? (uint)(b[at] | b[at + 1] << 8) : (uint)(b[at] << 8 | b[at + 1]);
+        }
+        uint U32(long at)
+        {
+            if (at < 0 || at + 4 > b.Length) throw Bad($"offset {at} is past the end of the file");
+            return le ? (uint)(b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24)
+                : (uint)(b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]);
+        }
         if (U16(2) != 42) throw Bad($"magic number {U16(2)}, expected 42 (BigTIFF is not supported)");
         long ifd = U32(4);
         int n = (int)U16(ifd);
@@ -91,7 +108,9 @@ public static class Tiff
             if (count > b.Length) throw Bad($"tag {tag}: count {count} is larger than the file");
             long at = count * size <= 4 ? e + 8 : U32(e + 8);
             var v = new uint[count];
-            for (long k = 0; k < count; k++) v[k] = size == 2 ? U16(at + 2 * k) : size == 4 ? U32(at + 4 * k) : (at + k < b.Length && at + k >= 0 ? b[at + k] : throw Bad($"tag {tag} data past the end"));
+            for (long k = 0; k < count; k++)
+                v[k] = size == 2 ? U16(at + 2 * k) : size == 4 ? U32(at + 4 * k)
+                    : (at + k < b.Length && at + k >= 0 ? b[at + k] : throw Bad($"tag {tag} data past the end"));
             tags[tag] = v;
         }
         uint One(int tag, string name, uint? dflt = null)
@@ -108,7 +127,8 @@ public static class Tiff
         var bps = tags.TryGetValue(258, out var bv) ? bv : [1];
         if (bps.Length != 1 && bps.Length != spp) throw Bad($"BitsPerSample has {bps.Length} values for {spp} samples");
         int bits = (int)bps[0];
-        if (bps.Any(x => x != bits) || (bits != 8 && bits != 16)) throw Bad($"BitsPerSample {string.Join(",", bps)}: only 8 or 16 bits for every sample are supported");
+        if (bps.Any(x => x != bits) || (bits != 8 && bits != 16))
+            throw Bad($"BitsPerSample {string.Join(",", bps)}: only 8 or 16 bits for every sample are supported");
         var fmt = One(339, "SampleFormat", 1);
         if (fmt != 1) throw Bad($"SampleFormat {fmt}, only unsigned integers (1) are supported");
         int planar = (int)One(284, "PlanarConfiguration", 1);
@@ -127,7 +147,9 @@ public static class Tiff
         for (int s = 0; s < offs.Length && pos < need; s++)
         {
             long len = Math.Min(counts[s], need - pos);
-            if (offs[s] + len > b.Length) throw Bad($"strip {s} (offset {offs[s]}, {counts[s]} bytes) runs past the end of the file ({b.Length} bytes)");
+            if (offs[s] + len > b.Length)
+                throw Bad($"strip {s} (offset {offs[s]}, {counts[s]} bytes) runs past the end of the file " +
+                    $"({b.Length} bytes)");
             Array.Copy(b, offs[s], raw, pos, len);
             pos += len;
         }

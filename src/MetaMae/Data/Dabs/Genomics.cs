@@ -50,7 +50,9 @@ public static class Genomics
             for (int i = 0; i < Length; i++)
             {
                 int id = Alphabet.IndexOf(s[i]);
-                if (id < 0) throw new DataFormatException($"{path}:{line}: field '{t.Header[si]}' position {i + 1}: base '{s[i]}' is not one of A, C, G, T");
+                if (id < 0)
+                    throw new DataFormatException($"{path}:{line}: field '{t.Header[si]}' position {i + 1}: " +
+                        $"base '{s[i]}' is not one of A, C, G, T");
                 row[i] = id;
             }
             var lab = f[li].Trim();

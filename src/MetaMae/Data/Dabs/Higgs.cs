@@ -29,7 +29,8 @@ public static class Higgs
             if (xs.Count >= maxRows) break;
             var f = raw.Split(',');
             if (f.Length != Features + 1)
-                throw new DataFormatException($"{path}:{line}: expected {Features + 1} comma-separated numbers (label, then {Features} features), found {f.Length}");
+                throw new DataFormatException($"{path}:{line}: expected {Features + 1} comma-separated numbers " +
+                    $"(label, then {Features} features), found {f.Length}");
             var y = DabsIo.Float(f[0], $"{path}:{line}: column 1 (label)");
             if (y != 0 && y != 1) throw new DataFormatException($"{path}:{line}: column 1 (label) is '{f[0]}', expected 0 or 1");
             var x = new float[Features];

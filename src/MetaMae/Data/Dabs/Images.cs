@@ -13,7 +13,8 @@ public static class Images
     public const int Side = 32, Pixels = 3 * Side * Side;
     public static readonly GridSpec Spec = new(3, Side, Side, 4, 4);
 
-    public static readonly string[] CifarClasses = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+    public static readonly string[] CifarClasses =
+        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
     /// <summary>
     /// CIFAR-10 binary version (cifar-10-batches-bin): data_batch_1..5.bin and test_batch.bin, each a
@@ -59,7 +60,8 @@ public static class Images
         using var fs = File.OpenRead(path);
         if (fs.Length == 0) throw DabsIo.Err(path, "empty file");
         if (fs.Length % rec != 0)
-            throw DabsIo.Err(path, $"size {fs.Length} bytes is not a multiple of the {rec}-byte record ({labelBytes} label byte(s) + 3072 pixel bytes): truncated or not this format");
+            throw DabsIo.Err(path, $"size {fs.Length} bytes is not a multiple of the {rec}-byte record " +
+                $"({labelBytes} label byte(s) + 3072 pixel bytes): truncated or not this format");
         var buf = new byte[rec];
         for (long i = 0; i < fs.Length / rec; i++)
         {
@@ -147,12 +149,15 @@ public static class Images
             return System.Text.Encoding.ASCII.GetString(b, s, pos - s);
         }
         if (Token() != "P6") throw DabsIo.Err(path, "not a binary PPM (expected the magic 'P6')");
-        if (!int.TryParse(Token(), out var w) || !int.TryParse(Token(), out var h) || !int.TryParse(Token(), out var max) || w < 1 || h < 1 || w > 65535 || h > 65535)
+        if (!int.TryParse(Token(), out var w) || !int.TryParse(Token(), out var h) || !int.TryParse(Token(), out var max)
+            || w < 1 || h < 1 || w > 65535 || h > 65535)
             throw DabsIo.Err(path, "PPM header: expected width, height and maxval as positive integers");
         if (max != 255) throw DabsIo.Err(path, $"PPM maxval {max}, expected 255 (8-bit)");
         pos++;
         long need = 3L * w * h;
-        if (pos > b.Length || b.Length - pos < need) throw DabsIo.Err(path, $"PPM truncated: {w}x{h} needs {need} pixel bytes, found {Math.Max(0, b.Length - pos)}");
+        if (pos > b.Length || b.Length - pos < need)
+            throw DabsIo.Err(path, $"PPM truncated: {w}x{h} needs {need} pixel bytes, " +
+                $"found {Math.Max(0, b.Length - pos)}");
         return (b[pos..(int)(pos + need)], w, h);
     }
 }

@@ -79,7 +79,8 @@ public static class Pamap2
             if (raw.Trim().Length == 0) continue;
             var f = raw.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f.Length != Columns)
-                throw new DataFormatException($"{path}:{line}: expected {Columns} space-separated columns (timestamp, activity, heart rate, 3 x 17 IMU), found {f.Length}");
+                throw new DataFormatException($"{path}:{line}: expected {Columns} space-separated columns " +
+                    $"(timestamp, activity, heart rate, 3 x 17 IMU), found {f.Length}");
             var a = DabsIo.Float(f[1], $"{path}:{line}: column 2 (activity id)");
             if (a != Math.Floor(a) || a < 0 || a > 24)
                 throw new DataFormatException($"{path}:{line}: column 2 (activity id) is {f[1]}, expected an integer in 0..24");

@@ -19,7 +19,8 @@ public static class LogMel
     static double HzToMel(double f) => 2595.0 * Math.Log10(1.0 + f / 700.0);
     static double MelToHz(double m) => 700.0 * (Math.Pow(10.0, m / 2595.0) - 1.0);
 
-    /// <summary>torchaudio.functional.melscale_fbanks(n_freqs, 0, sr/2, n_mels, sr, norm=None, mel_scale="htk"): (n_freqs, n_mels).</summary>
+    /// <summary>torchaudio.functional.melscale_fbanks(n_freqs, 0, sr/2, n_mels, sr, norm=None, mel_scale="htk"):
+    /// (n_freqs, n_mels).</summary>
     public static double[,] FilterBank(int nFreqs = NFft / 2 + 1, int nMels = Mels, int sampleRate = SampleRate)
     {
         double fMax = sampleRate / 2.0;
@@ -40,7 +41,8 @@ public static class LogMel
     static readonly Dictionary<(int, int, int), Tensor> FilterBanks = new();
     static readonly object Gate = new();
 
-    /// <summary>Power mel spectrogram in dB (before normalisation): (Mels, frames) for a waveform of any length (>= 1025 samples).</summary>
+    /// <summary>Power mel spectrogram in dB (before normalisation): (Mels, frames) for a waveform of any length
+    /// (>= 1025 samples).</summary>
     public static float[,] MelDb(float[] wave, int sampleRate = SampleRate)
     {
         if (sampleRate != SampleRate) throw new ArgumentException($"the DABS recipe expects {SampleRate} Hz audio (got {sampleRate} Hz)");
@@ -64,7 +66,8 @@ public static class LogMel
         using var scope = NewDisposeScope();
         var x = tensor(wave.Select(v => (double)v).ToArray());
         var win = hann_window(nFft, periodic: true, dtype: ScalarType.Float64);
-        var spec = stft(x, nFft, hop, nFft, win, center: true, pad_mode: TorchSharp.PaddingModes.Reflect, normalized: false, onesided: true, return_complex: true);
+        var spec = stft(x, nFft, hop, nFft, win, center: true, pad_mode: TorchSharp.PaddingModes.Reflect, normalized: false,
+            onesided: true, return_complex: true);
         var power = spec.abs().pow(2);                                           // (freqs, frames)
         var mel = fbT.t().matmul(power);                                         // (mels, frames)
         var db = mel.clamp_min(1e-10).log10().mul(10.0);
@@ -102,7 +105,8 @@ public static class Wav
     public static (float[] Samples, int SampleRate) Parse(string path, byte[] b)
     {
         DataFormatException Bad(string what) => DabsIo.Err(path, "WAV: " + what);
-        if (b.Length < 12 || b[0] != 'R' || b[1] != 'I' || b[2] != 'F' || b[3] != 'F' || b[8] != 'W' || b[9] != 'A' || b[10] != 'V' || b[11] != 'E')
+        if (b.Length < 12 || b[0] != 'R' || b[1] != 'I' || b[2] != 'F' || b[3] != 'F'
+            || b[8] != 'W' || b[9] != 'A' || b[10] != 'V' || b[11] != 'E')
             throw Bad("not a RIFF/WAVE file (FLAC or other formats: convert with ffmpeg, see docs/dabs-datasets.md)");
         int pos = 12, fmtTag = 0, channels = 0, rate = 0, bits = 0;
         bool haveFmt = false;
@@ -172,7 +176,9 @@ public static class SpeechSets
             var (xs, ys) = train ? (trX, trY) : (teX, teY);
             if (o.MaxPerSplit > 0 && xs.Count >= o.MaxPerSplit) continue;
             var (w, sr) = Wav.Read(f);
-            if (sr != LogMel.SampleRate) throw DabsIo.Err(f, $"sample rate {sr} Hz, expected {LogMel.SampleRate} (resample with ffmpeg -ar 16000)");
+            if (sr != LogMel.SampleRate)
+                throw DabsIo.Err(f, $"sample rate {sr} Hz, expected {LogMel.SampleRate} " +
+                    "(resample with ffmpeg -ar 16000)");
             xs.Add(LogMel.Features(w, mean, std)); ys.Add(label);
         }
         return DabsIo.Classification(DabsIo.Limited(name, o), where, LogMel.Spec, trX, null, trY, teX, null, teY);
@@ -229,7 +235,8 @@ public static class SpeechSets
         return Build("speech-commands", dir, items, o);
     }
 
-    /// <summary>Fluent Speech Commands: dir/data/train_data.csv and test_data.csv (path, action, object, location); label = the intent action|object|location.</summary>
+    /// <summary>Fluent Speech Commands: dir/data/train_data.csv and test_data.csv (path, action, object, location);
+    /// label = the intent action|object|location.</summary>
     public static Dataset FluentSpeech(string dir, DabsOptions? o = null)
     {
         o ??= new();
@@ -248,7 +255,8 @@ public static class SpeechSets
         return Build("fluent-speech", dir, items, o);
     }
 
-    /// <summary>VoxCeleb1 identification: dir/iden_split.txt ("1|2|3 idXXXXX/VIDEO/NNNNN.wav"; 1, 2 train, 3 test) and dir/wav/...; label = speaker.</summary>
+    /// <summary>VoxCeleb1 identification: dir/iden_split.txt ("1|2|3 idXXXXX/VIDEO/NNNNN.wav"; 1, 2 train, 3 test) and
+    /// dir/wav/...; label = speaker.</summary>
     public static Dataset VoxCeleb1(string dir, DabsOptions? o = null)
     {
         o ??= new();
@@ -261,7 +269,8 @@ public static class SpeechSets
             line++;
             if (l.Trim().Length == 0) continue;
             var p = l.Trim().Split(' ', 2);
-            if (p.Length != 2 || p[0] is not ("1" or "2" or "3")) throw new DataFormatException($"{split}:{line}: expected '1|2|3 SPEAKER/VIDEO/FILE.wav'");
+            if (p.Length != 2 || p[0] is not ("1" or "2" or "3"))
+                throw new DataFormatException($"{split}:{line}: expected '1|2|3 SPEAKER/VIDEO/FILE.wav'");
             var wav = Path.Combine(dir, "wav", p[1]);
             if (!File.Exists(wav)) throw new DataFormatException($"{split}:{line}: {wav} does not exist");
             items.Add((wav, p[1].Split('/')[0], p[0] != "3"));

@@ -26,7 +26,8 @@ public static class Tape
     public static (string Folder, string Field, string Train, string Test) Layout(TapeTask t) => t switch
     {
         TapeTask.Pfam => ("pfam", "family", "pfam_train.json", "pfam_holdout.json"),
-        TapeTask.RemoteHomology => ("remote_homology", "fold_label", "remote_homology_train.json", "remote_homology_test_fold_holdout.json"),
+        TapeTask.RemoteHomology =>
+            ("remote_homology", "fold_label", "remote_homology_train.json", "remote_homology_test_fold_holdout.json"),
         TapeTask.SecondaryStructure => ("secondary_structure", "ss3", "secondary_structure_train.json", "secondary_structure_cb513.json"),
         TapeTask.Stability => ("stability", "stability_score", "stability_train.json", "stability_test.json"),
         TapeTask.Fluorescence => ("fluorescence", "log_fluorescence", "fluorescence_train.json", "fluorescence_test.json"),
@@ -36,7 +37,8 @@ public static class Tape
     /// <summary>One parsed record: token ids, and the label (class string, regression value, or per-token classes).</summary>
     public sealed record Record(long[] Tokens, string? Class, float Value, long[]? TokenClasses);
 
-    /// <summary>Pfam / remote homology (classification) and stability / fluorescence (regression). dir holds the task's json files.</summary>
+    /// <summary>Pfam / remote homology (classification) and stability / fluorescence (regression). dir holds the task's
+    /// json files.</summary>
     public static Dataset Load(TapeTask task, string dir, DabsOptions? o = null)
     {
         o ??= new();
@@ -77,10 +79,15 @@ public static class Tape
             using var fs = File.OpenRead(path);
             doc = JsonDocument.Parse(fs, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 16 });
         }
-        catch (JsonException e) { throw new DataFormatException($"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine}): {e.Message}"); }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(
+                $"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine}): {e.Message}");
+        }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw new DataFormatException($"{path}: expected a JSON array of records, found {doc.RootElement.ValueKind}");
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+                throw new DataFormatException($"{path}: expected a JSON array of records, found {doc.RootElement.ValueKind}");
             var list = new List<Record>();
             int i = 0;
             foreach (var e in doc.RootElement.EnumerateArray())
@@ -99,11 +106,15 @@ public static class Tape
                 for (int k = 0; k < Math.Min(seq.Length, Length); k++)
                 {
                     int id = Vocabulary.IndexOf(seq[k]);
-                    if (id < 0) throw new DataFormatException($"{where}: field 'primary' position {k + 1}: residue '{seq[k]}' is not in the vocabulary {Vocabulary}");
+                    if (id < 0)
+                        throw new DataFormatException($"{where}: field 'primary' position {k + 1}: " +
+                            $"residue '{seq[k]}' is not in the vocabulary {Vocabulary}");
                     toks[k] = id;
                 }
                 for (int k = Length; k < seq.Length; k++)
-                    if (Vocabulary.IndexOf(seq[k]) < 0) throw new DataFormatException($"{where}: field 'primary' position {k + 1}: residue '{seq[k]}' is not in the vocabulary {Vocabulary}");
+                    if (Vocabulary.IndexOf(seq[k]) < 0)
+                        throw new DataFormatException($"{where}: field 'primary' position {k + 1}: " +
+                            $"residue '{seq[k]}' is not in the vocabulary {Vocabulary}");
                 if (!e.TryGetProperty(field, out var lab)) throw new DataFormatException($"{where}: missing field '{field}'");
                 list.Add(task switch
                 {
@@ -135,8 +146,12 @@ public static class Tape
 
     static long[] PerToken(JsonElement e, string where, string field, int seqLen)
     {
-        if (e.ValueKind != JsonValueKind.Array) throw new DataFormatException($"{where}: field '{field}' is {e.ValueKind}, expected an array of classes 0..2, one per residue");
-        if (e.GetArrayLength() != seqLen) throw new DataFormatException($"{where}: field '{field}' has {e.GetArrayLength()} labels but 'primary' has {seqLen} residues");
+        if (e.ValueKind != JsonValueKind.Array)
+            throw new DataFormatException($"{where}: field '{field}' is {e.ValueKind}, expected an array of classes " +
+                "0..2, one per residue");
+        if (e.GetArrayLength() != seqLen)
+            throw new DataFormatException($"{where}: field '{field}' has {e.GetArrayLength()} labels but 'primary' " +
+                $"has {seqLen} residues");
         var r = Enumerable.Repeat(-1L, Length).ToArray();
         int k = 0;
         foreach (var v in e.EnumerateArray())

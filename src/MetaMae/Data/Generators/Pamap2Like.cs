@@ -102,10 +102,17 @@ public static class Pamap2Like
                     double acc = 9.81 * gd[d] + amp[imu] * osc * (0.5 + axis[d]) + drift[d] + 0.15 * Gauss(rng);
                     Set(b + 1 + d, t, acc);
                     Set(b + 4 + d, t, Math.Clamp(acc, -6 * 9.81, 6 * 9.81) + 0.1 * Gauss(rng));
-                    double gyro = amp[imu] * 0.2 * 2 * Math.PI * f * Math.Cos(2 * Math.PI * f * time + imuPhase) * axis[d] + 0.02 * Gauss(rng);
+                    double gyro = amp[imu] * 0.2 * 2 * Math.PI * f * Math.Cos(2 * Math.PI * f * time + imuPhase) * axis[d]
+                                  + 0.02 * Gauss(rng);
                     Set(b + 7 + d, t, gyro);
                     double sway = 0.1 * amp[imu] / 10 * osc;
-                    double mag = d switch { 0 => 30 * Math.Cos(hd + sway), 1 => 30 * Math.Sin(hd + sway), _ => -40 + 5 * gd[2] } + 0.8 * Gauss(rng);
+                    double mag = d switch
+                    {
+                        0 => 30 * Math.Cos(hd + sway),
+                        1 => 30 * Math.Sin(hd + sway),
+                        _ => -40 + 5 * gd[2],
+                    }
+                                 + 0.8 * Gauss(rng);
                     Set(b + 10 + d, t, mag);
                 }
                 for (int q = 0; q < 4; q++) Set(b + 13 + q, t, q == 0 ? 1 : 0);

@@ -49,7 +49,12 @@ public static class TapeLike
             for (int p = 0; p < 43; p++)
             {
                 char c = s[p];
-                score += ss[p] switch { 'H' => Helix.Contains(c) ? 0.08 : -0.03, 'E' => Strand.Contains(c) ? 0.1 : -0.03, _ => Loop.Contains(c) ? 0.05 : 0 };
+                score += ss[p] switch
+                {
+                    'H' => Helix.Contains(c) ? 0.08 : -0.03,
+                    'E' => Strand.Contains(c) ? 0.1 : -0.03,
+                    _ => Loop.Contains(c) ? 0.05 : 0,
+                };
                 if (p % 4 == 1 && ss[p] != 'L') score += Hydrophobic.Contains(c) ? 0.12 : -0.06;     // core positions
                 if (ss[p] == 'H' && c == 'P') score -= 0.4;
                 charge += c is 'K' or 'R' ? 1 : c is 'D' or 'E' ? -1 : 0;

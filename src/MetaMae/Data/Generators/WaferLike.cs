@@ -13,7 +13,8 @@ namespace MetaMae.Data.Generators;
 /// </summary>
 public static class WaferLike
 {
-    public static readonly string[] Patterns = ["Center", "Donut", "Edge-Loc", "Edge-Ring", "Loc", "Near-full", "Random", "Scratch", "none"];
+    public static readonly string[] Patterns =
+        ["Center", "Donut", "Edge-Loc", "Edge-Ring", "Loc", "Near-full", "Random", "Scratch", "none"];
     static readonly int[] Weight = [3, 2, 3, 3, 3, 1, 2, 2, 8];
     public const int Size = 32;
 

@@ -1,0 +1,65 @@
+using System.Globalization;
+using MetaMae.Model;
+
+namespace MetaMae.Training;
+
+/// <summary>
+/// A run's metrics.csv: the header, then one row per optimizer step, appended. Flushed before each checkpoint,
+/// so the file holds every step the checkpoint holds; the rows a killed run logged past its last checkpoint are
+/// dropped by Trim when it resumes. A failed write throws OutputWriteException naming the file.
+/// </summary>
+internal sealed class MetricsCsvMonitor(string path) : ITrainingMonitor, IDisposable
+{
+    /// <summary>Columns of metrics.csv; latent_change and inner_gain are filled on logging steps of MetaMAE only.</summary>
+    public const string Header = "step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain";
+
+    private TextWriter? writer;
+
+    private TextWriter Writer => writer ?? throw new InvalidOperationException($"{path} is opened by OnStart");
+
+    public void OnStart(RunConfig config, int startStep, string message)
+    {
+        OutputWriteException.Guard(path, () => writer = new AppendWriter(path));
+        if (new FileInfo(path).Length == 0)
+            OutputWriteException.Guard(path, () => Writer.WriteLine(Header));
+    }
+
+    public void OnStepDone(StepMetrics m, MetaMaeModel model) =>
+        OutputWriteException.Guard(path, () => Writer.WriteLine(string.Join(",",
+            m.Step.ToString(CultureInfo.InvariantCulture), R(m.Loss), R(m.Reconstruction), R(m.Contrast), R(m.Inner),
+            m.Seconds.ToString("F3", CultureInfo.InvariantCulture), R(m.LatentChange), R(m.InnerGain))));
+
+    public void Flush()
+    {
+        if (writer is not null) OutputWriteException.Guard(path, writer.Flush);
+    }
+
+    public void Dispose() => writer?.Dispose();
+
+    private static string R(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Keeps the metrics.csv rows up to step `upTo` (a killed run may have logged past its last checkpoint)
+    /// and returns their (step, loss). Rows of a file written before a column existed get that column empty,
+    /// so every row has every column.
+    /// </summary>
+    public static List<(int Step, double Loss)> Trim(string path, int upTo)
+    {
+        var kept = new List<string>();
+        var losses = new List<(int, double)>();
+        int columns = Header.Split(',').Length;
+        if (File.Exists(path))
+        {
+            foreach (var line in File.ReadLines(path).Skip(1))
+            {
+                var f = line.Split(',');
+                if (f.Length < 2 || !int.TryParse(f[0], out var st) || st > upTo) continue;
+                kept.Add(line + new string(',', Math.Max(0, columns - f.Length)));
+                losses.Add((st, double.Parse(f[1], CultureInfo.InvariantCulture)));
+            }
+        }
+        if (upTo == 0) kept.Clear();
+        AtomicFile.WriteText(path, Header + "\n" + string.Concat(kept.Select(k => k + "\n")));
+        return upTo == 0 ? [] : losses;
+    }
+}
