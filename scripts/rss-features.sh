@@ -9,6 +9,6 @@ dotnet build tools/rss-features -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 {
   echo "# scripts/rss-features.sh: dotnet tools/rss-features/bin/Release/net10.0/rss-features.dll N (tiny preset, random init, batch 256)"
   echo "# $(date -u +%F) on $(nproc) cores"
-  for n in 5000 50000; do dotnet tools/rss-features/bin/Release/net10.0/rss-features.dll "$n"; done
+  for n in ${SIZES:-5000 50000 200000}; do dotnet tools/rss-features/bin/Release/net10.0/rss-features.dll "$n"; done
 } > "$out"
 cat "$out"

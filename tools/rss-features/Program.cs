@@ -25,9 +25,19 @@ GC.Collect();
 long Mb(long b) => b >> 20;
 long before = Environment.WorkingSet, peak = before;
 bool done = false;
-var sampler = new Thread(() => { while (!Volatile.Read(ref done)) { peak = Math.Max(peak, Environment.WorkingSet); Thread.Sleep(10); } });
-sampler.Start();
 var sw = System.Diagnostics.Stopwatch.StartNew();
+var trace = new List<(double Seconds, long Rss)>();                    // every 10 ms sample, for the RSS-over-time line
+var sampler = new Thread(() =>
+{
+    while (!Volatile.Read(ref done))
+    {
+        long rss = Environment.WorkingSet;
+        peak = Math.Max(peak, rss);
+        trace.Add((sw.Elapsed.TotalSeconds, rss));
+        Thread.Sleep(10);
+    }
+});
+sampler.Start();
 using var f = LinearProbe.Features(model, x, batch);                   // f: (N, D)
 Volatile.Write(ref done, true);
 sampler.Join();
@@ -35,3 +45,9 @@ long inBytes = x.numel() * x.element_size(), outBytes = f.numel() * f.element_si
 Console.WriteLine($"N={n} batch={batch}: features ({f.shape[0]}, {f.shape[1]}) in {sw.Elapsed.TotalSeconds:F1} s; rss before {Mb(before)} MB, " +
                   $"largest during {Mb(peak)} MB (+{Mb(peak - before)} MB); input {Mb(inBytes)} MB, output {Mb(outBytes)} MB, " +
                   $"growth beyond the output {Mb(peak - before - outBytes)} MB");
+// RSS over time: the largest sample in each tenth of the extraction's duration. Constant memory = the later tenths
+// do not keep climbing (a leak per batch would grow linearly with the samples processed).
+double total = sw.Elapsed.TotalSeconds;
+var tenths = Enumerable.Range(0, 10).Select(i => trace.Where(t => t.Seconds >= total * i / 10 && t.Seconds < total * (i + 1) / 10)
+    .Select(t => t.Rss).DefaultIfEmpty(0).Max()).Select(r => r == 0 ? "-" : Mb(r).ToString(CultureInfo.InvariantCulture));
+Console.WriteLine($"N={n}: largest RSS (MB) in each tenth of the extraction: {string.Join(" ", tenths)}");
