@@ -288,6 +288,26 @@ public class OwnDataTests
     }
 
     [Fact]
+    public void ImageFolderReadsJpegAndMixedFormats()
+    {
+        // the README promises PNG/JPEG class folders; until 2026-12-03 only *.png files were counted
+        var dir = Tmp.Dir("own-jpg");
+        foreach (var c in new[] { "cat", "dog" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, c));
+            for (int i = 0; i < 3; i++) SeededReaderFuzzTests.Jpeg(Path.Combine(dir, c, $"{i}.jpg"), 8, 8, i);
+            ByoDataTests.Png(Path.Combine(dir, c, "3.png"), 8, 8, 7);
+        }
+        var ds = ByoData.Load(dir, new ByoOptions { Modality = "image" });
+        Assert.Equal(8, ds.Train.Count + ds.Test!.Count);                       // 3 JPEGs + 1 PNG per class
+        Assert.Equal(new long[] { 3, 8, 8 }, ds.Spec.RawShape);
+        Assert.Contains(ds.Train.Ids!.Concat(ds.Test.Ids!), id => id.EndsWith(".jpg"));
+        SeededReaderFuzzTests.Jpeg(Path.Combine(dir, "cat", "big.jpg"), 9, 8, 1);   // one size per folder
+        var e = Assert.Throws<DataFormatException>(() => ByoData.Load(dir, new ByoOptions { Modality = "image" }));
+        Assert.Contains("big.jpg", e.Message);
+    }
+
+    [Fact]
     public void ImageCaptionCsvPacksLikeEmojiCaptions()
     {
         var dir = Tmp.Dir("own-imcap");

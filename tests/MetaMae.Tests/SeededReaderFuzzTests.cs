@@ -9,8 +9,7 @@ namespace MetaMae.Tests;
 /// Every reader against seeded mutations of a valid file (FuzzHarness): it loads, or throws one
 /// DataFormatException naming the damaged file; no other exception type, no hang (a time limit per case).
 /// The default suite runs 100 cases per reader; the Fuzz category (FuzzTheoryAttribute) runs 1,000 per reader.
-/// Not covered: JPEG (no encoder here to make a valid fixture; the decoder is the one PNG and BMP use) and
-/// the image-caption CSV reader, which does not exist yet.
+/// JPEG fixtures are encoded with SkiaSharp (ScottPlot's renderer, already a dependency); StbImageSharp decodes them.
 /// </summary>
 public class SeededReaderFuzzTests(ITestOutputHelper output)
 {
@@ -67,6 +66,31 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
                     for (int i = 0; i < 3; i++) ByoDataTests.Png(Path.Combine(d, c, $"{i}.png"), 8, 8, i + (c == "cat" ? 0 : 3));
                 }
                 return Of(Path.Combine(d, "dog", "1.png"), () => ByoData.Load(d, new ByoOptions { Modality = "image" }));
+            }
+            case "jpeg-folder":
+            {
+                var d = Tmp.Dir("fz-jpg");
+                foreach (var c in new[] { "cat", "dog" })
+                {
+                    Directory.CreateDirectory(Path.Combine(d, c));
+                    for (int i = 0; i < 3; i++) Jpeg(Path.Combine(d, c, $"{i}.jpg"), 8, 8, i + (c == "cat" ? 0 : 3));
+                }
+                return Of(Path.Combine(d, "dog", "1.jpg"), () => ByoData.Load(d, new ByoOptions { Modality = "image" }));
+            }
+            case "image-caption-csv":
+            {
+                var d = Tmp.Dir("fz-imcap");
+                Directory.CreateDirectory(Path.Combine(d, "img"));
+                var lines = new List<string> { "file,caption,label,split" };
+                for (int i = 0; i < 8; i++)
+                {
+                    ByoDataTests.Png(Path.Combine(d, "img", $"{i}.png"), 8, 8, i);
+                    string c = i % 2 == 0 ? "red" : "blue";
+                    lines.Add($"img/{i}.png,\"a {c} thing, number {i}\",{c},{(i >= 6 ? "test" : "train")}");
+                }
+                var csv = Path.Combine(d, "pairs.csv");
+                File.WriteAllLines(csv, lines);
+                return Of(csv, () => ByoData.Load(csv, new ByoOptions { Modality = "image-caption" }));
             }
             case "bmp-folder":
             {
@@ -173,8 +197,8 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
     }
 
     public static readonly TheoryData<string> Readers_ = new(
-        "csv-tabular", "csv-series", "csv-tokens", "csv-sequence", "fasta", "png-folder", "bmp-folder", "ppm-folder", "wav-folder",
-        "tiff", "cifar", "imagenet32", "coco-json", "vqa-json", "pamap2", "higgs", "genomics", "wafermap",
+        "csv-tabular", "csv-series", "csv-tokens", "csv-sequence", "fasta", "png-folder", "jpeg-folder", "bmp-folder",
+        "ppm-folder", "wav-folder", "tiff", "cifar", "imagenet32", "coco-json", "vqa-json", "image-caption-csv", "pamap2", "higgs", "genomics", "wafermap",
         "tape-Pfam", "tape-RemoteHomology", "tape-SecondaryStructure", "tape-Stability", "tape-Fluorescence");
 
     private void Fuzz(string reader, int n)
@@ -192,4 +216,16 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
     [Trait("Category", "Fuzz")]
     [MemberData(nameof(Readers_))]
     public void ThousandMutationsLoadOrNameTheFile(string reader) => Fuzz(reader, 1000);
+
+    /// <summary>A small baseline JPEG of seeded noise (quality 90), encoded by SkiaSharp.</summary>
+    internal static void Jpeg(string path, int w, int h, int seed)
+    {
+        var rng = new Random(seed);
+        using var bmp = new SkiaSharp.SKBitmap(w, h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                bmp.SetPixel(x, y, new SkiaSharp.SKColor((byte)rng.Next(256), (byte)(seed * 40), (byte)rng.Next(256)));
+        using var data = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90);
+        File.WriteAllBytes(path, data.ToArray());
+    }
 }

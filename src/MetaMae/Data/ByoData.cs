@@ -34,7 +34,8 @@ public sealed record ByoOptions
 /// missing cells as in <see cref="Missing"/>), standardised per feature with training statistics (<see cref="Tables"/>).
 /// sequence: FASTA (header '&gt;id|label|split', label and split optional) or CSV with a 'sequence' column; symbols -> ids.
 /// tokens: CSV whose feature columns are integer token ids (vocabulary = largest id + 1).
-/// image: a folder with one subfolder of PNGs per class (or train/ and test/ folders each holding class subfolders).
+/// image: a folder with one subfolder of images per class (PNG, JPEG, BMP, GIF, TGA or PPM, all one size), or train/ and
+/// test/ folders each holding class subfolders.
 /// audio: the same layout with 16 kHz mono 16-bit WAVs -> the speech-digits log-mel recipe (1 x 64 x 64).
 /// image-caption: CSV of file, caption (+ optional label, split), images relative to it (<see cref="ImageCaptions"/>).
 /// series: CSV, one row per time step, one column per channel (+ optional label column: windows never span a label change).
@@ -53,8 +54,8 @@ public static class ByoData
             "tabular" => Tabular(name, path, o),
             "sequence" => Sequence(name, path, o),
             "tokens" => Tokens(name, path, o),
-            "image" => Folder(name, path, o, ".png"),
-            "audio" => Folder(name, path, o, ".wav"),
+            "image" => Folder(name, path, o, Dabs.Images.ImageExtensions),
+            "audio" => Folder(name, path, o, [".wav"]),
             "series" => Series(name, path, o),
             "image-caption" => ImageCaptionCsv(name, path, o),
             _ => throw new ArgumentException($"--modality must be one of {string.Join(", ", Modalities)} (got '{o.Modality}')"),
@@ -178,8 +179,10 @@ public static class ByoData
             labels, isTrain, true, recs.Select(r => r.Id).ToList());
     }
 
-    static Dataset Folder(string name, string path, ByoOptions o, string ext)
+    // exts: the file endings that count (images: every format the decoder reads; audio: .wav)
+    static Dataset Folder(string name, string path, ByoOptions o, string[] exts)
     {
+        string ext = string.Join("|", exts);                                    // for messages: ".png|.jpg|..."
         if (!Directory.Exists(path))
             throw new DataFormatException($"{path}: expected a folder with one subfolder of {ext} files per class");
         var files = new List<(string File, string Label, bool? Train)>();
@@ -189,7 +192,7 @@ public static class ByoData
             if (subs.Length == 0) throw new DataFormatException($"{dir}: no class subfolders (expected {dir}/CLASS/*{ext})");
             foreach (var s in subs)
             {
-                var fs = Directory.GetFiles(s).Where(f => f.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+                var fs = Directory.GetFiles(s).Where(f => exts.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
                     .Order(StringComparer.Ordinal).ToArray();
                 if (fs.Length == 0) throw new DataFormatException($"{s}: class folder has no {ext} files (empty class)");
                 files.AddRange(fs.Select(f => (f, Path.GetFileName(s), train)));
@@ -207,9 +210,9 @@ public static class ByoData
         else Classes(path, null);
         InputSpec spec;
         Func<string, float[]> load;
-        if (ext == ".png")
+        if (exts[0] != ".wav")
         {
-            var (h, w) = PngSize(files[0].File);
+            var (h, w) = ImageSize(files[0].File);
             int patch = o.Patch ?? Math.Max(1, Math.Min(h, w) / 8);
             spec = new GridSpec(3, h, w, patch, patch);
             load = f => Formats.Png(f, 3, h, w);
@@ -227,16 +230,23 @@ public static class ByoData
         var labels = files.Select(f => f.Label).ToList();
         var isTrain = files[0].Train is null ? RandomSplit(labels, files.Count, o.SplitSeed) : files.Select(f => f.Train!.Value).ToList();
         var x = tensor(flat, [files.Count, .. spec.RawShape]);
-        if (ext == ".wav") x = Formats.Standardize(x, isTrain, null);
+        if (exts[0] == ".wav") x = Formats.Standardize(x, isTrain, null);
         return Readers.Build(name, path, spec, x, labels, isTrain, true, files.Select(f => Path.GetRelativePath(path, f.File)).ToList());
     }
 
-    static (int H, int W) PngSize(string file)
+    // The first image's size sets every image's (PNG: read from its header; other formats: decoded).
+    static (int H, int W) ImageSize(string file)
     {
-        var b = File.ReadAllBytes(file);
-        if (b.Length < 24 || b[0] != 0x89 || b[1] != 'P' || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R')
-            throw new DataFormatException($"{file}: not a PNG file (bad signature or IHDR)");
-        int w = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19], h = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
+        int w, h;
+        if (file.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+        {
+            var b = File.ReadAllBytes(file);
+            if (b.Length < 24 || b[0] != 0x89 || b[1] != 'P' || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R')
+                throw new DataFormatException($"{file}: not a PNG file (bad signature or IHDR)");
+            w = (b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19];
+            h = (b[20] << 24) | (b[21] << 16) | (b[22] << 8) | b[23];
+        }
+        else (_, w, h) = Dabs.Images.Decode(file);
         if (w < 1 || h < 1 || w > 4096 || h > 4096)
             throw new DataFormatException($"{file}: image size {w}x{h}, expected 1..4096 pixels a side");
         return (h, w);
