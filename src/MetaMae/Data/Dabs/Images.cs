@@ -120,6 +120,8 @@ public static class Images
         else
         {
             ImageResult img;
+            if (bytes.Length >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8) CheckJpeg(path, bytes);
+            if (bytes.Length >= 2 && bytes[0] == 'B' && bytes[1] == 'M') CheckBmpLength(path, bytes);
             try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
             catch (Exception e) { throw DabsIo.Err(path, $"cannot decode the image ({e.Message})"); }
             if (img?.Data is null || img.Width < 1 || img.Height < 1 || img.Data.Length < img.Width * img.Height * 3)
@@ -130,6 +132,62 @@ public static class Images
         for (int i = 0; i < w * h; i++)
             for (int c = 0; c < 3; c++) chw[c * w * h + i] = data[i * 3 + c] / 255f;
         return (chw, w, h);
+    }
+
+    /// <summary>
+    /// Walks a JPEG's marker segments up to the first scan (SOS) and rejects a file whose headers run past its end
+    /// or that has no frame (SOF) before its scan. StbImageSharp 2.30 loops forever on some such files (a 16-byte
+    /// truncated JFIF header was one, found by the seeded fuzz), so they must not reach it. A file cut inside its
+    /// image data (no end-of-image marker after the scan) is rejected too: the decoder would fill the lost rows
+    /// with grey and train on them without a word.
+    /// </summary>
+    static void CheckJpeg(string path, byte[] b)
+    {
+        int pos = 2; bool frame = false;
+        while (true)
+        {
+            if (pos >= b.Length) throw DabsIo.Err(path, $"truncated JPEG: the headers end at byte {b.Length} before any scan");
+            if (b[pos] != 0xFF) throw DabsIo.Err(path, $"not a JPEG marker at byte {pos} (0x{b[pos]:X2}, expected 0xFF)");
+            while (pos < b.Length && b[pos] == 0xFF) pos++;                     // fill bytes before a marker
+            if (pos >= b.Length) throw DabsIo.Err(path, "truncated JPEG: the file ends inside a marker");
+            byte m = b[pos++];
+            if (m == 0xD9) throw DabsIo.Err(path, "JPEG without image data: end of image before any scan");
+            if (m == 0x01 || m is >= 0xD0 and <= 0xD7) continue;               // markers without a length
+            if (pos + 2 > b.Length) throw DabsIo.Err(path, $"truncated JPEG: the length of marker 0x{m:X2} is cut off");
+            int len = b[pos] << 8 | b[pos + 1];
+            if (len < 2 || pos + len > b.Length)
+                throw DabsIo.Err(path, $"truncated JPEG: marker 0x{m:X2} at byte {pos - 2} says {len} bytes, "
+                    + $"{b.Length - pos} remain");
+            if (m is >= 0xC0 and <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) frame = true;  // SOFn, not DHT/JPG/DAC
+            if (m == 0xDA)
+            {
+                if (!frame) throw DabsIo.Err(path, "JPEG scan (SOS) before any frame header (SOF)");
+                for (int i = pos + len; i + 1 < b.Length; i++)
+                    if (b[i] == 0xFF && b[i + 1] == 0xD9) return;
+                throw DabsIo.Err(path, $"truncated JPEG: no end-of-image marker (FFD9) after the image data "
+                    + $"({b.Length} bytes; the file was cut short?)");
+            }
+            pos += len;
+        }
+    }
+
+    /// <summary>
+    /// An uncompressed BMP (BI_RGB) must hold the pixel rows its header declares: StbImageSharp decodes a cut file
+    /// with the missing rows black, so a truncated one is named here instead.
+    /// </summary>
+    static void CheckBmpLength(string path, byte[] b)
+    {
+        if (b.Length < 18) return;                                             // the decoder names a cut file header
+        long dib = BitConverter.ToUInt32(b, 14);
+        if (b.Length < 14 + dib)
+            throw DabsIo.Err(path, $"truncated BMP: {b.Length} bytes, its {dib}-byte header alone needs {14 + dib}");
+        if (dib < 40) return;                                                  // OS/2 core header: 16-bit sizes
+        long off = BitConverter.ToUInt32(b, 10), w = BitConverter.ToInt32(b, 18);
+        long h = Math.Abs((long)BitConverter.ToInt32(b, 22));
+        int bpp = BitConverter.ToUInt16(b, 28); uint compression = BitConverter.ToUInt32(b, 30);
+        if (compression != 0 || w <= 0 || bpp <= 0) return;
+        long need = off + (bpp * w + 31) / 32 * 4 * h;
+        if (b.Length < need) throw DabsIo.Err(path, $"truncated BMP: {b.Length} bytes, its header declares {need}");
     }
 
     /// <summary>Binary PPM (P6, maxval 255), as the German Traffic Sign benchmark ships.</summary>
