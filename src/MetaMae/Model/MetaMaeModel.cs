@@ -53,7 +53,10 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// <param name="fusedEncoderAttention">Whether the encoder's attention is libtorch's fused kernel (the default,
     /// true): the encoder is differentiated once (MetaMAE's inner gradient flows through the decoder only); the
     /// decoder always keeps the twice-differentiable explicit attention. false: explicit everywhere (for tests).</param>
-    public MetaMaeModel(InputSpec spec, ModelConfig cfg, bool fusedEncoderAttention) : base(nameof(MetaMaeModel))
+    /// <param name="decoderAttentionChunk">Query rows per chunk of the decoder's attention (<see cref="ChunkedAttention"/>):
+    /// -1 (default) chunks only a map larger than ChunkedAttention.MapBudgetBytes; 0 never; n > 0 always n rows (tests).</param>
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg, bool fusedEncoderAttention, int decoderAttentionChunk = -1)
+        : base(nameof(MetaMaeModel))
     {
         spec.Validate();
         cfg.Validate();
@@ -75,7 +78,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         mask_token = new Parameter(zeros(1, 1, dd));
         decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
             .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps,
-                fusedAttention: false, precision: precision)).ToArray());
+                fusedAttention: false, precision: precision, attentionChunk: decoderAttentionChunk)).ToArray());
         decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
         if (multi is null) decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
         else

@@ -10,7 +10,10 @@ namespace MetaMae.Model;
 /// has one. With fused, libtorch's scaled_dot_product_attention computes it (no (B, H, N, N) map kept
 /// for backward); it has no second derivative on CPU, so only blocks that are differentiated once may
 /// use it: the encoder (MetaMAE's inner gradient dL_S/dZ flows through the decoder alone). The decoder
-/// keeps the explicit, twice-differentiable form. Matmuls go through the model's ComputePrecision.
+/// keeps the explicit, twice-differentiable form. Matmuls go through the model's ComputePrecision. With
+/// queryChunk > 0, an explicit attention over more than queryChunk tokens runs as ChunkedAttention (bounded
+/// memory, recomputed, twice differentiable; in x's dtype, float32, whatever the precision); with queryChunk &lt; 0
+/// only when its (B, H, N, N) map exceeds ChunkedAttention.MapBudgetBytes.
 /// </summary>
 public sealed class SelfAttention : Module<Tensor, Tensor>
 {
@@ -20,15 +23,18 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
     private readonly int heads;
     private readonly double scale;
     private readonly bool fused;
+    private readonly int queryChunk;
     private readonly ComputePrecision precision;
 
     // fused: libtorch's fused attention (once-differentiable blocks only, see the class comment);
-    // precision: the model's matmul precision (null: the model's own dtype throughout)
-    public SelfAttention(int dim, int heads, double dropout, bool fused = false, ComputePrecision? precision = null)
-        : base(nameof(SelfAttention))
+    // precision: the model's matmul precision (null: the model's own dtype throughout); queryChunk: see above (0: off, -1: by map size)
+    public SelfAttention(int dim, int heads, double dropout, bool fused = false, ComputePrecision? precision = null,
+        int queryChunk = 0) : base(nameof(SelfAttention))
     {
+        if (fused && queryChunk > 0) throw new ArgumentException("a fused attention is not chunked");
         this.heads = heads;
         this.fused = fused;
+        this.queryChunk = queryChunk;
         this.precision = precision ?? new ComputePrecision();
         scale = 1.0 / Math.Sqrt(dim / heads);
         qkv = Linear(dim, 3 * dim, hasBias: false);
@@ -48,6 +54,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var v = qkvT[2];
         Tensor o;                                                                        // (B, H, N, hd)
         if (fused) o = functional.scaled_dot_product_attention(q, k, v);                 // scale 1/sqrt(hd), as below
+        else if (ChunkRows(b, n, x) is int rows and > 0 && n > rows)
+            o = ChunkedAttention.Apply(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype), scale, rows);
         else
         {
             // scores and softmax in x's dtype (float32), the two products in the matmul precision
@@ -58,6 +66,10 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var y = o.transpose(1, 2).reshape(b, n, c);                                      // (B, N, C)
         return projDrop.forward(precision.Linear(proj, y));
     }
+
+    // query rows per chunk: fixed (queryChunk > 0), none (0), or by ChunkedAttention.MapBudgetBytes (< 0)
+    private int ChunkRows(long b, long n, Tensor x) => queryChunk >= 0 ? queryChunk
+        : ChunkedAttention.RowsFor(b, heads, n, (int)x.ElementSize, ChunkedAttention.MapBudgetBytes);
 }
 
 /// <summary>Pre-LayerNorm transformer block: x + Attn(LN(x)); x + MLP(LN(x)), GELU MLP.</summary>
@@ -69,12 +81,13 @@ public sealed class Block : Module<Tensor, Tensor>
     private readonly Mlp mlp;
 
     // fusedAttention: see SelfAttention, only for blocks differentiated once (the encoder's);
-    // precision: the model's matmul precision, shared by its blocks (null: the model's own dtype throughout)
+    // precision: the model's matmul precision, shared by its blocks (null: the model's own dtype throughout);
+    // attentionChunk: SelfAttention's queryChunk (0: off, -1: by map size)
     public Block(int dim, int heads, int hidden, double dropout, double eps, bool fusedAttention = false,
-        ComputePrecision? precision = null) : base(nameof(Block))
+        ComputePrecision? precision = null, int attentionChunk = 0) : base(nameof(Block))
     {
         norm1 = LayerNorm(dim, eps);
-        attn = new SelfAttention(dim, heads, dropout, fusedAttention, precision);
+        attn = new SelfAttention(dim, heads, dropout, fusedAttention, precision, attentionChunk);
         norm2 = LayerNorm(dim, eps);
         mlp = new Mlp(dim, hidden, dropout, precision);
         RegisterComponents();

@@ -228,6 +228,7 @@ public static class Pretrainer
             opt.Step();
             opt.ZeroGrad();
         }
+        ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
         return new StepMetrics(s + 1, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], t.Clock.Elapsed.TotalSeconds);
     }
 

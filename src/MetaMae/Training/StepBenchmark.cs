@@ -236,6 +236,7 @@ public static class StepBenchmark
                 opt.ZeroGrad();
                 loss = parts.Total.ToDouble();
             }
+            ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
             if (device.type == DeviceType.CUDA) cuda.synchronize();
             double ms = sw.Elapsed.TotalMilliseconds;
             if (!double.IsFinite(loss)) throw new ArithmeticException($"bench step {s + 1}: the loss is {loss}");
