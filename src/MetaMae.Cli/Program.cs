@@ -56,7 +56,15 @@ namespace MetaMae.Cli
             }
             catch (OutputWriteException e)
             {
-                Console.Error.WriteLine("error: " + e.Message + " (the previous checkpoint is intact)");
+                var dir = Directory.Exists(e.FilePath) ? e.FilePath : Path.GetDirectoryName(e.FilePath);
+                bool saved = dir is not null && File.Exists(Path.Combine(dir, Checkpoint.FileName));
+                Console.Error.WriteLine("error: " + e.Message + (saved ? " (the previous checkpoint is intact)" : ""));
+                return 1;
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException || OutputWriteException.IsWriteFailure(e))
+            {
+                // an output no command guarded itself (a plot, a result file): one line naming the path and the errno
+                Console.Error.WriteLine("error: " + OutputWriteException.Describe(e));
                 return 1;
             }
             catch (RunStoppedException e)

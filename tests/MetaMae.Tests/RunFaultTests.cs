@@ -221,6 +221,53 @@ public class RunFaultTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>
+    /// Permission denied (EACCES): a new --out inside a folder the user may not write, and a resumed run whose folder
+    /// was made read-only for the user. One error line naming the path, exit 1, the checkpoint untouched. Root may
+    /// write anywhere, so as root the CLI runs as nobody (setpriv); as another user, chmod alone denies it.
+    /// </summary>
+    [Fact]
+    public void APermissionDeniedFolderStopsWithOneErrorAndTheCheckpointStaysLoadable()
+    {
+        bool root = Environment.UserName == "root";
+        if (root && !File.Exists("/usr/bin/setpriv")) Assert.Fail("as root this test needs /usr/bin/setpriv (util-linux)");
+        var dir = Tmp.Dir("eacces");
+        var run = Path.Combine(dir, "run");
+        Assert.Equal(0, Metamae(Args(run, "--steps", "2")).Code);                    // as the test's own user
+        var before = File.ReadAllBytes(Path.Combine(run, Checkpoint.FileName));
+        MountFactAttribute.Sh($"chmod 555 '{dir}' '{run}'");
+        try
+        {
+            foreach (var (args, path) in new[] { (Args(Path.Combine(dir, "new"), "--steps", "2"), Path.Combine(dir, "new")),
+                                                (Args(run, "--steps", "4", "--resume"), run) })
+            {
+                var r = root ? AsNobody(args) : Metamae(args);
+                Assert.Equal(1, r.Code);
+                var line = Assert.Single(r.Err.Split('\n'), l => l.StartsWith("error:"));
+                Assert.Contains(path, line);
+                Assert.Contains("EACCES", line);
+                Assert.DoesNotContain("   at ", r.Err);
+            }
+            Assert.Equal(before, File.ReadAllBytes(Path.Combine(run, Checkpoint.FileName)));
+        }
+        finally { MountFactAttribute.Sh($"chmod 755 '{dir}' '{run}'"); }
+    }
+
+    // the CLI as user nobody (65534), with a HOME it may write
+    private static (int Code, string Out, string Err) AsNobody(string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/setpriv")
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment["HOME"] = psi.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
+        foreach (var a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "dotnet",
+                     Path.Combine(AppContext.BaseDirectory, "MetaMae.Cli.dll") }.Concat(args)) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output, err.Result);
+    }
+
     [Fact]
     public void ANaNLossKeepsTheLastGoodCheckpointAndResumeWithASmallerLrContinues()
     {

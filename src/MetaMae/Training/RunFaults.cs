@@ -41,6 +41,14 @@ public sealed class OutputWriteException(string path, string meaning, Exception 
         return new OutputWriteException(path, meaning, e);
     }
 
+    /// <summary>A failed write that nothing guarded, as one line: .NET's message (which names the path) and the errno.</summary>
+    public static string Describe(Exception e) => e switch
+    {
+        UnauthorizedAccessException => $"{e.Message.TrimEnd('.')} (EACCES)",
+        IOException io when Errno.TryGetValue(io.HResult, out var name) => $"{e.Message} ({name})",
+        _ => e.Message,
+    };
+
     /// <summary>An IOException whose errno is a failure of the disk or folder (full, read-only, quota, I/O), not a lock.</summary>
     public static bool IsWriteFailure(Exception e) => e is IOException io && Errno.ContainsKey(io.HResult);
 

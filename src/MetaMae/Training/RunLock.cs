@@ -15,7 +15,7 @@ public sealed class RunLock : IDisposable
     /// <summary>Locks dir (created if needed); a folder another live run holds is an InvalidOperationException.</summary>
     public static RunLock Acquire(string dir)
     {
-        Directory.CreateDirectory(dir);
+        OutputWriteException.Guard(dir, () => Directory.CreateDirectory(dir));     // EACCES, EROFS: one named error
         var path = Path.Combine(dir, FileName);
         FileStream s;
         try { s = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
