@@ -235,43 +235,14 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         return Spec.IsDiscrete ? TiedLogits(o) : o;                  // tied logits (B, L, V)
     }
 
-    /// <summary>
-    /// Reconstruction loss of the decoder's predictions from a latent on the selected tokens sel (B, L).
-    /// One input: Losses.Reconstruction of Decode. Several: each input's own loss (MSE or cross-entropy,
-    /// padding excluded) averaged over its own selected tokens, then the mean over inputs. With sum (the
-    /// paper's inner loss, Eq. 1): the sum over every selected token of every input instead; distance is
-    /// d of continuous tokens (Losses.Distance).
-    /// </summary>
-    public Tensor ReconstructionLoss(Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel, string distance = "mse",
-        bool sum = false)
-    {
-        if (Spec is not MultiInputSpec multi)
-            return Objectives.Losses.Reconstruction(Spec, Decode(latent, idsRestore), tokens, sel, distance, sum);
-        var preds = DecodeInputs(latent, idsRestore, tiedLogits: false);
-        var segs = multi.Segments;
-        Tensor? total = null;
-        for (int i = 0; i < segs.Count; i++)
-        {
-            var target = multi.Unpack(tokens, i);
-            var s = sel.narrow(1, segs[i].Offset, segs[i].Length);
-            Tensor l;
-            if (!segs[i].Input.IsDiscrete) l = Objectives.Losses.Reconstruction(segs[i].Input, preds[i], target, s, distance, sum);
-            else
-            {
-                // cross-entropy at the selected, non-padding positions only: the same value as
-                // Losses.Reconstruction on full logits, without the (B, L, V) logits of unselected rows
-                if (segs[i].Input is TokenSpec { PadId: int pad }) s = s * target.ne(pad).to(s.dtype);
-                var idx = s.reshape(-1).nonzero().squeeze(1);
-                var h = preds[i].reshape(-1, preds[i].shape[2]).index_select(0, idx);
-                var logits = matmul(h, ((MultiEmbed)embed).Table(i).t());
-                var ce = functional.cross_entropy(logits, target.reshape(-1).index_select(0, idx), reduction: Reduction.None);
-                l = (ce * s.reshape(-1).index_select(0, idx)).sum();
-                if (!sum) l = l / s.sum().clamp_min(1);
-            }
-            total = total is null ? l : total + l;
-        }
-        return sum ? total! : total! / segs.Count;
-    }
+    /// <summary>Multi-input decoder before the tied logits: per input, (B, L_i, P_i) values or (B, L_i, D) hidden
+    /// states of a token input (the reconstruction loss ties only its selected rows, Losses.Reconstruction).</summary>
+    public IReadOnlyList<Tensor> DecodeInputHiddens(Tensor latent, Tensor? idsRestore) =>
+        DecodeInputs(latent, idsRestore, tiedLogits: false);
+
+    /// <summary>Input i's token embedding table (V_i, D) of a multi-input model (the tied output weights).</summary>
+    public Tensor InputTable(int i) => embed is MultiEmbed me ? me.Table(i)
+        : throw new NotSupportedException($"InputTable needs a multi-input spec, not {Spec.Describe()}");
 
     /// <summary>Multi-input decoder: per input, (B, L_i, P_i) values or (B, L_i, V_i) logits (tied to that input's table).</summary>
     public IReadOnlyList<Tensor> DecodeInputs(Tensor latent, Tensor? idsRestore) => DecodeInputs(latent, idsRestore, tiedLogits: true);

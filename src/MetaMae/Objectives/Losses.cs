@@ -1,4 +1,5 @@
 using MetaMae.Modalities;
+using MetaMae.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -30,6 +31,45 @@ public static class Losses
         }
         var total = (per * sel).sum();
         return sum ? total : total / sel.sum().clamp_min(1);
+    }
+
+    /// <summary>
+    /// Reconstruction loss of the decoder's predictions from a latent on the selected tokens sel (B, L).
+    /// One input: Reconstruction of model.Decode. Several: each input's own loss (MSE or cross-entropy,
+    /// padding excluded) averaged over its own selected tokens, then the mean over inputs. With sum (the
+    /// paper's inner loss, Eq. 1): the sum over every selected token of every input instead; distance is
+    /// d of continuous tokens (Losses.Distance).
+    /// </summary>
+    public static Tensor Reconstruction(MetaMaeModel model, Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel,
+        string distance = "mse", bool sum = false)
+    {
+        if (model.Spec is not MultiInputSpec multi)
+            return Reconstruction(model.Spec, model.Decode(latent, idsRestore), tokens, sel, distance, sum);
+        var preds = model.DecodeInputHiddens(latent, idsRestore);
+        var segs = multi.Segments;
+        Tensor? total = null;
+        for (int i = 0; i < segs.Count; i++)
+        {
+            var target = multi.Unpack(tokens, i);
+            var s = sel.narrow(1, segs[i].Offset, segs[i].Length);
+            Tensor l;
+            if (!segs[i].Input.IsDiscrete) l = Reconstruction(segs[i].Input, preds[i], target, s, distance, sum);
+            else
+            {
+                // cross-entropy at the selected, non-padding positions only: the same value as
+                // the one-input Reconstruction on full logits, without the (B, L, V) logits of unselected rows
+                if (segs[i].Input is TokenSpec { PadId: int pad }) s = s * target.ne(pad).to(s.dtype);
+                var idx = s.reshape(-1).nonzero().squeeze(1);
+                var h = preds[i].reshape(-1, preds[i].shape[2]).index_select(0, idx);
+                var logits = matmul(h, model.InputTable(i).t());
+                var ids = target.reshape(-1).index_select(0, idx);
+                var ce = functional.cross_entropy(logits, ids, reduction: Reduction.None);
+                l = (ce * s.reshape(-1).index_select(0, idx)).sum();
+                if (!sum) l = l / s.sum().clamp_min(1);
+            }
+            total = total is null ? l : total + l;
+        }
+        return sum ? total! : total! / segs.Count;
     }
 
     /// <summary>d per token of a difference diff (B, L, P) -> (B, L): mse, sq-l2 or l2 (ObjectiveOptions.Distance).</summary>

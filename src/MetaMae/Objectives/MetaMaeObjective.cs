@@ -95,7 +95,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
 
         if (!o.Adapt)
         {
-            var recon = model.ReconstructionLoss(latent, restore, tokens, m.Query);
+            var recon = Losses.Reconstruction(model, latent, restore, tokens, m.Query);
             return new LossParts(recon, recon.ToDouble(), double.NaN, double.NaN);
         }
 
@@ -107,8 +107,8 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         {
             // reference: per-sample mean over support tokens (batch mean x B); paper (Eq. 1): per-sample sum
             var lossS = o.InnerLoss == "paper"
-                ? model.ReconstructionLoss(z, restore, tokens, support, o.Distance, sum: true)
-                : model.ReconstructionLoss(z, restore, tokens, support, o.Distance) * b;
+                ? Losses.Reconstruction(model, z, restore, tokens, support, o.Distance, sum: true)
+                : Losses.Reconstruction(model, z, restore, tokens, support, o.Distance) * b;
             if (k == 0) inner = lossS.ToDouble() / b;                              // per sample
             // retain_graph: the encoder part of the graph is needed again by the outer backward
             var g = autograd.grad([lossS], [z], create_graph: o.SecondOrder, retain_graph: true)[0];
@@ -117,7 +117,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         }
 
         // 4. outer loss on the query set from Z*
-        var query = model.ReconstructionLoss(z, restore, tokens, m.Query);
+        var query = Losses.Reconstruction(model, z, restore, tokens, m.Query);
         double queryValue = query.ToDouble();
         var (change, gain) = MeasureAdaptation
             ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
@@ -138,7 +138,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         using var z = latent.detach();                                            // (B, 1+n, D)
         using var diff = adapted.detach() - z;
         double change = diff.norm().ToDouble() / Math.Max(z.norm().ToDouble(), double.Epsilon);
-        using var before = model.ReconstructionLoss(z, restore, tokens, query);  // the one extra decode
+        using var before = Losses.Reconstruction(model, z, restore, tokens, query);  // the one extra decode
         return (change, before.ToDouble() - queryAdapted);
     }
 }
