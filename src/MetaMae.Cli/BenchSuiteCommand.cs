@@ -13,9 +13,13 @@ public static class BenchSuiteCommand
         var only = new Option<string?>("--datasets") { Description = "Comma-separated datasets: run only the columns that involve them" };
         var steps = new Option<int?>("--steps") { Description = "Override the plan's pretraining steps (a smaller CPU budget)" };
         var seeds = new Option<string?>("--seeds") { Description = "Override the plan's seeds, comma-separated" };
+        var render = new Option<bool>("--render")
+        {
+            Description = "Run nothing: write the table and plot from the cells already done (cells not yet run are left out)",
+        };
         var c = new Command("bench-suite", "Run a plan of algorithms x datasets x seeds x settings; " +
             "cells already done are skipped, a killed suite " +
-            "continues") { plan, outOpt, only, steps, seeds, DataDir, Threads, DataOpt };
+            "continues") { plan, outOpt, only, steps, seeds, render, DataDir, Threads, DataOpt };
         foreach (var o in new Option[] { ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
         c.SetAction(p =>
         {
@@ -42,8 +46,11 @@ public static class BenchSuiteCommand
             var outDir = p.GetValue(outOpt) ?? Path.Combine("results", pl.Name);
             Directory.CreateDirectory(outDir);
             var cmd = "metamae bench-suite " + string.Join(" ", Environment.GetCommandLineArgs().Skip(2));
-            var results = ExperimentSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd);
-            Console.WriteLine($"{results.Count} cells ({results.Count(r => r.Skipped)} done before) " +
+            bool renderOnly = p.GetValue(render);
+            var results = ExperimentSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd, renderOnly: renderOnly);
+            int planned = pl.Rows.Length * pl.Columns.Count * pl.Seeds.Length;
+            if (renderOnly) Console.WriteLine($"{results.Count} of {planned} cells done; rendered without running the rest");
+            else Console.WriteLine($"{results.Count} cells ({results.Count(r => r.Skipped)} done before) " +
                 $"-> {Path.Combine(outDir, pl.Name + ".md")}, {Path.Combine(outDir, pl.Name + ".png")}");
             return 0;
         });

@@ -52,6 +52,27 @@ public class ExperimentSuiteTests
         Assert.Equal(["1", "2", "3"], steps);
     }
 
+    /// <summary>--render: nothing runs; the table holds the finished cells only, rows without one are left out, and a
+    /// row with fewer seeds than the plan says so (n=k).</summary>
+    [Fact]
+    public void RenderOnlyWritesTheTableFromFinishedCellsWithoutRunningTheRest()
+    {
+        var dir = Tmp.Dir("bench-render");
+        var plan = ExperimentPlan.Load(Plan(dir, TwoCells));
+        ExperimentSuite.Run(plan with { Rows = plan.Rows[..1], Seeds = [0, 1] }, dir);            // random init, 2 seeds
+        var grown = plan with { Seeds = [0, 1, 2] };
+        var shown = ExperimentSuite.Run(grown, dir, renderOnly: true);
+        Assert.Equal(2, shown.Count);
+        Assert.All(shown, r => Assert.True(r.Skipped));
+        Assert.False(Directory.Exists(Path.Combine(dir, "cells", "mae_d0")));                   // nothing ran
+        Assert.False(Directory.Exists(Path.Combine(dir, "cells", "random_init", "dna-splice", "s2")));
+        var md = File.ReadAllText(Path.Combine(dir, "mini.md"));
+        Assert.Contains("| Random init |", md);
+        Assert.Contains("(n=2)", md);
+        Assert.DoesNotContain("MAE d0", md);
+        Assert.Throws<InvalidOperationException>(() => ExperimentSuite.Run(grown, Tmp.Dir("bench-empty"), renderOnly: true));
+    }
+
     [Fact]
     public void TransferColumnsWithOnePretrainingDatasetShareItsPretraining()
     {

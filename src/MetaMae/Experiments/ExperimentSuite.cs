@@ -22,8 +22,11 @@ public sealed record CellResult(string Row, string Column, long Seed, string Met
 /// </summary>
 public static class ExperimentSuite
 {
+    /// <summary>Runs plan's cells into outDir (see the class); progress gets a line per cell, command heads the tables.
+    /// With renderOnly nothing runs: the tables and plot are written from the cells already done (a campaign that
+    /// spans sessions shows what it has so far; the cells not yet run are listed and left out).</summary>
     public static IReadOnlyList<CellResult> Run(ExperimentPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
-        string command = "", CancellationToken cancel = default)
+        string command = "", CancellationToken cancel = default, bool renderOnly = false)
     {
         // every dataset the plan names must be the user's (the plan's "data") or shipped, and transfer pairs must share an input spec
         var names = plan.Datasets.Concat(plan.Transfers.SelectMany(t => new[] { t.Pretrain, t.Probe })).Distinct().ToList();
@@ -59,11 +62,27 @@ public static class ExperimentSuite
                         ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
                         : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label),
                             ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}", "pretrain");
+                    if (renderOnly && !File.Exists(Path.Combine(dir, "result.json")))
+                    {
+                        progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: not run yet");
+                        continue;
+                    }
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
                         $"{(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
                     results.Add(r);
                 }
+        if (renderOnly && plan.Kind != "transfer")             // only the rows and datasets that have a finished cell
+        {
+            var rows = plan.Rows.Where(r => results.Any(x => x.Row == r.Label)).ToArray();
+            plan = plan with
+            {
+                Rows = rows,
+                Datasets = plan.Datasets.Where(d => results.Any(x => x.Column == d)).ToArray(),
+                Pairs = plan.Pairs.Where(pp => rows.Any(r => r.Label == pp.A) && rows.Any(r => r.Label == pp.B)).ToArray(),
+            };
+            if (results.Count == 0) throw new InvalidOperationException($"{outDir}: no finished cells to render");
+        }
         WriteTables(plan, results, outDir, command);
         return results;
     }
@@ -193,9 +212,11 @@ public static class ExperimentSuite
             (double)o["validation"]!, (double)o["pretrain_seconds"]!, pts, skipped, probe, note);
     }
 
-    /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1).</summary>
-    internal static string MeanCell(double mean, double std, int n) =>
-        n > 1 ? $"{ExperimentPlan.F(mean)} ± {ExperimentPlan.F(std)}" : $"{ExperimentPlan.F(mean)} (n=1)";
+    /// <summary>"mean ± std" over seeds; a single seed has no spread to show, so its value alone, marked (n=1); fewer
+    /// seeds than the plan's (a campaign still running) are marked (n=k).</summary>
+    internal static string MeanCell(double mean, double std, int n, int planned = 0) =>
+        n > 1 ? $"{ExperimentPlan.F(mean)} ± {ExperimentPlan.F(std)}{(n < planned ? $" (n={n})" : "")}"
+              : $"{ExperimentPlan.F(mean)} (n=1)";
 
     /// <summary>Mean and sample standard deviation (0 for one value).</summary>
     public static (double Mean, double Std) MeanStd(IReadOnlyList<double> v)
@@ -236,7 +257,7 @@ public static class ExperimentSuite
                             .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList();
                         if (pts.Count == 0) continue;
                         var (m, sd) = MeanStd(pts.Select(p => p.Test).ToList());
-                        sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {MeanCell(m, sd, pts.Count)} |");
+                        sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {MeanCell(m, sd, pts.Count, plan.Seeds.Length)} |");
                     }
         }
         else
@@ -253,7 +274,7 @@ public static class ExperimentSuite
                 {
                     var v = results.Where(r => r.Row == row.Label && r.Column == col).Select(r => r.Test).ToList();
                     var (m, sd) = MeanStd(v);
-                    sb.Append($" {MeanCell(m, sd, v.Count)} |");
+                    sb.Append($" {MeanCell(m, sd, v.Count, plan.Seeds.Length)} |");
                 }
                 sb.AppendLine();
             }
