@@ -71,6 +71,13 @@ public class ExperimentSuiteTests
         Assert.Contains("(n=2)", md);
         Assert.DoesNotContain("MAE d0", md);
         Assert.Throws<InvalidOperationException>(() => ExperimentSuite.Run(grown, Tmp.Dir("bench-empty"), renderOnly: true));
+
+        // rows finished on different datasets: '-' where a row has no cell yet
+        ExperimentSuite.Run(plan with { Rows = plan.Rows[1..], Datasets = ["satellite"] }, dir);   // MAE d0, satellite
+        ExperimentSuite.Run(grown with { Datasets = ["dna-splice", "satellite"] }, dir, renderOnly: true);
+        var both = File.ReadAllText(Path.Combine(dir, "mini.md"));
+        Assert.Matches(@"\| Random init \| 0\.\d+ ± 0\.\d+ \(n=2\) \| - \|", both);
+        Assert.Matches(@"\| MAE d0 \| - \| 0\.\d+ \(n=1\) \|", both);
     }
 
     [Fact]

@@ -273,6 +273,7 @@ public static class ExperimentSuite
                 foreach (var col in plan.Columns)
                 {
                     var v = results.Where(r => r.Row == row.Label && r.Column == col).Select(r => r.Test).ToList();
+                    if (v.Count == 0) { sb.Append(" - |"); continue; }                 // not run yet (--render)
                     var (m, sd) = MeanStd(v);
                     sb.Append($" {MeanCell(m, sd, v.Count, plan.Seeds.Length)} |");
                 }
