@@ -55,7 +55,7 @@ with open(out, 'w') as o:
             'the process.\n\n')
     o.write('| preset | L | B | map budget MB | decoder map MB (whole) | ms median (min-max) | peak RSS MB |\n')
     o.write('|---|---|---|---|---|---|---|\n')
-    heads = {'tiny': 2, 'paper': 16}
+    heads = {'tiny': 2, 'paper': 4}                 # decoder heads of the presets (ModelConfig)
     for f in rows:
         n = int(f['L']) + 1; mapmb = int(f['B']) * heads.get(f['preset'], 0) * n * n * 4 / 2**20
         if 'ms_median' not in f:
