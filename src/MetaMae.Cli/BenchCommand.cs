@@ -15,9 +15,9 @@ public static class BenchCommand
             .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
         var preset = new Option<string>("--preset")
         {
-            Description = "Model size: paper or tiny",
+            Description = "Model size: paper, small or tiny",
             DefaultValueFactory = _ => "paper",
-        }.AcceptOnlyFromAmong("paper", "tiny");
+        }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
         var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
         var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };

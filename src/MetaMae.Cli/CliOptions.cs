@@ -18,9 +18,9 @@ internal static class CliOptions
     }.AcceptOnlyFromAmong([.. Algorithms.Trainable]);
     internal static readonly Option<string> Preset = new Option<string>("--preset")
     {
-        Description = "Model size: paper (12x256 encoder) or tiny (2x64, for tests)",
+        Description = "Model size: paper (12x256 encoder), small (4x128, the CPU scale) or tiny (2x64, for tests)",
         DefaultValueFactory = _ => "paper",
-    }.AcceptOnlyFromAmong("paper", "tiny");
+    }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
     internal static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
     internal static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
     internal static readonly Option<long> Seed = new("--seed")

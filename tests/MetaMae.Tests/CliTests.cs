@@ -40,6 +40,24 @@ public class CliTests
         Assert.Contains(mentions, lines[0]);
     }
 
+    /// <summary>The CPU-scale preset is a name every command accepts, and a checkpoint made with it is reported and
+    /// resumed as that preset, not as "custom".</summary>
+    [Fact]
+    public void TheSmallPresetRunsAndIsNamedInTheResult()
+    {
+        var dir = Tmp.Dir("cli-small");
+        var (code, output, err) = Metamae("run", "--preset", "small", "--steps", "2", "--batch", "8", "--probe-epochs", "1",
+            "--threads", "2", "--out", dir, "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal("small", (string?)JsonNode.Parse(output.Trim().Split('\n')[^1])!["preset"]);
+        var cfg = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "pretrain", "config.json")))!;
+        Assert.Equal(128, (int)cfg["model"]!["enc_dim"]!);
+        Assert.Equal(4, (int)cfg["model"]!["enc_depth"]!);
+        var (bad, _, berr) = Metamae("run", "--preset", "medium", "--steps", "1");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("small", berr);
+    }
+
     [Fact]
     public void RunPrintsTheDocumentedJsonAndPretrainResumes()
     {

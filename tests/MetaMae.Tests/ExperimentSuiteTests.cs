@@ -80,6 +80,36 @@ public class ExperimentSuiteTests
         Assert.Matches(@"\| MAE d0 \| - \| 0\.\d+ \(n=1\) \|", both);
     }
 
+    /// <summary>An efficiency plan whose eval steps grow continues each cell from its checkpoint: the earlier points stay,
+    /// the later ones equal a fresh run's (a resume continues exactly), and an eval step before the last trained one is
+    /// refused by name rather than probing the later checkpoint under the earlier step.</summary>
+    [Fact]
+    public void AnEfficiencyCurveGrowsFromItsCheckpoint()
+    {
+        static string Curve(int steps, string eval) => $$$"""
+            {"name": "curve", "kind": "efficiency", "preset": "tiny", "steps": {{{steps}}}, "eval_steps": {{{eval}}}, "seeds": [0],
+             "probe_epochs": 2, "datasets": ["dna-splice"], "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
+            """;
+        var dir = Tmp.Dir("bench-curve");
+        var first = ExperimentSuite.Run(ExperimentPlan.Load(Plan(dir, Curve(2, "[1, 2]"))), dir);
+        Assert.Equal([1, 2], first[0].Points.Select(p => p.Step));
+        var longer = ExperimentPlan.Load(Plan(dir, Curve(4, "[1, 2, 4]")));
+        var grown = ExperimentSuite.Run(longer, dir);
+        Assert.False(grown[0].Skipped);
+        Assert.Equal([1, 2, 4], grown[0].Points.Select(p => p.Step));
+        Assert.Equal(first[0].Points, grown[0].Points.Take(2));
+        var cell = Path.Combine(dir, "cells", "mae", "dna-splice", "s0");
+        Assert.Contains("resuming from step 2", File.ReadAllText(Path.Combine(cell, "log.txt")));
+        var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]);
+        Assert.Equal(["1", "2", "3", "4"], steps);
+        var fresh = ExperimentSuite.Run(longer, Tmp.Dir("bench-curve-fresh"));
+        Assert.Equal(fresh[0].Points.Select(p => p.Test), grown[0].Points.Select(p => p.Test));
+        Assert.True(ExperimentSuite.Run(longer, dir)[0].Skipped);
+
+        var e = Assert.Throws<DataFormatException>(() => ExperimentSuite.Run(ExperimentPlan.Load(Plan(dir, Curve(4, "[1, 2, 3, 4]"))), dir));
+        Assert.Contains("eval step 3 lies before step 4", e.Message);
+    }
+
     [Fact]
     public void TransferColumnsWithOnePretrainingDatasetShareItsPretraining()
     {

@@ -17,7 +17,8 @@ public sealed record CellResult(string Row, string Column, long Seed, string Met
 /// <summary>
 /// Runs a <see cref="ExperimentPlan"/>: each cell (row x column x seed) is one pretrain + probe in
 /// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv, config.json and result.json.
-/// A cell with a result.json is skipped; a cell killed mid-pretraining resumes from its
+/// A cell with a result.json is skipped (an efficiency cell whose plan now has later eval steps continues from its
+/// checkpoint to reach them); a cell killed mid-pretraining resumes from its
 /// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and OUT/NAME.png.
 /// </summary>
 public static class ExperimentSuite
@@ -112,10 +113,17 @@ public static class ExperimentSuite
         if (File.Exists(resultPath))
         {
             var done = Read(resultPath, true);
-            if (done.Probe == ProbeOptions.Name(plan.Probe)) return done;
-            // probed with another protocol: keep that result beside (result-PROBE.json) and probe again (a kept checkpoint is reused)
-            stale = Path.Combine(dir, $"result-{done.Probe}.json");
-            File.Move(resultPath, stale, overwrite: true);
+            // an efficiency plan whose eval steps now reach further continues the cell from its checkpoint; the old
+            // result.json stays until the longer one replaces it, so a kill meanwhile loses nothing
+            var extended = plan.Kind == "efficiency" && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
+            if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended) return done;
+            if (done.Probe != ProbeOptions.Name(plan.Probe))
+            {
+                // probed with another protocol: keep that result beside (result-PROBE.json) and probe again (a kept
+                // checkpoint is reused)
+                stale = Path.Combine(dir, $"result-{done.Probe}.json");
+                File.Move(resultPath, stale, overwrite: true);
+            }
         }
         Directory.CreateDirectory(dir);
         var cfg = plan.CellConfig(row, pre.Name, pre.Spec, preSource.Preset, seed);
@@ -144,6 +152,14 @@ public static class ExperimentSuite
                 foreach (var p in JsonNode.Parse(File.ReadAllText(pointsPath))!.AsArray())
                     points.Add(((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!));
             seconds = points.Count > 0 ? points[^1].Item2 : 0;
+            if (points.Count > 0 && plan.EvalSteps.Any(s => points.All(p => p.Item1 != s)))
+                log.WriteLine($"eval steps to reach: {string.Join(", ", plan.EvalSteps.Where(s => points.All(p => p.Item1 != s)))} " +
+                    $"(done before: {string.Join(", ", points.Select(p => p.Item1))})");
+            var behind = plan.EvalSteps.FirstOrDefault(s => points.Count > 0 && s < points[^1].Item1 && points.All(p => p.Item1 != s));
+            if (behind > 0)
+                throw new DataFormatException($"{plan.Source}: eval step {behind} lies before step {points[^1].Item1}, which " +
+                    $"{dir} has already trained to; a cell's curve can only be extended (add eval steps after its last one, " +
+                    "or use another --out)");
             probe = null!;
             foreach (var s in plan.EvalSteps)
             {

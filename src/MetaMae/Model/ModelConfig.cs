@@ -43,11 +43,21 @@ public sealed record ModelConfig
         ProjHidden = 128, ProjDim = 32,
     };
 
-    public static IReadOnlyList<string> PresetNames { get; } = ["paper", "tiny"];
+    /// <summary>The CPU-scale model between tiny and paper (4 x 128 encoder, 2 x 64 decoder): twice tiny's width and
+    /// depth, a sixteenth of the paper's encoder parameters. Chosen by measurement, see results/preset-choice/.</summary>
+    public static ModelConfig Small => new()
+    {
+        EncDim = 128, EncDepth = 4, EncHeads = 4, EncMlp = 256,
+        DecDim = 64, DecDepth = 2, DecHeads = 2, DecMlp = 128,
+        ProjHidden = 512, ProjDim = 64,
+    };
+
+    public static IReadOnlyList<string> PresetNames { get; } = ["paper", "small", "tiny"];
 
     public static ModelConfig FromPreset(string name) => name switch
     {
         "paper" => Paper,
+        "small" => Small,
         "tiny" => Tiny,
         _ => throw new ArgumentException($"unknown preset '{name}' (expected one of: {string.Join(", ", PresetNames)})"),
     };

@@ -44,7 +44,7 @@ public static class RunSettings
     /// <param name="dataset">The dataset's name, recorded in the configuration.</param>
     /// <param name="spec">The dataset's input spec.</param>
     /// <param name="preset">The dataset's Table 8 preset.</param>
-    /// <param name="modelPreset">paper or tiny (<see cref="ModelConfig.PresetNames"/>).</param>
+    /// <param name="modelPreset">paper, small or tiny (<see cref="ModelConfig.PresetNames"/>).</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="user">What the user set; null = nothing.</param>
     public static RunConfig Resolve(string algo, string dataset, InputSpec spec, DatasetPreset preset, string modelPreset,
