@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MetaMae.Experiments;
 using MetaMae.Data;
 using MetaMae.Evaluation;
@@ -110,6 +111,23 @@ public class ExperimentSuiteTests
         Assert.Contains("eval step 3 lies before step 4", e.Message);
     }
 
+    /// <summary>A row's "preset" sets its model size beside rows of the plan's size (the preset-choice plan).</summary>
+    [Fact]
+    public void ARowsPresetOverridesThePlans()
+    {
+        var dir = Tmp.Dir("bench-preset");
+        var plan = ExperimentPlan.Load(Plan(dir, """
+            {"name": "sizes", "kind": "ablation", "preset": "tiny", "steps": 1, "seeds": [0], "probe_epochs": 1, "datasets": ["dna-splice"],
+             "rows": [{"label": "tiny", "algo": "mae", "settings": {"batch": 4}},
+                      {"label": "small", "algo": "mae", "settings": {"batch": 4, "preset": "small"}}]}
+            """));
+        ExperimentSuite.Run(plan, dir);
+        int Width(string row) => (int)JsonNode.Parse(File.ReadAllText(
+            Path.Combine(dir, "cells", row, "dna-splice", "s0", "pretrain", "config.json")))!["model"]!["enc_dim"]!;
+        Assert.Equal(64, Width("tiny"));
+        Assert.Equal(128, Width("small"));
+    }
+
     [Fact]
     public void TransferColumnsWithOnePretrainingDatasetShareItsPretraining()
     {
@@ -131,6 +149,7 @@ public class ExperimentSuiteTests
     [Theory]
     [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "simclr"}]}""", "simclr")]
     [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "mae", "settings": {"depth": 1}}]}""", "\"depth\"")]
+    [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"], "rows": [{"algo": "mae", "settings": {"preset": "huge"}}]}""", "\"preset\" must be one of: paper, small, tiny")]
     [InlineData("""{"name": "x", "kind": "tables", "steps": 3, "seeds": [0], "datasets": [], "rows": []}""", "tables")]
     [InlineData("""{"name": "x", "kind": "ablation", "steps": 3, "seeds": [0], "datasets": ["dna-splice"],""", "not valid JSON")]
     public void BadPlansAreRejectedWithTheirFault(string json, string mentions)

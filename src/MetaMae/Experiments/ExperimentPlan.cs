@@ -63,7 +63,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
         ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
-         "inner_loss", "distance", "lr_schedule", "warmup_steps", .. ProbeSettingKeys];
+         "inner_loss", "distance", "lr_schedule", "warmup_steps", "preset", .. ProbeSettingKeys];
 
     /// <summary>Paired differences to report (plan "pairs": [{"a": ROW, "b": ROW}]).</summary>
     public PlanPair[] Pairs { get; init; } = [];
@@ -173,6 +173,10 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                     settings[k] = v;
                 }
             else if (r["settings"] is not null) throw new DataFormatException($"{path}: rows[{i}] \"settings\" must be an object");
+            if (settings.TryGetValue("preset", out var mp) && !(mp is JsonValue mv && mv.TryGetValue<string>(out var mps)
+                    && ModelConfig.PresetNames.Contains(mps)))
+                throw new DataFormatException($"{path}: rows[{i}] setting \"preset\" must be one of: " +
+                    string.Join(", ", ModelConfig.PresetNames));
             WithProbeSettings(new ProbeOptions(), settings, $"{path}: rows[{i}]");
             var marks = new Dictionary<string, string>();
             if (r["marks"] is JsonObject mo) foreach (var (k, v) in mo) marks[k] = v?.ToString() ?? "";
@@ -292,7 +296,9 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 _ => o,
             };
         }
-        return RunSettings.Resolve(row.Algo, dataset, spec, p, Preset, seed, o);
+        // a row's "preset" (model size) overrides the plan's, so one plan can set model sizes side by side
+        var modelPreset = row.Settings.TryGetValue("preset", out var mp) ? mp!.GetValue<string>() : Preset;
+        return RunSettings.Resolve(row.Algo, dataset, spec, p, modelPreset, seed, o);
     }
 
     public static string Slug(string s)
