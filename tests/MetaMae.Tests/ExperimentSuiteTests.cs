@@ -89,7 +89,8 @@ public class ExperimentSuiteTests
     {
         static string Curve(int steps, string eval) => $$$"""
             {"name": "curve", "kind": "efficiency", "preset": "tiny", "steps": {{{steps}}}, "eval_steps": {{{eval}}}, "seeds": [0],
-             "probe_epochs": 2, "datasets": ["dna-splice"], "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
+             "probe_epochs": 2, "datasets": ["dna-splice"], "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}},
+             {"label": "Raw input", "algo": "raw-input"}]}
             """;
         var dir = Tmp.Dir("bench-curve");
         var first = ExperimentSuite.Run(ExperimentPlan.Load(Plan(dir, Curve(2, "[1, 2]"))), dir);
@@ -106,6 +107,8 @@ public class ExperimentSuiteTests
         var fresh = ExperimentSuite.Run(longer, Tmp.Dir("bench-curve-fresh"));
         Assert.Equal(fresh[0].Points.Select(p => p.Test), grown[0].Points.Select(p => p.Test));
         Assert.True(ExperimentSuite.Run(longer, dir)[0].Skipped);
+        // the raw-input row has no curve: one line, step '-', the level the curve is read against (a dashed line in the plot)
+        Assert.Matches(@"\| Raw input \| dna-splice \| - \| 0 \| 0\.\d{4} \(n=1\) \|", File.ReadAllText(Path.Combine(dir, "curve.md")));
 
         var e = Assert.Throws<DataFormatException>(() => ExperimentSuite.Run(ExperimentPlan.Load(Plan(dir, Curve(4, "[1, 2, 3, 4]"))), dir));
         Assert.Contains("eval step 3 lies before step 4", e.Message);

@@ -17,13 +17,29 @@ public static class ExperimentPlots
             foreach (var row in plan.Rows)
                 foreach (var col in plan.Columns)
                 {
-                    var pts = plan.EvalSteps.Select(s => results.Where(r => r.Row == row.Label && r.Column == col)
-                        .SelectMany(r => r.Points.Where(p => p.Step == s)).ToList()).Where(l => l.Count > 0).ToList();
+                    string legend = plan.Columns.Count > 1 ? $"{row.Label} ({col})" : row.Label;
+                    var cells = results.Where(r => r.Row == row.Label && r.Column == col).ToList();
+                    if (cells.Count > 0 && cells.All(r => r.Points.Count == 0))
+                    {
+                        // no curve (raw input, random init): a dashed level across the plot to read the curves against
+                        var line = plt.Add.HorizontalLine(cells.Average(r => r.Test));
+                        line.LinePattern = LinePattern.Dashed;
+                        line.Color = palette.GetColor(i++);
+                        line.LegendText = legend;
+                        continue;
+                    }
+                    var pts = plan.EvalSteps.Select(s => cells.SelectMany(r => r.Points.Where(p => p.Step == s)).ToList())
+                        .Where(l => l.Count > 0).ToList();
                     if (pts.Count == 0) continue;
-                    var sc = plt.Add.Scatter(pts.Select(l => l.Average(p => p.Seconds)).ToArray(),
-                        pts.Select(l => l.Average(p => p.Test)).ToArray());
-                    sc.LegendText = plan.Columns.Count > 1 ? $"{row.Label} ({col})" : row.Label;
-                    sc.Color = palette.GetColor(i++);
+                    double[] xs = pts.Select(l => l.Average(p => p.Seconds)).ToArray();
+                    double[] ys = pts.Select(l => l.Average(p => p.Test)).ToArray();
+                    var color = palette.GetColor(i++);
+                    var sc = plt.Add.Scatter(xs, ys);
+                    sc.LegendText = legend;
+                    sc.Color = color;
+                    // ± sample std over seeds at each eval step
+                    var eb = plt.Add.ErrorBar(xs, ys, pts.Select(l => ExperimentSuite.MeanStd(l.Select(p => p.Test).ToList()).Std).ToArray());
+                    eb.Color = color;
                 }
             plt.XLabel("pretraining time (s)");
             plt.YLabel($"test {metric}");

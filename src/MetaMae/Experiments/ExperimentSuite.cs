@@ -267,6 +267,14 @@ public static class ExperimentSuite
                 .AppendLine("|---|---|---|---|---|");
             foreach (var row in plan.Rows)
                 foreach (var col in plan.Columns)
+                {
+                    // a row with no curve (raw input, random init): one line, the reference the curves are read against
+                    var flat = results.Where(r => r.Row == row.Label && r.Column == col && r.Points.Count == 0).ToList();
+                    if (flat.Count > 0)
+                    {
+                        var (fm, fsd) = MeanStd(flat.Select(r => r.Test).ToList());
+                        sb.AppendLine($"| {row.Label} | {col} | - | 0 | {MeanCell(fm, fsd, flat.Count, plan.Seeds.Length)} |");
+                    }
                     foreach (var s in plan.EvalSteps)
                     {
                         var pts = results.Where(r => r.Row == row.Label && r.Column == col)
@@ -275,6 +283,7 @@ public static class ExperimentSuite
                         var (m, sd) = MeanStd(pts.Select(p => p.Test).ToList());
                         sb.AppendLine($"| {row.Label} | {col} | {s} | {pts.Average(p => p.Seconds):F1} | {MeanCell(m, sd, pts.Count, plan.Seeds.Length)} |");
                     }
+                }
         }
         else
         {
