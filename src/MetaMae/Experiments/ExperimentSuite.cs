@@ -98,7 +98,8 @@ public static class ExperimentSuite
         public void OnStep(StepReport r)
         {
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {r.Step}/{r.TotalSteps} loss {r.Loss:F5} " +
-                $"recon {r.Reconstruction:F5} contrast {r.Contrast:F5} {r.StepsPerSecond:F2} steps/s"));
+                $"recon {r.Reconstruction:F5}{(double.IsNaN(r.Contrast) ? "" : $" contrast {r.Contrast:F5}")} " +
+                $"{r.StepsPerSecond:F2} steps/s"));   // MAE has no contrast term: nothing, rather than a NaN that reads as a fault
             log.Flush();
         }
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
