@@ -44,7 +44,9 @@ public sealed record ModelConfig
     };
 
     /// <summary>The CPU-scale model between tiny and paper (4 x 128 encoder, 2 x 64 decoder): twice tiny's width and
-    /// depth, a sixteenth of the paper's encoder parameters. Chosen by measurement, see results/preset-choice/.</summary>
+    /// depth, a sixteenth of the paper's encoder parameters. Chosen by measurement (results/preset-choice/, MAE on
+    /// dna-splice, 3 seeds): at 8000 steps (13 min on 2 cores) its features reach the raw-input probe, 0.956 vs 0.954,
+    /// and beat tiny's by +0.064 [+0.025, +0.104]; untrained they already probe at 0.87 against tiny's 0.80.</summary>
     public static ModelConfig Small => new()
     {
         EncDim = 128, EncDepth = 4, EncHeads = 4, EncMlp = 256,
