@@ -15,7 +15,7 @@ public static class BenchCommand
             .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
         var preset = new Option<string>("--preset")
         {
-            Description = "Model size: paper, small or tiny",
+            Description = $"Model size: {string.Join(", ", ModelConfig.PresetNames)}",
             DefaultValueFactory = _ => "paper",
         }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };

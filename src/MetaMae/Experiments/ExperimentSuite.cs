@@ -153,18 +153,20 @@ public static class ExperimentSuite
                 foreach (var p in JsonNode.Parse(File.ReadAllText(pointsPath))!.AsArray())
                     points.Add(((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!));
             seconds = points.Count > 0 ? points[^1].Item2 : 0;
-            if (points.Count > 0 && plan.EvalSteps.Any(s => points.All(p => p.Item1 != s)))
-                log.WriteLine($"eval steps to reach: {string.Join(", ", plan.EvalSteps.Where(s => points.All(p => p.Item1 != s)))} " +
-                    $"(done before: {string.Join(", ", points.Select(p => p.Item1))})");
-            var behind = plan.EvalSteps.FirstOrDefault(s => points.Count > 0 && s < points[^1].Item1 && points.All(p => p.Item1 != s));
-            if (behind > 0)
-                throw new DataFormatException($"{plan.Source}: eval step {behind} lies before step {points[^1].Item1}, which " +
-                    $"{dir} has already trained to; a cell's curve can only be extended (add eval steps after its last one, " +
-                    "or use another --out)");
-            probe = null!;
-            foreach (var s in plan.EvalSteps)
+            var missing = plan.EvalSteps.Where(s => points.All(p => p.Item1 != s)).ToList();
+            if (points.Count > 0 && missing.Count > 0)
             {
-                if (points.Any(p => p.Item1 == s)) continue;
+                int last = points[^1].Item1;
+                if (missing[0] < last)
+                    throw new DataFormatException($"{plan.Source}: eval step {missing[0]} lies before step {last}, which " +
+                        $"{dir} has already trained to; a cell's curve can only be extended (add eval steps after its last " +
+                        "one, or use another --out)");
+                log.WriteLine($"eval steps to reach: {string.Join(", ", missing)} " +
+                    $"(done before: {string.Join(", ", points.Select(p => p.Item1))})");
+            }
+            probe = null!;
+            foreach (var s in missing)
+            {
                 var r = Pretrainer.Run(pre.Train.X, cfg with { Train = cfg.Train with { Steps = s } },
                     Path.Combine(dir, "pretrain"), resume: true, monitor: new FileMonitor(log), cancel: cancel);
                 seconds += r.Seconds;
