@@ -62,7 +62,7 @@ public class ExperimentSuiteTests
         var plan = ExperimentPlan.Load(Plan(dir, TwoCells));
         ExperimentSuite.Run(plan with { Rows = plan.Rows[..1], Seeds = [0, 1] }, dir);            // random init, 2 seeds
         var grown = plan with { Seeds = [0, 1, 2] };
-        var shown = ExperimentSuite.Run(grown, dir, renderOnly: true);
+        var shown = ExperimentSuite.Run(grown, dir, command: "metamae bench-suite p.json --out d --render", renderOnly: true);
         Assert.Equal(2, shown.Count);
         Assert.All(shown, r => Assert.True(r.Skipped));
         Assert.False(Directory.Exists(Path.Combine(dir, "cells", "mae_d0")));                   // nothing ran
@@ -71,6 +71,9 @@ public class ExperimentSuiteTests
         Assert.Contains("| Random init |", md);
         Assert.Contains("(n=2)", md);
         Assert.DoesNotContain("MAE d0", md);
+        // the header names the command that ran the cells, not only the one that drew the table
+        Assert.Contains("Cells run by `metamae bench-suite p.json --out d`, tables rendered from them by " +
+                        "`metamae bench-suite p.json --out d --render`", md);
         Assert.Throws<InvalidOperationException>(() => ExperimentSuite.Run(grown, Tmp.Dir("bench-empty"), renderOnly: true));
 
         // rows finished on different datasets: '-' where a row has no cell yet

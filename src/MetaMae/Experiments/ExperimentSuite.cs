@@ -84,7 +84,7 @@ public static class ExperimentSuite
             };
             if (results.Count == 0) throw new InvalidOperationException($"{outDir}: no finished cells to render");
         }
-        WriteTables(plan, results, outDir, command);
+        WriteTables(plan, results, outDir, command, renderOnly);
         return results;
     }
 
@@ -245,7 +245,8 @@ public static class ExperimentSuite
         return (m, s);
     }
 
-    private static void WriteTables(ExperimentPlan plan, IReadOnlyList<CellResult> results, string outDir, string command)
+    private static void WriteTables(ExperimentPlan plan, IReadOnlyList<CellResult> results, string outDir, string command,
+        bool renderOnly = false)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# {plan.Title}").AppendLine();
@@ -253,7 +254,11 @@ public static class ExperimentSuite
             ? $"the paper's linear probe ({plan.ProbeEpochs} epochs of Adam 1e-4, best validation epoch)"
             : "the converged linear probe (L-BFGS logistic / closed-form ridge regression, L2 chosen on validation, " +
               "refit on train + validation)";
-        sb.AppendLine($"Made by `{command}` (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, " +
+        // a --render pass made only these files: the figures come from the cells the same command ran without it
+        string made = renderOnly
+            ? $"Cells run by `{command.Replace(" --render", "")}`, tables rendered from them by `{command}`"
+            : $"Made by `{command}`";
+        sb.AppendLine($"{made} (plan `{plan.Source}`), seeds {string.Join(", ", plan.Seeds)}, " +
                       $"preset {plan.Preset}, {plan.Steps} pretraining steps, {probeText}; " +
                       $"written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount}-core " +
                       $"{Environment.OSVersion.Platform} " +
