@@ -246,7 +246,7 @@ public static class ExperimentSuite
     }
 
     private static void WriteTables(ExperimentPlan plan, IReadOnlyList<CellResult> results, string outDir, string command,
-        bool renderOnly = false)
+        bool renderOnly)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# {plan.Title}").AppendLine();
