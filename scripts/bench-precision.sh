@@ -10,8 +10,8 @@
 # STEPS timed steps after WARMUP; the table gives the median over rounds and the spread (min-max) of the runs,
 # peak RSS, and the machine's fp32 and bf16 matmul peaks (a 2048^3 matmul measured by `metamae bench`).
 # Part 2, threads on a shared machine (issue 14 item 4): MetaMAE B=64 with 2 threads, solo and as two
-# concurrent runs, under the OpenMP wait policy our CLI sets by default (PASSIVE, see CpuMath) and under
-# libgomp's own default (GOMP_SPINCOUNT=300000: workers spin before they sleep).
+# concurrent runs, under the OpenMP wait policy our CLI chooses by default (METAMAE_OMP_WAIT=auto: 1,000 spins when
+# the cores are free at start, see CpuMath), always sleeping (passive), and libgomp's own default (300,000 spins).
 #
 # Needs Debian's python3-torch and libopenblas0-openmp for the reference (apt-get install -y python3-torch
 # libopenblas0-openmp); bench-vs-torch.sh has the same needs.
@@ -79,8 +79,12 @@ torchref() {   # torchref PRECISION CONFIG...
     done
   done
   # part 2: two concurrent 2-thread runs against one alone, per wait policy
-  for policy in passive gomp-default; do
-    penv=(env); [[ "$policy" == gomp-default ]] && penv=(env GOMP_SPINCOUNT=300000)
+  for policy in auto passive gomp-default; do
+    case "$policy" in
+      auto) penv=(env METAMAE_OMP_WAIT=auto) ;;            # our default: spin when the cores are free at start
+      passive) penv=(env METAMAE_OMP_WAIT=passive) ;;      # workers always sleep (the default before session 9)
+      gomp-default) penv=(env GOMP_SPINCOUNT=300000) ;;    # libgomp's own default
+    esac
     echo "## concurrency policy=$policy solo"
     # shellcheck disable=SC2086
     "${penv[@]}" "$here/metamae" bench --algo metamae --batch 64 $extra --threads 2 --steps "$steps" --warmup "$warmup" --feature-batch 0 | grep '^RESULT'

@@ -64,6 +64,7 @@ public class CpuMathTests
     [Theory]
     [InlineData("METAMAE_MALLOC", "sytem")]
     [InlineData("METAMAE_MKL_VENDOR_CHECK", "off")]
+    [InlineData("METAMAE_OMP_WAIT", "sometimes")]
     public void A_misspelt_opt_out_variable_is_an_error_naming_it(string name, string value)
     {
         var (code, _, err) = CliTests.MetamaeWithEnv(new Dictionary<string, string> { [name] = value },
@@ -80,6 +81,37 @@ public class CpuMathTests
             "bench", "--preset", "tiny", "--batch", "4", "--L", "8", "--values", "4", "--steps", "1", "--warmup", "0", "--feature-batch", "0", "--peak-size", "0", "--threads", "1");
         Assert.True(code == 0, err);
         Assert.Contains("alloc=glibc-system mkl=kept", output);
+    }
+
+    [Fact]
+    public void Proc_stat_texts_give_busy_and_own_jiffies()
+    {
+        // user nice system idle iowait irq softirq steal (guest columns are already in user / nice)
+        var (busy, total) = CpuMath.CpuJiffies("intr 5\ncpu  100 5 20 800 50 1 2 3 0 0\ncpu0 50 2 10 400 25 0 1 1 0 0\n");
+        Assert.Equal(981, total);
+        Assert.Equal(981 - 800 - 50, busy);
+        Assert.Throws<FormatException>(() => CpuMath.CpuJiffies("cpu0 1 2 3 4 5\n"));
+        // a command name with spaces and a ')' of its own: fields are counted from the last ')'
+        var stat = "4242 (dotnet (a) b) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 11 0 0 20 0 9 0 123 456 789";
+        Assert.Equal(48, CpuMath.OwnJiffies(stat));
+    }
+
+    [Fact]
+    public void A_busy_process_beside_this_one_is_seen()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var busy = System.Diagnostics.Process.Start("sh", ["-c", "while :; do :; done"]);
+        try
+        {
+            Thread.Sleep(100);
+            var others = CpuMath.OtherProcessesCores(400);
+            Assert.NotNull(others);
+            Assert.InRange(others!.Value, 0.5, Environment.ProcessorCount + 0.01);   // the loop takes about one core
+        }
+        finally
+        {
+            busy.Kill();
+        }
     }
 
     [Fact]

@@ -261,13 +261,15 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// OMP_WAIT_POLICY=PASSIVE set from inside the process reaches libgomp (its verbose display shows a spin count of 0,
-    /// against 300000 untouched); a user's OMP_WAIT_POLICY is left alone. Child processes without the variables.
+    /// The wait policy set from inside the process reaches libgomp (its verbose display shows the spin count: 0 when
+    /// workers sleep, CpuMath.SpinCount when they spin, against 300000 untouched); a user's OMP_WAIT_POLICY is left
+    /// alone. Child processes without the variables.
     /// </summary>
     [Theory]
-    [InlineData(null, "GOMP_SPINCOUNT = '0'")]
-    [InlineData("ACTIVE", "OMP_WAIT_POLICY = 'ACTIVE'")]
-    public async Task OpenMpWaitPolicyIsPassiveUnlessTheUserSetOne(string? user, string expected)
+    [InlineData(null, "passive", "GOMP_SPINCOUNT = '0'")]
+    [InlineData(null, "spin", "GOMP_SPINCOUNT = '1000'")]
+    [InlineData("ACTIVE", "passive", "OMP_WAIT_POLICY = 'ACTIVE'")]
+    public async Task OpenMpWaitPolicyIsSetUnlessTheUserSetOne(string? user, string mode, string expected)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -275,6 +277,7 @@ public class PrecisionTests(ITestOutputHelper output)
         };
         psi.Environment.Remove("OMP_WAIT_POLICY");   // this test process set it for itself (CpuMath)
         psi.Environment.Remove("GOMP_SPINCOUNT");
+        psi.Environment["METAMAE_OMP_WAIT"] = mode;
         if (user is not null) psi.Environment["OMP_WAIT_POLICY"] = user;
         psi.Environment["OMP_DISPLAY_ENV"] = "VERBOSE";
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MetaMae.Cli.dll"));
@@ -287,5 +290,6 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Equal(0, p.ExitCode);
         Assert.Contains(expected, err);
         if (user is not null) Assert.DoesNotContain("GOMP_SPINCOUNT = '0'", err);
+        if (mode == "spin") Assert.Equal(1000, MetaMae.Training.CpuMath.SpinCount);   // the figure the display shows
     }
 }

@@ -7,9 +7,16 @@ namespace MetaMae.Tests;
 
 internal static class ProcessSetup
 {
-    /// <summary>Before any test's first matmul: MKL's kernel choice (see CpuMath) is made once per process.</summary>
+    /// <summary>Before any test's first matmul: MKL's kernel choice (see CpuMath) is made once per process. OpenMP
+    /// workers sleep when they wait, in this process and the CLI processes it starts (they inherit the variable):
+    /// tests run beside other tests' processes, where spinning workers cost more than they gain.</summary>
     [System.Runtime.CompilerServices.ModuleInitializer]
-    internal static void Init() => MetaMae.Training.CpuMath.Configure(2);
+    internal static void Init()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("METAMAE_OMP_WAIT")))
+            Environment.SetEnvironmentVariable("METAMAE_OMP_WAIT", "passive");
+        MetaMae.Training.CpuMath.Configure(2);
+    }
 }
 
 internal static class Tmp

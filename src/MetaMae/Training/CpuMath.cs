@@ -25,14 +25,19 @@ namespace MetaMae.Training;
 /// given back and faulted in again. Set METAMAE_MALLOC=system to leave malloc as it is; a
 /// preloaded jemalloc or tcmalloc is left alone.
 ///
-/// Third setting: OpenMP threads sleep when they wait. libtorch's bundled libgomp lets an idle worker
-/// spin (300,000 rounds by default) before it sleeps; beside another busy process on a shared machine
-/// those spins take the cores the other threads need (a 2-thread step beside a busy process was measured
-/// 7x slower than a 1-thread step, issue 14). Unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT,
-/// OMP_WAIT_POLICY=PASSIVE is put into the process environment (libc setenv: .NET's own
-/// SetEnvironmentVariable is invisible to native getenv) before libtorch, and with it libgomp, is loaded:
-/// libgomp reads it once, in its constructor. <c>OMP_DISPLAY_ENV=TRUE metamae datasets</c> prints the
-/// policy libgomp took. Set OMP_WAIT_POLICY=ACTIVE to have the spinning back (a quiet, dedicated machine).
+/// Third setting: how OpenMP threads wait, chosen from the cores free at start. libtorch's bundled libgomp
+/// lets an idle worker spin (300,000 rounds by default) before it sleeps. Beside another busy process those
+/// spins take the cores the other's threads need (a 2-thread step beside a busy process was measured 7x
+/// slower than a 1-thread step, issue 14); on an idle machine sleeping costs a futex wake-up at every
+/// parallel region instead, and a step is made of thousands of small ones (the small preset's MetaMAE
+/// step: 250-260 ms sleeping, 187-194 ms after 1,000 spins, 2026-12-03). So, unless the user set
+/// OMP_WAIT_POLICY or GOMP_SPINCOUNT, METAMAE_OMP_WAIT decides: <c>auto</c> (default) samples /proc/stat
+/// for <see cref="SampleMs"/> ms and spins (GOMP_SPINCOUNT=<see cref="SpinCount"/>) when other processes
+/// use less than <see cref="BusyCores"/> of a core, else sleeps (OMP_WAIT_POLICY=PASSIVE); <c>spin</c> and
+/// <c>passive</c> choose without sampling. The variable goes into the process environment (libc setenv:
+/// .NET's own SetEnvironmentVariable is invisible to native getenv) before libtorch, and with it libgomp,
+/// is loaded: libgomp reads it once, in its constructor. Neither changes a number, only the waiting.
+/// <c>OMP_DISPLAY_ENV=TRUE metamae datasets</c> prints what libgomp took.
 /// </summary>
 public static class CpuMath
 {
@@ -41,8 +46,19 @@ public static class CpuMath
     private static string? mallocState;
     private static string? waitState;
 
-    /// <summary>What <see cref="EnsureOpenMpWaitPolicy"/> did: "passive" (set), "user" (OMP_WAIT_POLICY or
-    /// GOMP_SPINCOUNT given, left alone), or "unchanged: why".</summary>
+    /// <summary>Spins of a waiting OpenMP worker before it sleeps, when the cores are free (see the class comment):
+    /// 1,000 keeps most of the spinning's gain (a 3,000-spin step was 12% faster still) and held two runs started
+    /// together at 2.2-2.3x their solo step, where 3,000 spins gave 3.4x and libgomp's 300,000 3.1-4.2x.</summary>
+    public const int SpinCount = 1000;
+
+    /// <summary>Other processes' CPU use, in cores, from which the workers sleep instead of spinning.</summary>
+    public const double BusyCores = 0.5;
+
+    /// <summary>How long METAMAE_OMP_WAIT=auto samples /proc/stat at start.</summary>
+    public const int SampleMs = 200;
+
+    /// <summary>What <see cref="EnsureOpenMpWaitPolicy"/> did: "spin: ..." or "passive: ..." (set, with the reason),
+    /// "user" (OMP_WAIT_POLICY or GOMP_SPINCOUNT given, left alone), or "unchanged: why".</summary>
     public static string WaitPolicyState { get { lock (Gate) return waitState ?? "not configured"; } }
 
     /// <summary>What <see cref="Configure"/> did to malloc: "retain" (glibc keeps freed memory), "system" (opted out),
@@ -84,7 +100,7 @@ public static class CpuMath
         }
     }
 
-    /// <summary>Sets OMP_WAIT_POLICY=PASSIVE before libgomp loads (see the class comment); idempotent.
+    /// <summary>Sets how OpenMP workers wait before libgomp loads (see the class comment); idempotent.
     /// Returns <see cref="WaitPolicyState"/>.</summary>
     public static string EnsureOpenMpWaitPolicy()
     {
@@ -101,14 +117,67 @@ public static class CpuMath
 
     private static string ApplyWaitPolicy()
     {
+        var mode = Environment.GetEnvironmentVariable("METAMAE_OMP_WAIT");
+        if (string.IsNullOrEmpty(mode)) mode = "auto";
+        if (mode is not ("auto" or "spin" or "passive"))
+            throw new ArgumentException($"environment variable METAMAE_OMP_WAIT='{mode}': expected auto (the default), " +
+                                        "spin or passive, or leave it unset");
         foreach (var v in new[] { "OMP_WAIT_POLICY", "GOMP_SPINCOUNT" })
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))) return "user";
         if (!OperatingSystem.IsLinux()) return "unchanged: not Linux";
         if (File.Exists("/proc/self/maps") && File.ReadAllText("/proc/self/maps").Contains("libgomp"))
             return "unchanged: OpenMP was loaded before the setting";
-        if (SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0) return "unchanged: setenv failed";
-        Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");   // the managed view (and child processes) agree
-        return "passive";
+        string reason = mode;
+        if (mode == "auto")
+        {
+            var others = OtherProcessesCores(SampleMs);
+            mode = others is double c && c < BusyCores ? "spin" : "passive";
+            reason = others is double o ? $"other processes used {o:F1} cores at start" : "cannot read /proc/stat";
+        }
+        var (name, value) = mode == "spin" ? ("GOMP_SPINCOUNT", SpinCount.ToString()) : ("OMP_WAIT_POLICY", "PASSIVE");
+        if (SetEnv(name, value, 0) != 0) return "unchanged: setenv failed";
+        Environment.SetEnvironmentVariable(name, value);   // the managed view (and child processes) agree
+        return $"{mode}: {reason}";
+    }
+
+    /// <summary>The CPU time other processes used over the next <paramref name="ms"/> ms, in cores (busy jiffies of
+    /// the machine, from /proc/stat, less this process's own, from /proc/self/stat); null where they cannot be read.</summary>
+    public static double? OtherProcessesCores(int ms)
+    {
+        try
+        {
+            var (busy0, total0) = CpuJiffies(File.ReadAllText("/proc/stat"));
+            var self0 = OwnJiffies(File.ReadAllText("/proc/self/stat"));
+            Thread.Sleep(ms);
+            var (busy1, total1) = CpuJiffies(File.ReadAllText("/proc/stat"));
+            var self1 = OwnJiffies(File.ReadAllText("/proc/self/stat"));
+            long wall = (total1 - total0) / Environment.ProcessorCount;   // jiffies of one core over the window
+            return wall <= 0 ? 0 : Math.Max(0, (double)(busy1 - busy0 - (self1 - self0)) / wall);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Busy and total jiffies of all cores from the "cpu " line of a /proc/stat text (busy = total less idle
+    /// and iowait). A text without that line is a FormatException.</summary>
+    public static (long Busy, long Total) CpuJiffies(string procStat)
+    {
+        var line = procStat.Split('\n').FirstOrDefault(l => l.StartsWith("cpu "))
+            ?? throw new FormatException("/proc/stat has no 'cpu ' line");
+        var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+        if (f.Length < 5) throw new FormatException($"/proc/stat 'cpu ' line has {f.Length} fields, expected >= 5");
+        long total = f.Sum();
+        return (total - f[3] - f[4], total);
+    }
+
+    /// <summary>utime + stime (jiffies) of a /proc/PID/stat text: fields 14 and 15, counted after the ')' that ends
+    /// the command name (which may itself hold spaces).</summary>
+    public static long OwnJiffies(string procPidStat)
+    {
+        var f = procPidStat[(procPidStat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(f[11]) + long.Parse(f[12]);   // fields 14, 15 are the 12th and 13th after the state (3)
     }
 
     /// <summary>An opt-out variable's value: unset or empty means the default; anything but the two names is an error,
