@@ -73,7 +73,7 @@ public class ChunkedAttentionTests
             EncDim = 16, EncDepth = 2, EncHeads = 2, EncMlp = 32, DecDim = 8, DecDepth = 1, DecHeads = 2, DecMlp = 16,
             ProjHidden = 32, ProjDim = 8,
         };
-        var model = new MetaMaeModel(spec, small, fusedEncoderAttention: true, decoderAttentionChunk: 4);
+        var model = new MetaMaeModel(spec, small, fusedAttention: true, decoderAttentionChunk: 4);
         model.to(ScalarType.Float64);
         model.train();
         manual_seed(1);
@@ -89,7 +89,7 @@ public class ChunkedAttentionTests
 
         // and the same loss as the plain decoder attention
         manual_seed(0);
-        var plain = new MetaMaeModel(spec, small, fusedEncoderAttention: true, decoderAttentionChunk: 0);
+        var plain = new MetaMaeModel(spec, small, fusedAttention: true, decoderAttentionChunk: 0);
         plain.to(ScalarType.Float64);
         plain.train();
         Assert.Equal(GradientTests.Loss(plain, tokens, so), GradientTests.Loss(model, tokens, so), 10);

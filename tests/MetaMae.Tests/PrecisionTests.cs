@@ -131,19 +131,66 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.True(a.abs().max().ToDouble() > 0.1, "outputs should not be trivially zero");
     }
 
-    /// <summary>A whole second-order MetaMAE step with the fused encoder: the same loss and gradients as the
-    /// explicit one (fp32).</summary>
-    [Fact]
-    public void FusedEncoderGivesTheExplicitStepsGradients()
+    /// <summary>A whole step with fused attention wherever a pass is differentiated once (the encoder; the decoder
+    /// of MAE, of the query decode and of first-order MetaMAE): the same loss and gradients as the explicit model
+    /// (fp32), second-order term included. Token and continuous inputs.</summary>
+    [Theory]
+    [InlineData("metamae", false)]
+    [InlineData("metamae-fo", false)]
+    [InlineData("mae", false)]
+    [InlineData("metamae", true)]
+    [InlineData("mae", true)]
+    public void FusedAttentionGivesTheExplicitStepsGradients(string algo, bool tokens)
     {
-        var spec = new SequenceSpec(6, 48, 3);
-        var (fused, tokens) = Tiny(spec, fused: true);
+        InputSpec spec = tokens ? new TokenSpec(26, 24) : new SequenceSpec(6, 48, 3);
+        var (fused, x) = Tiny(spec, fused: true);
         var (explicitModel, _) = Tiny(spec, fused: false);
+        var o = algo switch
+        {
+            "mae" => SecondOrder with { Adapt = false, Lambda = 0 },
+            "metamae-fo" => SecondOrder with { SecondOrder = false },
+            _ => SecondOrder,
+        };
         using var scope = NewDisposeScope();
-        var (lf, gf) = Step(fused, tokens, SecondOrder);
-        var (le, ge) = Step(explicitModel, tokens, SecondOrder);
+        var (lf, gf) = Step(fused, x, o);
+        var (le, ge) = Step(explicitModel, x, o);
+        output.WriteLine($"{algo} tokens={tokens}: loss {lf:R} vs {le:R}, gradient rel diff {RelErr(gf, ge):E2}");
         Assert.True(Math.Abs(lf - le) <= 1e-5 * Math.Abs(le), $"loss {lf:R} vs {le:R}");
         Assert.True(RelErr(gf, ge) < 1e-4, $"gradient relative difference {RelErr(gf, ge):E2}");
+    }
+
+    /// <summary>The decoder's kernel switch: fused by default, explicit inside TwiceDifferentiableDecoder (scopes
+    /// nest), fused again after; a model built explicit stays explicit. A second derivative through a fused decode
+    /// fails loudly (libtorch has none on CPU), which is why the second-order support decode must switch.</summary>
+    [Fact]
+    public void TheDecoderIsFusedExceptWhereItIsDifferentiatedTwice()
+    {
+        var k = new AttentionKernel(fused: true);
+        Assert.True(k.Fused);
+        var outer = k.Explicit();
+        using (k.Explicit()) Assert.False(k.Fused);
+        Assert.False(k.Fused);
+        outer.Dispose();
+        outer.Dispose();                                                 // a second Dispose changes nothing
+        Assert.True(k.Fused);
+        var never = new AttentionKernel(fused: false);
+        Assert.False(never.Fused);
+        never.Explicit().Dispose();
+        Assert.False(never.Fused);
+
+        var spec = new SequenceSpec(6, 48, 3);
+        var (model, x) = Tiny(spec, fused: true);
+        using var scope = NewDisposeScope();
+        var z = model.Encode(model.Embed(x)).detach().requires_grad_(true);       // (B, 1+L, D): every token visible
+        Tensor SecondDerivative()
+        {
+            var loss = model.Decode(z, null).square().mean();
+            var g = autograd.grad([loss], [z], create_graph: true)[0];
+            return autograd.grad([g.square().sum()], [z])[0];
+        }
+        using (model.TwiceDifferentiableDecoder())
+            Assert.True(SecondDerivative().abs().sum().ToDouble() > 0);
+        Assert.ThrowsAny<Exception>(() => SecondDerivative());
     }
 
     [Fact]
@@ -163,7 +210,9 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     /// <summary>A checkpoint trained in bf16 loads in fp32 (the default) and extracts features in both precisions,
-    /// close to each other; the run records its precision; and a fp32 checkpoint extracts features in bf16.</summary>
+    /// close to each other; the run records its precision; and a fp32 checkpoint extracts features in bf16 (the
+    /// model's own switch, which emulates bf16 where the CPU lacks it). On a CPU without native bf16 the bf16
+    /// pretraining is refused by name instead, and only the fp32 checkpoint is trained.</summary>
     [Fact]
     public void ABf16CheckpointLoadsAndExtractsFeaturesInFp32AndBackAgain()
     {
@@ -175,6 +224,13 @@ public class PrecisionTests(ITestOutputHelper output)
         {
             var cfg = new RunConfig("metamae", "synthetic", spec, ModelConfig.Tiny, obj,
                 new TrainOptions { Steps = 2, Batch = 8, Seed = 7, LogEvery = 1, Precision = trained });
+            if (trained == "bf16" && !ComputePrecision.NativeOnThisCpu())
+            {
+                var refused = Assert.Throws<ArgumentException>(() => Pretrainer.Run(x, cfg, Tmp.Dir("precision-refused")));
+                Assert.Contains("no native bfloat16 matmuls", refused.Message);
+                output.WriteLine("this CPU has no native bf16: bf16 pretraining refused");
+                continue;
+            }
             var r = Pretrainer.Run(x, cfg, Tmp.Dir("precision-" + trained));
             Assert.Equal(trained, r.Model.Precision);
             r.Model.Dispose();
@@ -196,7 +252,8 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     /// <summary>The CLI: pretrain --precision bf16, then a resume in fp32 (allowed, said on stderr) and the stored
-    /// config; embed of that checkpoint in bf16.</summary>
+    /// config; embed of that checkpoint in bf16. On a CPU without native bf16: pretrain and embed refuse bf16 by
+    /// name (exit 2, nothing written).</summary>
     [Fact]
     public void PretrainInBf16AndResumeInFp32()
     {
@@ -205,6 +262,20 @@ public class PrecisionTests(ITestOutputHelper output)
         {
             "pretrain", "--dataset", "dna-splice", "--preset", "tiny", "--batch", "8", "--out", dir, "--threads", "1",
         };
+        if (!ComputePrecision.NativeOnThisCpu())
+        {
+            var (c, _, e) = CliTests.Metamae([.. common, "--steps", "2", "--precision", "bf16"]);
+            Assert.Equal(2, c);
+            Assert.Contains("error: --precision bf16: this CPU has no native bfloat16 matmuls", e);
+            Assert.False(File.Exists(Path.Combine(dir, Checkpoint.FileName)));
+            (c, _, e) = CliTests.Metamae([.. common, "--steps", "2"]);
+            Assert.True(c == 0, e);
+            (c, _, e) = CliTests.Metamae("embed", "--checkpoint", Path.Combine(dir, Checkpoint.FileName), "--out",
+                Path.Combine(dir, "features.npy"), "--split", "test", "--precision", "bf16", "--threads", "1");
+            Assert.Equal(2, c);
+            Assert.Contains("no native bfloat16 matmuls", e);
+            return;
+        }
         var (code, _, err) = CliTests.Metamae([.. common, "--steps", "2", "--precision", "bf16"]);
         Assert.True(code == 0, err);
         Assert.Contains("\"precision\":\"bf16\"", File.ReadAllText(Path.Combine(dir, "config.json")));
@@ -240,12 +311,21 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => (cfg.Train with { Precision = "fp16" }).Validate());
     }
 
+    /// <summary>bench --precision both: both precisions and both matmul peaks side by side; on a CPU without native
+    /// bf16, refused by name before any timing.</summary>
     [Fact]
     public void BenchReportsBothPrecisionsSideBySide()
     {
         var (code, stdout, err) = CliTests.Metamae("bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4",
             "--L", "16", "--values", "8", "--mask-ratio", "0.5", "--steps", "2", "--warmup", "1", "--feature-batch", "4",
             "--feature-reps", "1", "--peak-size", "64", "--threads", "1", "--precision", "both", "--json");
+        if (!ComputePrecision.NativeOnThisCpu())
+        {
+            Assert.Equal(2, code);
+            Assert.Contains("error: --precision bf16: this CPU has no native bfloat16 matmuls", err);
+            Assert.DoesNotContain("RESULT", stdout);
+            return;
+        }
         Assert.True(code == 0, err);
         Assert.Contains("precision=fp32", stdout);
         Assert.Contains("precision=bf16", stdout);

@@ -84,6 +84,9 @@ public sealed class ComputePrecision
                                         "use --precision fp32");
     }
 
+    /// <summary>Whether this machine's CPU has native bfloat16 matmuls (what <see cref="EnsureSupported"/> asks of bf16).</summary>
+    public static bool NativeOnThisCpu() => ReadCpuInfo() is string text && HasNativeBf16(text);
+
     /// <summary>Whether the "flags" lines of a /proc/cpuinfo text name avx512_bf16 or amx_bf16.</summary>
     public static bool HasNativeBf16(string cpuinfo) =>
         cpuinfo.Split('\n').Where(l => l.StartsWith("flags"))

@@ -45,17 +45,26 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     public string Precision { get => precision.Name; set => precision.Set(value); }
 
     private readonly ComputePrecision precision = new();
+    private readonly AttentionKernel decoderKernel;
 
-    public MetaMaeModel(InputSpec spec, ModelConfig cfg) : this(spec, cfg, fusedEncoderAttention: true) { }
+    /// <summary>
+    /// The decoder's attention in its explicit, twice-differentiable form until the returned scope is disposed: for a
+    /// decode whose gradient is itself differentiated (MetaMAE's second-order support loss). Every other decode (MAE,
+    /// the query decode from Z*, first-order MetaMAE, no-grad decodes) uses the fused kernel.
+    /// </summary>
+    public IDisposable TwiceDifferentiableDecoder() => decoderKernel.Explicit();
+
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg) : this(spec, cfg, fusedAttention: true) { }
 
     /// <param name="spec">The input.</param>
     /// <param name="cfg">The network's shape.</param>
-    /// <param name="fusedEncoderAttention">Whether the encoder's attention is libtorch's fused kernel (the default,
-    /// true): the encoder is differentiated once (MetaMAE's inner gradient flows through the decoder only); the
-    /// decoder always keeps the twice-differentiable explicit attention. false: explicit everywhere (for tests).</param>
-    /// <param name="decoderAttentionChunk">Query rows per chunk of the decoder's attention (<see cref="ChunkedAttention"/>):
+    /// <param name="fusedAttention">Whether attention is libtorch's fused kernel wherever a pass is differentiated once
+    /// (the default, true): the encoder always (MetaMAE's inner gradient flows through the decoder only), the decoder
+    /// except inside <see cref="TwiceDifferentiableDecoder"/> (the second-order support decode). false: explicit
+    /// everywhere (for tests).</param>
+    /// <param name="decoderAttentionChunk">Query rows per chunk of the decoder's explicit attention (<see cref="ChunkedAttention"/>):
     /// -1 (default) chunks only a map larger than ChunkedAttention.MapBudgetBytes; 0 never; n > 0 always n rows (tests).</param>
-    public MetaMaeModel(InputSpec spec, ModelConfig cfg, bool fusedEncoderAttention, int decoderAttentionChunk = -1)
+    public MetaMaeModel(InputSpec spec, ModelConfig cfg, bool fusedAttention, int decoderAttentionChunk = -1)
         : base(nameof(MetaMaeModel))
     {
         spec.Validate();
@@ -71,14 +80,15 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         input_drop = Dropout(cfg.Dropout);
         blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
             .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps,
-                fusedAttention: fusedEncoderAttention, precision: precision)).ToArray());
+                kernel: new AttentionKernel(fusedAttention), precision: precision)).ToArray());
         norm = LayerNorm(d, cfg.LayerNormEps);
 
+        decoderKernel = new AttentionKernel(fusedAttention);
         decoder_embed = Linear(d, dd);
         mask_token = new Parameter(zeros(1, 1, dd));
         decoder_blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.DecDepth)
             .Select(_ => new Block(dd, cfg.DecHeads, cfg.DecMlp, 0.0, cfg.LayerNormEps,
-                fusedAttention: false, precision: precision, attentionChunk: decoderAttentionChunk)).ToArray());
+                kernel: decoderKernel, precision: precision, attentionChunk: decoderAttentionChunk)).ToArray());
         decoder_norm = LayerNorm(dd, cfg.LayerNormEps);
         if (multi is null) decoder_pred = Linear(dd, spec.IsDiscrete ? d : spec.TokenWidth);
         else

@@ -7,13 +7,13 @@ namespace MetaMae.Model;
 
 /// <summary>
 /// Multi-head self-attention softmax(QK^T / sqrt(d)) V. qkv has no bias (DABS); the output projection
-/// has one. With fused, libtorch's scaled_dot_product_attention computes it (no (B, H, N, N) map kept
-/// for backward); it has no second derivative on CPU, so only blocks that are differentiated once may
-/// use it: the encoder (MetaMAE's inner gradient dL_S/dZ flows through the decoder alone). The decoder
-/// keeps the explicit, twice-differentiable form. Matmuls go through the model's ComputePrecision. With
-/// queryChunk > 0, an explicit attention over more than queryChunk tokens runs as ChunkedAttention (bounded
-/// memory, recomputed, twice differentiable; in x's dtype, float32, whatever the precision); with queryChunk &lt; 0
-/// only when its (B, H, N, N) map exceeds ChunkedAttention.MapBudgetBytes.
+/// has one. When its <see cref="AttentionKernel"/> says fused, libtorch's scaled_dot_product_attention computes it
+/// (no (B, H, N, N) map kept for backward); that kernel has no second derivative on CPU, so a pass that will be
+/// differentiated twice (MetaMAE's second-order support decode) switches its stack to the explicit form for its
+/// duration. Matmuls go through the model's ComputePrecision. With queryChunk > 0, an explicit attention over more
+/// than queryChunk tokens runs as ChunkedAttention (bounded memory, recomputed, twice differentiable; in x's dtype,
+/// float32, whatever the precision); with queryChunk &lt; 0 only when its (B, H, N, N) map exceeds
+/// ChunkedAttention.MapBudgetBytes. A fused attention needs no chunks (it keeps no map).
 /// </summary>
 public sealed class SelfAttention : Module<Tensor, Tensor>
 {
@@ -22,18 +22,17 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
     private readonly Dropout projDrop;
     private readonly int heads;
     private readonly double scale;
-    private readonly bool fused;
+    private readonly AttentionKernel kernel;
     private readonly int queryChunk;
     private readonly ComputePrecision precision;
 
-    // fused: libtorch's fused attention (once-differentiable blocks only, see the class comment);
+    // kernel: fused or explicit, shared by the attention layers of one stack (null: explicit always);
     // precision: the model's matmul precision (null: the model's own dtype throughout); queryChunk: see above (0: off, -1: by map size)
-    public SelfAttention(int dim, int heads, double dropout, bool fused = false, ComputePrecision? precision = null,
+    public SelfAttention(int dim, int heads, double dropout, AttentionKernel? kernel = null, ComputePrecision? precision = null,
         int queryChunk = 0) : base(nameof(SelfAttention))
     {
-        if (fused && queryChunk > 0) throw new ArgumentException("a fused attention is not chunked");
         this.heads = heads;
-        this.fused = fused;
+        this.kernel = kernel ?? new AttentionKernel(fused: false);
         this.queryChunk = queryChunk;
         this.precision = precision ?? new ComputePrecision();
         scale = 1.0 / Math.Sqrt(dim / heads);
@@ -53,7 +52,7 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var k = qkvT[1];
         var v = qkvT[2];
         Tensor o;                                                                        // (B, H, N, hd)
-        if (fused) o = functional.scaled_dot_product_attention(q, k, v);                 // scale 1/sqrt(hd), as below
+        if (kernel.Fused) o = functional.scaled_dot_product_attention(q, k, v);                 // scale 1/sqrt(hd), as below
         else if (ChunkRows(b, n, x) is int rows and > 0 && n > rows)
             o = ChunkedAttention.Apply(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype), scale, rows);
         else
@@ -72,6 +71,37 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         : ChunkedAttention.RowsFor(b, heads, n, (int)x.ElementSize, ChunkedAttention.MapBudgetBytes);
 }
 
+/// <summary>
+/// Fused or explicit attention for the layers of one stack, read at each call. Fused (libtorch's kernel) is faster
+/// and keeps no (B, H, N, N) map, but has no second derivative on CPU; <see cref="Explicit"/> switches the stack to
+/// the twice-differentiable form until its scope is disposed. A stack built explicit stays explicit.
+/// </summary>
+public sealed class AttentionKernel(bool fused)
+{
+    private int explicitScopes;
+
+    /// <summary>Whether the layers use the fused kernel now.</summary>
+    public bool Fused => fused && explicitScopes == 0;
+
+    /// <summary>The explicit, twice-differentiable attention until the returned scope is disposed (scopes nest).</summary>
+    public IDisposable Explicit()
+    {
+        explicitScopes++;
+        return new Scope(this);
+    }
+
+    private sealed class Scope(AttentionKernel owner) : IDisposable
+    {
+        private bool done;
+        public void Dispose()
+        {
+            if (done) return;
+            done = true;
+            owner.explicitScopes--;
+        }
+    }
+}
+
 /// <summary>Pre-LayerNorm transformer block: x + Attn(LN(x)); x + MLP(LN(x)), GELU MLP.</summary>
 public sealed class Block : Module<Tensor, Tensor>
 {
@@ -80,14 +110,14 @@ public sealed class Block : Module<Tensor, Tensor>
     private readonly LayerNorm norm2;
     private readonly Mlp mlp;
 
-    // fusedAttention: see SelfAttention, only for blocks differentiated once (the encoder's);
+    // kernel: SelfAttention's, shared by the blocks of one stack (null: explicit always);
     // precision: the model's matmul precision, shared by its blocks (null: the model's own dtype throughout);
     // attentionChunk: SelfAttention's queryChunk (0: off, -1: by map size)
-    public Block(int dim, int heads, int hidden, double dropout, double eps, bool fusedAttention = false,
+    public Block(int dim, int heads, int hidden, double dropout, double eps, AttentionKernel? kernel = null,
         ComputePrecision? precision = null, int attentionChunk = 0) : base(nameof(Block))
     {
         norm1 = LayerNorm(dim, eps);
-        attn = new SelfAttention(dim, heads, dropout, fusedAttention, precision, attentionChunk);
+        attn = new SelfAttention(dim, heads, dropout, kernel, precision, attentionChunk);
         norm2 = LayerNorm(dim, eps);
         mlp = new Mlp(dim, hidden, dropout, precision);
         RegisterComponents();

@@ -106,9 +106,12 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         for (int k = 0; k < o.InnerSteps; k++)
         {
             // reference: per-sample mean over support tokens (batch mean x B); paper (Eq. 1): per-sample sum
-            var lossS = o.InnerLoss == "paper"
-                ? Losses.Reconstruction(model, z, restore, tokens, support, o.Distance, sum: true)
-                : Losses.Reconstruction(model, z, restore, tokens, support, o.Distance) * b;
+            // second order: this decode is differentiated twice, so its attention is the explicit form
+            Tensor lossS;
+            using (o.SecondOrder ? model.TwiceDifferentiableDecoder() : null)
+                lossS = o.InnerLoss == "paper"
+                    ? Losses.Reconstruction(model, z, restore, tokens, support, o.Distance, sum: true)
+                    : Losses.Reconstruction(model, z, restore, tokens, support, o.Distance) * b;
             if (k == 0) inner = lossS.ToDouble() / b;                              // per sample
             // retain_graph: the encoder part of the graph is needed again by the outer backward
             var g = autograd.grad([lossS], [z], create_graph: o.SecondOrder, retain_graph: true)[0];

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Table of scripts/bench-ab.sh's raw RESULT lines: per configuration, base and new step time (median over runs of
+each run's median, min-max of the runs), the ratio new / base, and peak RSS."""
+import re
+import statistics
+import sys
+
+raw = open(sys.argv[1]).read().splitlines()
+header = [l for l in raw if l.startswith('#')]
+rows = {}
+for line in raw:
+    if not line.startswith('RESULT'):
+        continue
+    kv = dict(re.findall(r'(\w+)=(\S+)', line))
+    key = (kv['algo'], kv['input'], kv['B'], kv['L'], kv.get('P', ''), kv['precision'])
+    rows.setdefault(key, {}).setdefault(kv['side'], []).append((float(kv['ms_median']), float(kv['peak_rss_mb'])))
+
+print('# Step time A/B (scripts/bench-ab.sh)\n')
+for h in header:
+    print('- ' + h.lstrip('# '))
+print('\nms: median over runs of each run\'s median step (min-max of the runs); RSS: peak MB (max over runs).\n')
+print('| algo | input | B | L | precision | base ms | new ms | new / base | base RSS MB | new RSS MB |')
+print('|---|---|---|---|---|---|---|---|---|---|')
+for (algo, inp, b, L, P, prec), sides in rows.items():
+    def cell(side):
+        v = [m for m, _ in sides.get(side, [])]
+        return (statistics.median(v), min(v), max(v)) if v else None
+    base, new = cell('base'), cell('new')
+    fmt = lambda c: f'{c[0]:.0f} ({c[1]:.0f}-{c[2]:.0f})' if c else '-'
+    ratio = f'**{new[0] / base[0]:.2f}**' if base and new else '-'
+    rss = lambda s: f"{max(r for _, r in sides[s]):.0f}" if s in sides else '-'
+    print(f'| {algo} | {inp} | {b} | {L} | {prec} | {fmt(base)} | {fmt(new)} | {ratio} | {rss("base")} | {rss("new")} |')
