@@ -161,9 +161,10 @@ public class PrecisionTests(ITestOutputHelper output)
 
     /// <summary>The decoder's kernel switch: fused by default, explicit inside TwiceDifferentiableDecoder (scopes
     /// nest), fused again after; a model built explicit stays explicit; inside the scope a decode has a second
-    /// derivative. (Outside it libtorch has none for the fused kernel on CPU, and the error it raises from inside
-    /// autograd.grad can take the process down with it, so that side is not provoked here: the second-order step's
-    /// agreement with the explicit model in FusedAttentionGivesTheExplicitStepsGradients covers it.)</summary>
+    /// derivative. (Outside it libtorch has none for the fused kernel on CPU, and an error raised inside
+    /// autograd.grad takes the process down with it (TorchSharp does not catch it there), so that side is not
+    /// provoked here: the second-order step's agreement with the explicit model in
+    /// FusedAttentionGivesTheExplicitStepsGradients covers it.)</summary>
     [Fact]
     public void TheDecoderIsFusedExceptWhereItIsDifferentiatedTwice()
     {
@@ -187,7 +188,8 @@ public class PrecisionTests(ITestOutputHelper output)
         Tensor SecondDerivative()
         {
             var loss = model.Decode(z, null).square().mean();
-            var g = autograd.grad([loss], [z], create_graph: true)[0];
+            // retain_graph: TorchSharp's default is false, not create_graph's value as in Python
+            var g = autograd.grad([loss], [z], retain_graph: true, create_graph: true)[0];
             return autograd.grad([g.square().sum()], [z])[0];
         }
         using (model.TwiceDifferentiableDecoder())
