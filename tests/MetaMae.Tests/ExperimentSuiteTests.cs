@@ -75,6 +75,18 @@ public class ExperimentSuiteTests
         Assert.Contains("Cells run by `metamae bench-suite p.json --out d`, tables rendered from them by " +
                         "`metamae bench-suite p.json --out d --render`", md);
         Assert.Throws<InvalidOperationException>(() => ExperimentSuite.Run(grown, Tmp.Dir("bench-empty"), renderOnly: true));
+        // a cell probed with another protocol than the plan's is left out of the table, not probed again
+        var s1 = Path.Combine(dir, "cells", "random_init", "dna-splice", "s1", "result.json");
+        var kept = File.ReadAllText(s1);
+        var other = JsonNode.Parse(kept)!;
+        (other["probe"], other["regularization"]) = ("converged", 1e-4);     // the plan's is paper (probe_epochs)
+        File.WriteAllText(s1, other.ToJsonString());
+        var progress = new StringWriter();
+        Assert.Single(ExperimentSuite.Run(grown, dir, progress: progress, renderOnly: true));
+        Assert.Contains("seed 1: probed with the converged probe, not the plan's", progress.ToString());
+        Assert.Equal(other.ToJsonString(), File.ReadAllText(s1));
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(s1)!, "result-converged.json")));
+        File.WriteAllText(s1, kept);
 
         // rows finished on different datasets: '-' where a row has no cell yet
         ExperimentSuite.Run(plan with { Rows = plan.Rows[1..], Datasets = ["satellite"] }, dir);   // MAE d0, satellite
@@ -101,6 +113,7 @@ public class ExperimentSuiteTests
         var longer = ExperimentPlan.Load(Plan(dir, Curve(4, "[1, 2, 4]")));
         var grown = ExperimentSuite.Run(longer, dir);
         Assert.False(grown[0].Skipped);
+        Assert.True(grown[1].Skipped);                       // the raw-input row has no eval steps to extend: not re-run
         Assert.Equal([1, 2, 4], grown[0].Points.Select(p => p.Step));
         Assert.Equal(first[0].Points, grown[0].Points.Take(2));
         var cell = Path.Combine(dir, "cells", "mae", "dna-splice", "s0");
@@ -112,6 +125,12 @@ public class ExperimentSuiteTests
         var fresh = ExperimentSuite.Run(longer, Tmp.Dir("bench-curve-fresh"));
         Assert.Equal(fresh[0].Points.Select(p => p.Test), grown[0].Points.Select(p => p.Test));
         Assert.True(ExperimentSuite.Run(longer, dir)[0].Skipped);
+        // --render of a plan whose curve would grow again runs nothing: it draws the cells as they are
+        var logBefore = File.ReadAllText(Path.Combine(cell, "log.txt"));
+        var drawn = ExperimentSuite.Run(ExperimentPlan.Load(Plan(dir, Curve(8, "[1, 2, 4, 8]"))), dir, renderOnly: true);
+        Assert.All(drawn, r => Assert.True(r.Skipped));
+        Assert.Equal([1, 2, 4], drawn[0].Points.Select(p => p.Step));
+        Assert.Equal(logBefore, File.ReadAllText(Path.Combine(cell, "log.txt")));
         // the raw-input row has no curve: one line, step '-', the level the curve is read against (a dashed line in the plot)
         Assert.Matches(@"\| Raw input \| dna-splice \| - \| 0 \| 0\.\d{4} \(n=1\) \|", File.ReadAllText(Path.Combine(dir, "curve.md")));
 

@@ -132,6 +132,15 @@ public class LabelEfficiencyTests
     }
 
     [Theory]
+    [InlineData("MAE, token features", "Random init, token features", "MAE - Random init | token features")]
+    [InlineData("MetaMAE (paper scaling), 10% labels", "MAE, 10% labels", "MetaMAE (paper scaling) - MAE | 10% labels")]
+    [InlineData("MAE, token features", "Raw input", "MAE, token features - Raw input")]
+    [InlineData("MAE, tokens, 10% labels", "MAE, 10% labels", "MAE, tokens, 10% labels - MAE, 10% labels")]
+    [InlineData("MAE", "Random init", "MAE - Random init")]
+    public void ThePairsPlotWritesSharedQualifiersOnce(string a, string b, string expected) =>
+        Assert.Equal(expected, ExperimentPlots.PairLabel(new PlanPair(a, b)));
+
+    [Theory]
     [InlineData("""{"label": "x", "algo": "mae", "settings": {"label_fraction": 0}}""", "label_fraction")]
     [InlineData("""{"label": "x", "algo": "mae", "settings": {"features": "max"}}""", "features")]
     public void BadProbeSettingsAreRejected(string row, string mentions)

@@ -89,42 +89,76 @@ public static class ExperimentPlots
         plt.SavePng(path, 1200, 560);
     }
 
-    /// <summary>The paired differences A - B per column: one marker per pair and column with its 95% interval,
-    /// 0 dashed.</summary>
+    /// <summary>The paired differences A - B as a forest plot: one row per pair (labelled on the left, in the plan's
+    /// order from the top), one colour per column (dataset) within the row, each a marker at the mean with its 95%
+    /// interval; filled where the interval excludes 0, open where it does not; 0 dashed.</summary>
     public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
-        int nPairs = plan.Pairs.Length;
-        double width = 0.8 / nPairs;
-        for (int pi = 0; pi < nPairs; pi++)
+        IPalette palette = plan.Columns.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
+        int nPairs = plan.Pairs.Length, nCols = plan.Columns.Count;
+        double band = 0.7 / nCols;                                          // a row's markers share 0.7 of its height
+        for (int ci = 0; ci < nCols; ci++)
         {
-            var xs = new List<double>();
-            var ys = new List<double>();
-            var errs = new List<double>();
-            for (int ci = 0; ci < plan.Columns.Count; ci++)
+            var color = palette.GetColor(ci);
+            var (xs, ys, lo, hi, significant) = (new List<double>(), new List<double>(), new List<double>(),
+                new List<double>(), new List<bool>());
+            for (int pi = 0; pi < nPairs; pi++)
                 if (ExperimentSuite.PairedDifference(results, plan.Pairs[pi], plan.Columns[ci]) is { N: > 1 } d)
                 {
-                    xs.Add(ci + (pi - (nPairs - 1) / 2.0) * width);
-                    ys.Add(d.Mean);
-                    errs.Add(d.Hi - d.Mean);
+                    xs.Add(d.Mean);
+                    ys.Add(nPairs - 1 - pi + ((nCols - 1) / 2.0 - ci) * band);  // first pair and column on top
+                    lo.Add(d.Mean - d.Lo);
+                    hi.Add(d.Hi - d.Mean);
+                    significant.Add(d.Lo > 0 || d.Hi < 0);
                 }
             if (xs.Count == 0) continue;
-            var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), errs.ToArray());
-            eb.Color = palette.GetColor(pi);
-            var sc = plt.Add.ScatterPoints(xs.ToArray(), ys.ToArray());
-            sc.Color = palette.GetColor(pi);
-            sc.LegendText = $"{plan.Pairs[pi].A} - {plan.Pairs[pi].B}";
+            var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), new double[xs.Count]);
+            (eb.YErrorNegative, eb.YErrorPositive) = (null, null);
+            eb.XErrorNegative = lo.ToArray();
+            eb.XErrorPositive = hi.ToArray();
+            eb.Color = color;
+            foreach (bool filled in new[] { true, false })                  // the filled set (maybe empty) has the legend
+            {
+                var idx = Enumerable.Range(0, xs.Count).Where(i => significant[i] == filled).ToArray();
+                var sc = plt.Add.ScatterPoints(idx.Select(i => xs[i]).ToArray(), idx.Select(i => ys[i]).ToArray());
+                sc.Color = color;
+                sc.MarkerShape = filled ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+                sc.MarkerSize = 8;
+                sc.MarkerLineWidth = 1.5f;
+                if (filled) sc.LegendText = plan.Columns[ci];
+            }
         }
-        var zero = plt.Add.HorizontalLine(0);
+        var zero = plt.Add.VerticalLine(0);
         zero.LinePattern = LinePattern.Dashed;
         zero.Color = Colors.Gray;
-        plt.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
-            Enumerable.Range(0, plan.Columns.Count).Select(i => (double)i).ToArray(), plan.Columns.ToArray());
-        plt.YLabel("A - B: test metric (mean, 95% interval)");
+        for (int pi = 1; pi < nPairs; pi++)
+        {
+            var sep = plt.Add.HorizontalLine(pi - 0.5);                   // row separators
+            sep.Color = Colors.LightGray;
+        }
+        plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, nPairs).Select(i => (double)(nPairs - 1 - i)).ToArray(),
+            plan.Pairs.Select(PairLabel).ToArray());
+        plt.Axes.SetLimitsY(-0.6, nPairs - 0.4);
+        plt.XLabel("A - B: test metric, mean over seeds with its 95% interval (filled: the interval excludes 0)");
         plt.ShowLegend(Edge.Right);
         plt.Title($"{ShortTitle(plan)}: paired differences A - B over seeds");
-        plt.SavePng(path, 1200, 560);
+        plt.SavePng(path, 1400, 140 + nPairs * Math.Max(36, 9 * nCols));
+    }
+
+    /// <summary>"A - B" for the plot's left axis; when A and B share their qualifiers after the first comma ("MAE,
+    /// token features" - "Random init, token features") they are written once: "MAE - Random init | token features".
+    /// </summary>
+    public static string PairLabel(PlanPair pair)
+    {
+        static (string Name, string Qualifiers) Split(string label)
+        {
+            int i = label.IndexOf(", ", StringComparison.Ordinal);
+            return i < 0 ? (label, "") : (label[..i], label[(i + 2)..]);
+        }
+        var (a, b) = (Split(pair.A), Split(pair.B));
+        return a.Qualifiers == b.Qualifiers && a.Qualifiers.Length > 0 ? $"{a.Name} - {b.Name} | {a.Qualifiers}" : $"{pair.A} - {pair.B}";
     }
 
     /// <summary>The plan's title when short, else its name: a picture's title must fit above the plot.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaMae.Data;
 using MetaMae.Evaluation;
+using MetaMae.Objectives;
 using MetaMae.Training;
 using static TorchSharp.torch;
 
@@ -63,9 +64,16 @@ public static class ExperimentSuite
                         ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
                         : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label),
                             ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}", "pretrain");
-                    if (renderOnly && !File.Exists(Path.Combine(dir, "result.json")))
+                    if (renderOnly)                                        // reads finished cells, runs none
                     {
-                        progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: not run yet");
+                        var path = Path.Combine(dir, "result.json");
+                        var done = File.Exists(path) ? Read(path, true) : null;
+                        string? why = done is null ? "not run yet"
+                            : done.Probe != ProbeOptions.Name(plan.Probe) ? $"probed with the {done.Probe} probe, not the plan's"
+                            : null;
+                        progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
+                            (why ?? $"done: test {done!.Metric} {ExperimentPlan.F(done.Test)}"));
+                        if (why is null) results.Add(done!);
                         continue;
                     }
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
@@ -116,7 +124,9 @@ public static class ExperimentSuite
             var done = Read(resultPath, true);
             // an efficiency plan whose eval steps now reach further continues the cell from its checkpoint; the old
             // result.json stays until the longer one replaces it, so a kill meanwhile loses nothing
-            var extended = plan.Kind == "efficiency" && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
+            // (rows without a curve, raw input and random init, have no eval steps to extend)
+            var extended = plan.Kind == "efficiency" && Algorithms.Trainable.Contains(row.Algo)
+                && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
             if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended) return done;
             if (done.Probe != ProbeOptions.Name(plan.Probe))
             {
