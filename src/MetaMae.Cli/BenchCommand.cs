@@ -23,6 +23,11 @@ public static class BenchCommand
         var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };
         var length = new Option<int?>("--L") { Description = "Tokens per sample (default 64, or 128 with --tokens)" };
         var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => 0.85 };
+        var dropout = new Option<double>("--dropout")
+        {
+            Description = "Encoder dropout p (0, the reference's; Table 8 gives tabular and sensor data 0.1)",
+            DefaultValueFactory = _ => 0,
+        };
         var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => 5 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
@@ -61,7 +66,7 @@ public static class BenchCommand
         var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
         foreach (var o in new Option[]
                  {
-                     algo, preset, batch, tokens, values, length, mask, steps, warmup, threads, seed, rssEvery, featBatch,
+                     algo, preset, batch, tokens, values, length, mask, dropout, steps, warmup, threads, seed, rssEvery, featBatch,
                      featReps,
                      peak, device, precision, json,
                  })
@@ -75,7 +80,8 @@ public static class BenchCommand
             var o = new StepBenchmarkOptions
             {
                 Algo = p.GetValue(algo)!, Preset = p.GetValue(preset)!, Batch = p.GetValue(batch), Tokens = p.GetValue(tokens),
-                Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Steps = p.GetValue(steps),
+                Values = p.GetValue(values), Length = p.GetValue(length), MaskRatio = p.GetValue(mask), Dropout = p.GetValue(dropout),
+                Steps = p.GetValue(steps),
                 Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery),
                 FeatureBatch = p.GetValue(featBatch),
                 FeatureReps = p.GetValue(featReps),

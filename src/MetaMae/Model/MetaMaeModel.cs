@@ -17,7 +17,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     // encoder, in call order
     private readonly Module<Tensor, Tensor> embed;      // Linear(P, D) or Embedding(V, D)
     private readonly Parameter cls_token;               // (1, 1, D)
-    private readonly Dropout input_drop;
+    private readonly FastDropout input_drop;
     private readonly ModuleList<Block> blocks;
     private readonly LayerNorm norm;
     // decoder
@@ -77,7 +77,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
 
         embed = multi is not null ? new MultiEmbed(multi, d) : spec.IsDiscrete ? Embedding(spec.TokenWidth, d) : Linear(spec.TokenWidth, d);
         cls_token = new Parameter(zeros(1, 1, d));
-        input_drop = Dropout(cfg.Dropout);
+        input_drop = new FastDropout(cfg.Dropout);
         blocks = new ModuleList<Block>(Enumerable.Range(0, cfg.EncDepth)
             .Select(_ => new Block(d, cfg.EncHeads, cfg.EncMlp, cfg.Dropout, cfg.LayerNormEps,
                 kernel: new AttentionKernel(fusedAttention), precision: precision)).ToArray());

@@ -19,7 +19,7 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
 {
     private readonly Linear qkv;
     private readonly Linear proj;
-    private readonly Dropout projDrop;
+    private readonly FastDropout projDrop;
     private readonly int heads;
     private readonly double scale;
     private readonly AttentionKernel kernel;
@@ -38,7 +38,7 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         scale = 1.0 / Math.Sqrt(dim / heads);
         qkv = Linear(dim, 3 * dim, hasBias: false);
         proj = Linear(dim, dim);
-        projDrop = Dropout(dropout);
+        projDrop = new FastDropout(dropout);
         RegisterComponents();
     }
 
@@ -137,18 +137,18 @@ public sealed class Block : Module<Tensor, Tensor>
 public sealed class Mlp : Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
-    private readonly Dropout drop1;
+    private readonly FastDropout drop1;
     private readonly Linear fc2;
-    private readonly Dropout drop2;
+    private readonly FastDropout drop2;
     private readonly ComputePrecision precision;
 
     public Mlp(int dim, int hidden, double dropout, ComputePrecision? precision = null) : base(nameof(Mlp))
     {
         this.precision = precision ?? new ComputePrecision();
         fc1 = Linear(dim, hidden);
-        drop1 = Dropout(dropout);
+        drop1 = new FastDropout(dropout);
         fc2 = Linear(hidden, dim);
-        drop2 = Dropout(dropout);
+        drop2 = new FastDropout(dropout);
         RegisterComponents();
     }
 

@@ -24,6 +24,8 @@ public sealed record StepBenchmarkOptions
     public int Vocab { get; init; } = 26;
     public double MaskRatio { get; init; } = 0.85;
     public int DecoderDepth { get; init; } = 4;
+    /// <summary>Encoder dropout p: 0 as in the PyTorch reference; Table 8's tabular and sensor presets use 0.1.</summary>
+    public double Dropout { get; init; }
     public int Steps { get; init; } = 20;
     public int Warmup { get; init; } = 5;
     public long Seed { get; init; }
@@ -48,6 +50,7 @@ public sealed record StepBenchmarkOptions
         if (Values < 1) throw new ArgumentException($"--values must be >= 1 (got {Values})");
         if (L < 2) throw new ArgumentException($"--L must be >= 2 (got {L})");
         if (Steps < 1) throw new ArgumentException($"--steps must be >= 1 (got {Steps})");
+        if (Dropout is < 0 or >= 1) throw new ArgumentException($"--dropout must be in [0, 1) (got {Dropout})");
         if (Warmup < 0) throw new ArgumentException($"--warmup must be >= 0 (got {Warmup})");
         if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
         if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
@@ -60,7 +63,7 @@ public sealed record StepBenchmarkOptions
 
     public InputSpec Spec => Tokens ? new TokenSpec(Vocab, L) : new SequenceSpec(Values, L, 1);
 
-    public ModelConfig Model => ModelConfig.FromPreset(Preset) with { DecDepth = DecoderDepth, Dropout = 0 };
+    public ModelConfig Model => ModelConfig.FromPreset(Preset) with { DecDepth = DecoderDepth, Dropout = Dropout };
 
     /// <summary>The reference's MetaMAE settings: alpha 0.5, r 0.1, lambda 1, tau 0.5.</summary>
     public ObjectiveOptions Objective => new()
@@ -91,7 +94,8 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
         return $"RESULT impl=metamae-cs algo={o.Algo} precision={o.Precision} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
-               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} threads={Threads} alloc={Allocator} " +
+               $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} dropout={o.Dropout.ToString(CultureInfo.InvariantCulture)} " +
+               $"threads={Threads} alloc={Allocator} " +
                $"mkl={CpuMath.MklState.Split(':')[0]} " +
                $"omp={CpuMath.WaitPolicyState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} " +
