@@ -141,6 +141,23 @@ public class LabelEfficiencyTests
         Assert.Equal(expected, ExperimentPlots.PairLabel(new PlanPair(a, b)));
 
     [Theory]
+    [InlineData(new[] { 0.90, 0.92, 0.91 }, new[] { 0.88, 0.895, 0.895 }, true)] // +0.02, +0.025, +0.015: excludes 0
+    [InlineData(new[] { 0.90, 0.92, 0.91 }, new[] { 0.91, 0.89, 0.90 }, false)]  // -0.01, +0.03, +0.01: straddles 0
+    [InlineData(new[] { 0.90, 0.93 }, new[] { 0.88, 0.90 }, false)]              // excludes 0, but only two seeds
+    [InlineData(new[] { 0.90, 0.93, 0.95 }, new[] { 0.88, 0.91, 0.93 }, false)]  // +0.02 on every seed (to rounding)
+    public void APairIsSignificantOnlyWithThreeSeedsAndAnIntervalOfSomeWidth(double[] a, double[] b, bool expected)
+    {
+        var results = a.Select((t, s) => Cell("A", s, t)).Concat(b.Select((t, s) => Cell("B", s, t))).ToList();
+        var d = ExperimentSuite.PairedDifference(results, new PlanPair("A", "B"), "ds")!.Value;
+        Assert.Equal(a.Length, d.N);
+        Assert.True(d.Lo > 0 || !expected);
+        Assert.Equal(expected, ExperimentSuite.Significant(d));
+    }
+
+    private static CellResult Cell(string row, long seed, double test) =>
+        new(row, "ds", seed, "accuracy", test, test, 0, [], false);
+
+    [Theory]
     [InlineData("""{"label": "x", "algo": "mae", "settings": {"label_fraction": 0}}""", "label_fraction")]
     [InlineData("""{"label": "x", "algo": "mae", "settings": {"features": "max"}}""", "features")]
     public void BadProbeSettingsAreRejected(string row, string mentions)

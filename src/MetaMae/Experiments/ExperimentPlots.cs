@@ -91,7 +91,7 @@ public static class ExperimentPlots
 
     /// <summary>The paired differences A - B as a forest plot: one row per pair (labelled on the left, in the plan's
     /// order from the top), one colour per column (dataset) within the row, each a marker at the mean with its 95%
-    /// interval; filled where the interval excludes 0, open where it does not; 0 dashed.</summary>
+    /// interval; filled where it is significant (<see cref="ExperimentSuite.Significant"/>), open where not; 0 dashed.</summary>
     public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();
@@ -110,7 +110,7 @@ public static class ExperimentPlots
                     ys.Add(nPairs - 1 - pi + ((nCols - 1) / 2.0 - ci) * band);  // first pair and column on top
                     lo.Add(d.Mean - d.Lo);
                     hi.Add(d.Hi - d.Mean);
-                    significant.Add(d.Lo > 0 || d.Hi < 0);
+                    significant.Add(ExperimentSuite.Significant(d));
                 }
             if (xs.Count == 0) continue;
             var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), new double[xs.Count]);
@@ -141,7 +141,7 @@ public static class ExperimentPlots
             Enumerable.Range(0, nPairs).Select(i => (double)(nPairs - 1 - i)).ToArray(),
             plan.Pairs.Select(PairLabel).ToArray());
         plt.Axes.SetLimitsY(-0.6, nPairs - 0.4);
-        plt.XLabel("A - B: test metric, mean over seeds with its 95% interval (filled: the interval excludes 0)");
+        plt.XLabel("A - B: test metric, mean over seeds with its 95% interval (filled: excludes 0, >= 3 seeds)");
         plt.ShowLegend(Edge.Right);
         plt.Title($"{ShortTitle(plan)}: paired differences A - B over seeds");
         plt.SavePng(path, 1400, 140 + nPairs * Math.Max(36, 9 * nCols));

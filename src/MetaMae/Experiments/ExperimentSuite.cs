@@ -326,7 +326,9 @@ public static class ExperimentSuite
         if (plan.Pairs.Length > 0)
         {
             sb.AppendLine().AppendLine("Paired differences (A - B, per seed, over the seeds both rows have): " +
-                "mean [95% interval, Student t over seeds]; an interval that excludes 0 is marked *.").AppendLine();
+                "mean [95% interval, Student t over seeds]; an interval that excludes 0 is marked * when it rests on at " +
+                $"least {MinSeedsForStar} seeds that do not all differ by the same amount (then the t interval has no " +
+                "width and says nothing).").AppendLine();
             sb.Append("| A - B |").Append(string.Concat(plan.Columns.Select(c => $" {c} |"))).AppendLine()
                 .Append("|---|").Append(string.Concat(Enumerable.Repeat("---|", plan.Columns.Count))).AppendLine();
             foreach (var pair in plan.Pairs)
@@ -337,10 +339,12 @@ public static class ExperimentSuite
                     var d = PairedDifference(results, pair, col);
                     const string signed = "+0.0000;-0.0000";
                     sb.Append(d is not { } x ? " - |" : x.N < 2 ? $" {ExperimentPlan.F(x.Mean)} (n=1) |"
+                        : NoWidth(x) ? $" {x.Mean.ToString(signed, CultureInfo.InvariantCulture)} (the same on all " +
+                          $"{x.N} seeds: no interval) |"
                         : $" {x.Mean.ToString(signed, CultureInfo.InvariantCulture)} " +
                           $"[{x.Lo.ToString(signed, CultureInfo.InvariantCulture)}, " +
                           $"{x.Hi.ToString(signed, CultureInfo.InvariantCulture)}]"
-                          + $"{(x.Lo > 0 || x.Hi < 0 ? " *" : "")} (n={x.N}) |");
+                          + $"{(Significant(x) ? " *" : "")} (n={x.N}) |");
                 }
                 sb.AppendLine();
             }
@@ -355,6 +359,21 @@ public static class ExperimentSuite
         ExperimentPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
         if (plan.Pairs.Length > 0) ExperimentPlots.WritePairs(plan, results, Path.Combine(outDir, plan.Name + "-pairs.png"));
     }
+
+    /// <summary>The fewest seeds whose paired interval may be called significant: two seeds give a t interval with one
+    /// degree of freedom, whose width rests on a single difference of differences.</summary>
+    public const int MinSeedsForStar = 3;
+
+    /// <summary>Whether a paired difference is marked significant (* in tables, filled in plots): its 95% interval
+    /// excludes 0, it has at least <see cref="MinSeedsForStar"/> seeds, and the seeds do not all differ by the same
+    /// amount. Identical differences (common on small test sets, where a metric moves in steps of one row) give a
+    /// zero-width t interval, which is an artefact of the assumption of continuous differences, not certainty.</summary>
+    public static bool Significant((double Mean, double Lo, double Hi, int N) d) =>
+        d.N >= MinSeedsForStar && !NoWidth(d) && (d.Lo > 0 || d.Hi < 0);
+
+    /// <summary>Whether the seeds' differences are all equal up to rounding (0.93 - 0.91 and 0.90 - 0.88 differ in the
+    /// 17th digit), so the t interval has no width.</summary>
+    public static bool NoWidth((double Mean, double Lo, double Hi, int N) d) => d.Hi - d.Lo < 1e-9;
 
     /// <summary>Paired difference of rows A - B in a column over their common seeds: mean, 95% Student-t interval, count.</summary>
     public static (double Mean, double Lo, double Hi, int N)? PairedDifference(IReadOnlyList<CellResult> results, PlanPair pair,
