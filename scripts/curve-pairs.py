@@ -7,9 +7,10 @@ Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/points.json (what `metamae bench-suite
 "efficiency") and prints, for every pair of rows and every evaluation step, the mean over seeds of A - B (the
 seeds both rows have) with a 95% Student-t interval; '*' marks an interval that excludes 0 and rests on at least 3
 seeds (identical differences give no interval). Row names are the cell folder names (the plan's labels, made file-safe)."""
-import glob, itertools, json, math, os, statistics, sys
+import glob, itertools, json, os, sys
 
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+from pairstats import paired_cell
+
 root = sys.argv[1]
 dataset = sys.argv[2] if len(sys.argv) > 2 else "*"
 runs = {}                                                     # (row, dataset) -> {seed: {step: test}}
@@ -32,12 +33,6 @@ for ds in sorted({d for _, d in runs}):
             if len(d) < 2:
                 cells.append(f"{d[0]:+.4f} (n=1)" if d else "-")
                 continue
-            m, sd = statistics.mean(d), statistics.stdev(d)
-            h = T975.get(len(d) - 1, 1.96) * sd / math.sqrt(len(d))
-            if sd < 1e-9:                   # all seeds differ by the same amount (to rounding)
-                cells.append(f"{m:+.4f} (the same on all {len(d)} seeds: no interval)")
-                continue
-            star = " *" if len(d) >= 3 and (m - h > 0 or m + h < 0) else ""
-            cells.append(f"{m:+.4f} [{m - h:+.4f}, {m + h:+.4f}]{star} (n={len(d)})")
+            cells.append(paired_cell(d))
         print(f"| {a} - {b} | " + " | ".join(cells) + " |")
     print()

@@ -7,9 +7,10 @@ ROW_A and ROW_B are cell folder names (the plan's labels, made file-safe, e.g. m
 RESULTS_DIR/cells/ROW/DATASET/sSEED/result.json from each folder (a seed must not appear in two folders) and prints the
 mean of A - B over the seeds both rows have, its 95% Student-t interval and how many seeds had A ahead. Used for the
 pooled seeds 0-6 of results/campaign-recipe and results/confirm-speech."""
-import glob, json, math, os, statistics, sys
+import glob, json, os, sys
 
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+from pairstats import paired_cell
+
 if len(sys.argv) < 5:
     sys.exit(__doc__)
 dataset, row_a, row_b, roots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
@@ -32,6 +33,5 @@ for root in roots:
 if len(diffs) < 2:
     sys.exit(f"need at least 2 seeds with both {row_a} and {row_b} on {dataset}; found {len(diffs)}")
 d = list(diffs.values())
-m, h = statistics.mean(d), T975[len(d) - 1] * statistics.stdev(d) / math.sqrt(len(d))
-print(f"| {row_a} - {row_b} | {dataset} | seeds {','.join(map(str, sorted(diffs)))} | {m:+.4f} [{m - h:+.4f}, "
-      f"{m + h:+.4f}] | A ahead on {sum(x > 0 for x in d)} of {len(d)} |")
+print(f"| {row_a} - {row_b} | {dataset} | seeds {','.join(map(str, sorted(diffs)))} | {paired_cell(d)} | "
+      f"A ahead on {sum(x > 0 for x in d)} of {len(d)} |")

@@ -91,7 +91,8 @@ public static class ExperimentPlots
 
     /// <summary>The paired differences A - B as a forest plot: one row per pair (labelled on the left, in the plan's
     /// order from the top), one colour per column (dataset) within the row, each a marker at the mean with its 95%
-    /// interval; filled where it is significant (<see cref="ExperimentSuite.Significant"/>), open where not; 0 dashed.</summary>
+    /// interval; filled where it is significant (<see cref="ExperimentSuite.Significant"/>), open where not; 0
+    /// dashed.</summary>
     public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();
