@@ -195,15 +195,19 @@ public static class ExperimentSuite
         else
         {
             var r = Pretrainer.Run(pre.Train.X, cfg, pretrainDir, resume: true, monitor: new FileMonitor(log), cancel: cancel);
-            // seconds of pretraining, summed over the sittings that trained (a finished, shared pretraining adds ~0)
+            // seconds of pretraining, summed over the sittings that trained; a finished (shared) pretraining that
+            // trains no step leaves the file as it is, so a committed count never changes when another row reuses it
             var secondsPath = Path.Combine(pretrainDir, "seconds.txt");
             double before = 0;
-            if (File.Exists(secondsPath) && !double.TryParse(File.ReadAllText(secondsPath), NumberStyles.Float,
+            bool counted = File.Exists(secondsPath);
+            if (counted && !double.TryParse(File.ReadAllText(secondsPath), NumberStyles.Float,
                     CultureInfo.InvariantCulture, out before))
                 throw new DataFormatException($"{secondsPath}: expected the pretraining seconds as one number " +
                     "(delete the file to restart the count)");
-            seconds = before + r.Seconds;
-            AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
+            bool trained = r.StartStep < r.Steps;
+            seconds = trained ? before + r.Seconds : before;
+            if (trained || !counted)
+                AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
             if (pretrainDir != Path.Combine(dir, "pretrain"))
                 log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (" + (plan.Kind == "transfer"
                     ? $"shared by the transfer columns that pretrain on {pre.Name})"

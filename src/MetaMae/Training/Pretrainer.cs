@@ -6,8 +6,10 @@ using static TorchSharp.torch;
 
 namespace MetaMae.Training;
 
+/// <summary>A finished pretraining. Seconds: wall time of this sitting's steps; StartStep: the step this sitting
+/// resumed from (equal to Steps when the checkpoint had already reached it and nothing trained).</summary>
 public sealed record PretrainResult(MetaMaeModel Model, RunConfig Config, int Steps, double FinalLoss, string CheckpointPath,
-    IReadOnlyList<(int Step, double Loss)> Losses, double Seconds);
+    IReadOnlyList<(int Step, double Loss)> Losses, double Seconds, int StartStep);
 
 /// <summary>
 /// Pretrains a model with an objective. Everything random in step s (batch, masks, Nearby-S
@@ -183,7 +185,7 @@ public static class Pretrainer
         if (par.Writes && (lastSaved != config.Train.Steps || !File.Exists(ckptPath))) Save(config.Train.Steps, lastLoss);
         opt.Dispose();
         model.eval();
-        return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds);
+        return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds, start);
     }
 
     /// <summary>What every optimizer step of a run uses; Clock runs from the start of this sitting.</summary>
