@@ -2,7 +2,7 @@
 """One line per dataset of the issue-17 campaign at the CPU recipe: what the README's recipe section cites.
 
 usage: scripts/recipe-summary.py RESULTS_DIR...   -> a markdown table on stdout
-       (the README uses: scripts/recipe-summary.py results/campaign-small results/campaign-recipe)
+       (results/campaign-recipe/summary.md: scripts/recipe-summary.py results/campaign-small results/campaign-recipe)
 
 Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/result.json (bench-suite cells; a dataset's cells may sit in any of the
 folders, a seed must not appear twice). Per dataset:
@@ -14,7 +14,7 @@ folders, a seed must not appear twice). Per dataset:
   intervals lie above 0 and below 0, and the row where MetaMAE comes closest to (or furthest ahead of) MAE;
 - the relative latent change of the authors' and the paper's inner-loss scaling (scripts/latent-change.py).
 Intervals: 95% Student t over seeds, starred by the bench-suite rule (scripts/pairstats.py)."""
-import glob, importlib.util, json, os, statistics, sys
+import datetime, glob, importlib.util, json, os, platform, statistics, sys
 
 from pairstats import paired_cell
 
@@ -71,6 +71,11 @@ def rows_of(arm, labels):
 datasets = [d for d in ORDER if any(glob.glob(os.path.join(r, "cells", "*", d)) for r in roots)]
 datasets += sorted({os.path.basename(p) for r in roots for p in glob.glob(os.path.join(r, "cells", "*", "*"))}
                    - set(datasets))
+print(f"Made by `scripts/recipe-summary.py {' '.join(roots)}` on "
+      f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC ({platform.node()}, {os.cpu_count()} cores) "
+      "from the cells' result.json and pretrain/metrics.csv (their plans give command, seeds and budget). Pretrained "
+      "features: MAE and MetaMAE (authors' and paper inner-loss scaling), mean or token features; the best is the "
+      "row with the highest mean validation accuracy. Intervals: paired over seeds, 95% Student t, * excludes 0.\n")
 print("| dataset | seeds | raw input: all / 10% labels | best pretrained features (chosen on validation): all / 10% "
       "| best - raw, all labels | best - raw, 10% labels | MetaMAE - MAE cells: above 0 / below 0 / of | "
       "MetaMAE's best cell against MAE | latent change: authors' / paper |")
