@@ -91,6 +91,10 @@ internal static class CliOptions
         new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
     internal static readonly Option<int> ProbeEpochs =
         new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
+    internal static readonly Option<int?> ProbeMaxIterations = new("--probe-max-iterations")
+    {
+        Description = "Converged probe: L-BFGS iteration cap per fit (default 1000); a fit that stops at it says so",
+    };
     internal static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
     {
         Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "

@@ -90,7 +90,8 @@ internal static class CliRuns
         DataDir = p.GetValue(DataDir),
     };
 
-    /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it.</summary>
+    /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it;
+    /// --probe-max-iterations sets the converged probe's cap.</summary>
     internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
     {
         var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false })
@@ -99,12 +100,16 @@ internal static class CliRuns
             : paperOnly.Count > 0 ? ProbeProtocol.Paper : ProbeProtocol.Converged;
         if (protocol == ProbeProtocol.Converged && paperOnly.Count > 0)
             throw new ArgumentException($"{string.Join(", ", paperOnly)} set the paper probe; drop them, or use --probe paper");
-        return new()
+        int? cap = p.GetValue(ProbeMaxIterations);
+        if (cap is not null && protocol == ProbeProtocol.Paper)
+            throw new ArgumentException("--probe-max-iterations sets the converged probe's cap; drop it, or use --probe converged");
+        var o = new ProbeOptions
         {
             Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch,
             Seed = p.GetValue(Seed),
             Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = p.GetValue(LabelFraction),
         };
+        return cap is int n ? o with { MaxIterations = n } : o;
     }
 
     /// <summary>The monitor of --tb-images N (null when off).</summary>

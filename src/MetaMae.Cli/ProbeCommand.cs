@@ -10,6 +10,7 @@ internal static class ProbeCommand
         c.Add(RandomInit);
         c.Add(RawInput);
         c.Add(ProbeEpochs);
+        c.Add(ProbeMaxIterations);
         c.Add(ProbeBatch);
         c.Add(ProbeProtocolOpt);
         c.Add(FeaturesOpt);

@@ -11,6 +11,7 @@ internal static class RunCommand
         c.Add(Resume);
         c.Add(TbImages);
         c.Add(ProbeEpochs);
+        c.Add(ProbeMaxIterations);
         c.Add(ProbeBatch);
         c.Add(ProbeProtocolOpt);
         c.Add(FeaturesOpt);

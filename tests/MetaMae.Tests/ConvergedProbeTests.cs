@@ -244,4 +244,23 @@ public class ConvergedProbeTests
         Assert.True(raw.Code == 0, raw.Err);
         Assert.Contains("\"raw_input\":true", raw.Out);
     }
+
+    [Fact]
+    public void ProbeMaxIterationsCapsTheFitAndSaysSo()
+    {
+        var capped = CliTests.Metamae("probe", "--raw-input", "--dataset", "satellite", "--probe-max-iterations", "2",
+            "--threads", "2");
+        Assert.True(capped.Code == 0, capped.Err);
+        Assert.Contains("L-BFGS 2 iterations (hit the iteration cap)", capped.Out);
+        var free = CliTests.Metamae("probe", "--raw-input", "--dataset", "satellite", "--threads", "2");
+        Assert.True(free.Code == 0, free.Err);
+        Assert.DoesNotContain("hit the iteration cap", free.Out);
+
+        var paper = CliTests.Metamae("probe", "--random-init", "--probe", "paper", "--probe-max-iterations", "5");
+        Assert.Equal(2, paper.Code);
+        Assert.StartsWith("error: --probe-max-iterations sets the converged probe's cap", paper.Err.Trim());
+        var zero = CliTests.Metamae("probe", "--raw-input", "--dataset", "satellite", "--probe-max-iterations", "0");
+        Assert.NotEqual(0, zero.Code);
+        Assert.Contains("--probe-max-iterations must be >= 1 (got 0)", zero.Err);
+    }
 }

@@ -63,7 +63,7 @@ public sealed record ProbeOptions
             throw new ArgumentException($"validation fraction must be in (0, 1) (got {ValidationFraction})");
         if (Penalties.Length == 0 || Penalties.Any(p => !(p > 0) || double.IsInfinity(p)))
             throw new ArgumentException($"probe penalties must be positive finite numbers (got [{string.Join(", ", Penalties)}])");
-        if (MaxIterations < 1) throw new ArgumentException($"probe iteration cap must be >= 1 (got {MaxIterations})");
+        if (MaxIterations < 1) throw new ArgumentException($"--probe-max-iterations must be >= 1 (got {MaxIterations})");
         if (!(Tolerance > 0)) throw new ArgumentException($"probe tolerance must be > 0 (got {Tolerance})");
         if (!(LabelFraction > 0 && LabelFraction <= 1))
             throw new ArgumentException($"--label-fraction must be in (0, 1] (got {LabelFraction})");
