@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One line per dataset of the issue-17 campaign at the CPU recipe: what the README's recipe section cites.
 
-usage: scripts/recipe-summary.py RESULTS_DIR...   -> a markdown table on stdout
-       (results/campaign-recipe/summary.md: scripts/recipe-summary.py results/campaign-small results/campaign-recipe)
+usage: scripts/recipe-summary.py [--svg FILE] RESULTS_DIR...   -> a markdown table on stdout (and a plot in FILE)
+       (results/campaign-recipe/summary.md and summary.svg: scripts/recipe-summary.py --svg results/campaign-recipe/summary.svg
+       results/campaign-small results/campaign-recipe)
 
 Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/result.json (bench-suite cells; a dataset's cells may sit in any of the
 folders, a seed must not appear twice). Per dataset:
@@ -13,19 +14,27 @@ folders, a seed must not appear twice). Per dataset:
 - MetaMAE - MAE over every paired row (both scalings, both feature choices, both label fractions): how many
   intervals lie above 0 and below 0, and the row where MetaMAE comes closest to (or furthest ahead of) MAE;
 - the relative latent change of the authors' and the paper's inner-loss scaling (scripts/latent-change.py).
-Intervals: 95% Student t over seeds, starred by the bench-suite rule (scripts/pairstats.py)."""
-import datetime, glob, importlib.util, json, os, platform, statistics, sys
+Intervals: 95% Student t over seeds, starred by the bench-suite rule (scripts/pairstats.py).
+--svg FILE also draws the intervals: MetaMAE - MAE on mean features (the paper's protocol; both scalings, all and 10%
+of the labels) and best pretrained - raw input, one block per dataset (filled marker: the interval excludes 0)."""
+import datetime, glob, math, importlib.util, json, os, platform, statistics, sys
 
-from pairstats import paired_cell
+from pairstats import paired_cell, paired_interval
 
 ORDER = ["dna-splice", "protein-families", "spambase", "satellite", "digits", "speech-digits", "pamap2-like"]
 FEATURES = ["", "__token_features"]
 LABELS = {"": "all labels", "__10__labels": "10% labels"}
 SCALINGS = {"reference": "authors'", "paper": "paper"}
 
-if len(sys.argv) < 2:
+args = sys.argv[1:]
+svg_path = None
+if args[:1] == ["--svg"]:
+    if len(args) < 2:
+        sys.exit("--svg needs a file name\n" + __doc__)
+    svg_path, args = args[1], args[2:]
+if not args or any(a.startswith("-") for a in args):
     sys.exit(__doc__)
-roots = sys.argv[1:]
+roots = args
 spec = importlib.util.spec_from_file_location("latent", os.path.join(os.path.dirname(__file__), "latent-change.py"))
 latent = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(latent)
@@ -45,13 +54,66 @@ def cells(row, dataset):
 
 
 def pair(a, b):
-    """(mean difference, markdown cell, +1/-1 if starred above/below 0 else 0) of A - B over the seeds both have."""
+    """(mean difference, markdown cell, +1/-1 if starred above/below 0 else 0, half-width or None, starred) of A - B
+    over the seeds both have; None under 2 seeds."""
     seeds = sorted(a.keys() & b.keys())
     if len(seeds) < 2:
         return None
     d = [a[s]["test"] - b[s]["test"] for s in seeds]
-    cell = paired_cell(d)
-    return statistics.mean(d), cell, (1 if statistics.mean(d) > 0 else -1) if "* (n=" in cell else 0
+    m, h, starred = paired_interval(d)
+    return m, paired_cell(d), ((1 if m > 0 else -1) if starred else 0), h, starred
+
+
+def svg(blocks, path):
+    """Forest plot: blocks = [(dataset, left [(label, colour, pair)], right [(label, colour, pair)])]."""
+    rh, top, name_w, pw, gap = 14, 58, 130, 420, 50
+    n = max([len(l) for _, l, _ in blocks] + [len(r) for _, _, r in blocks] + [1])
+    bh = n * rh + 14
+    height = top + bh * len(blocks) + 40
+    width = name_w + 2 * pw + gap + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="11"><rect width="100%" height="100%" fill="white"/>']
+    for panel, (title, x0) in enumerate([("MetaMAE - MAE, mean features (test accuracy)", name_w),
+                                         ("best pretrained (chosen on validation) - raw input", name_w + pw + gap)]):
+        pts = [p for b in blocks for _, _, p in b[1 + panel] if p]
+        lim = min(max([abs(p[0]) + (p[3] or 0) for p in pts] + [0.01]), 0.2)   # wider intervals are cut, with an arrow
+        step = next(st for st in (0.01, 0.02, 0.05, 0.1, 0.2) if lim / st <= 6)
+        lim = math.ceil(lim / step) * step
+        X = lambda v: x0 + (v + lim) / (2 * lim) * pw
+        out.append(f'<text x="{x0 + pw / 2}" y="16" text-anchor="middle" font-weight="bold">{title}</text>')
+        out.append(f'<rect x="{x0}" y="{top - 6}" width="{pw}" height="{bh * len(blocks)}" fill="none" stroke="#888"/>')
+        for i in range(-round(lim / step), round(lim / step) + 1):
+            v = i * step
+            style = 'stroke="#555" stroke-dasharray="4 3"' if i == 0 else 'stroke="#e4e4e4"'
+            out.append(f'<line x1="{X(v):.1f}" x2="{X(v):.1f}" y1="{top - 6}" y2="{top - 6 + bh * len(blocks)}" {style}/>')
+            out.append(f'<text x="{X(v):.1f}" y="{top + bh * len(blocks) + 8}" text-anchor="middle">{v:+.2f}</text>')
+        legend = [(lab, col) for b in blocks for lab, col, _ in b[1 + panel]]
+        for j, (lab, col) in enumerate(dict.fromkeys(legend)):
+            out.append(f'<circle cx="{x0 + 8 + (j % 2) * pw / 2}" cy="{30 + (j // 2) * 13}" r="4" fill="{col}"/>'
+                       f'<text x="{x0 + 16 + (j % 2) * pw / 2}" y="{34 + (j // 2) * 13}">{lab}</text>')
+        for bi, (ds, *panels) in enumerate(blocks):
+            y0 = top + bi * bh
+            if panel == 0:
+                out.append(f'<text x="{name_w - 8}" y="{y0 + bh / 2 - 2}" text-anchor="end">{ds}</text>')
+            if bi:
+                out.append(f'<line x1="{x0}" x2="{x0 + pw}" y1="{y0 - 6}" y2="{y0 - 6}" stroke="#bbb"/>')
+            for ri, (lab, col, p) in enumerate(panels[panel]):
+                if not p:
+                    continue
+                y = y0 + ri * rh + 2
+                if p[3] is not None:
+                    lo, hi = max(p[0] - p[3], -lim), min(p[0] + p[3], lim)
+                    out.append(f'<line x1="{X(lo):.1f}" x2="{X(hi):.1f}" y1="{y}" y2="{y}" '
+                               f'stroke="{col}" stroke-width="1.5"/>')
+                    for end, cut, d in ((lo, p[0] - p[3] < -lim, -1), (hi, p[0] + p[3] > lim, 1)):
+                        if cut:
+                            out.append(f'<path d="M{X(end):.1f},{y} l{-6 * d},-4 v8 z" fill="{col}"/>')
+                out.append(f'<circle cx="{X(p[0]):.1f}" cy="{y}" r="4" stroke="{col}" stroke-width="1.5" '
+                           f'fill="{col if p[4] else "white"}"/>')
+    out.append(f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle" fill="#444">mean over seeds with its 95% '
+               f'interval (an arrow: cut at the axis); filled: the interval excludes 0 (>= 3 seeds)</text></svg>')
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 ARMS = {"mae": "MAE", "metamae__reference_scaling": "MetaMAE authors'", "metamae__paper_scaling": "MetaMAE paper"}
@@ -80,6 +142,9 @@ print("| dataset | seeds | raw input: all / 10% labels | best pretrained feature
       "| best - raw, all labels | best - raw, 10% labels | MetaMAE - MAE cells: above 0 / below 0 / of | "
       "MetaMAE's best cell against MAE | latent change: authors' / paper |")
 print("|---|---|---|---|---|---|---|---|---|")
+COLOURS = {("paper", ""): "#1f77b4", ("paper", "__10__labels"): "#7fb6e0", ("reference", ""): "#d62728",
+           ("reference", "__10__labels"): "#f08a8a"}
+blocks = []
 for ds in datasets:
     raw = {k: cells("raw_input" + k, ds) for k in LABELS}
     if not all(raw.values()):
@@ -91,6 +156,7 @@ for ds in datasets:
         best[k] = (name, cells(row, ds))
     n_above = n_below = n = 0
     closest = None
+    left = []
     for s in SCALINGS:
         for k in LABELS:
             for (meta, name), (mae, _) in zip(rows_of(f"metamae__{s}_scaling", k), rows_of("mae", k)):
@@ -102,13 +168,19 @@ for ds in datasets:
                 n_below += p[2] < 0
                 if closest is None or p[0] > closest[0]:
                     closest = (p[0], f"{name}, {LABELS[k]}: {p[1]}")
+                if name.endswith(", mean"):
+                    left.append((f"{SCALINGS[s]} scaling, {LABELS[k]}", COLOURS[(s, k)], p))
     ch = {s: [x[1] for (plan, row, d), v in changes.items() if d == ds and row == f"metamae__{s}_scaling" for x in v]
           for s in SCALINGS}
     mean = lambda c: statistics.mean(x["test"] for x in c.values())
     seeds = sorted(set().union(*(c.keys() for c in raw.values())))
     diffs = [pair(best[k][1], raw[k]) for k in LABELS]
+    blocks.append((ds, left, [(f"best - raw, {LABELS[k]}", col, p)
+                              for k, col, p in zip(LABELS, ["#2ca02c", "#98df8a"], diffs)]))
     print(f"| {ds} | {len(seeds)} | {mean(raw['']):.3f} / {mean(raw['__10__labels']):.3f} | "
           f"{best[''][0]} {mean(best[''][1]):.3f} / {best['__10__labels'][0]} "
           f"{mean(best['__10__labels'][1]):.3f} | {diffs[0][1] if diffs[0] else '-'} | "
           f"{diffs[1][1] if diffs[1] else '-'} | {n_above} / {n_below} / {n} | {closest[1] if closest else '-'} | "
           + " / ".join(f"{statistics.mean(ch[s]):.1e}" if ch[s] else "-" for s in SCALINGS) + " |")
+if svg_path:
+    svg(blocks, svg_path)
