@@ -133,7 +133,7 @@ def rows_of(arm, labels):
 datasets = [d for d in ORDER if any(glob.glob(os.path.join(r, "cells", "*", d)) for r in roots)]
 datasets += sorted({os.path.basename(p) for r in roots for p in glob.glob(os.path.join(r, "cells", "*", "*"))}
                    - set(datasets))
-print(f"Made by `scripts/recipe-summary.py {' '.join(roots)}` on "
+print(f"Made by `scripts/recipe-summary.py {' '.join(sys.argv[1:])}` on "
       f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC ({platform.node()}, {os.cpu_count()} cores) "
       "from the cells' result.json and pretrain/metrics.csv (their plans give command, seeds and budget). Pretrained "
       "features: MAE and MetaMAE (authors' and paper inner-loss scaling), mean or token features; the best is the "
