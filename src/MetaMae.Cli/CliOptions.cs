@@ -93,7 +93,8 @@ internal static class CliOptions
         new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
     internal static readonly Option<int?> ProbeMaxIterations = new("--probe-max-iterations")
     {
-        Description = "Converged probe: L-BFGS iteration cap per fit (default 1000); a fit that stops at it says so",
+        Description = $"Converged probe: L-BFGS iteration cap per fit (default {new ProbeOptions().MaxIterations}); a fit that "
+            + "stops at it says so",
     };
     internal static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
     {
