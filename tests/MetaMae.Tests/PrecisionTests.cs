@@ -83,28 +83,78 @@ public class PrecisionTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Second order through the casts: in bf16 the second-order term of the gradient (second- minus first-order
-    /// gradient, the inner step's Hessian part) is there and points where fp32's does (cosine > 0.8; measured 0.94).
-    /// Were the casts to cut the double-backward graph, the term would vanish.
+    /// The second-order term alone: so - fo = -alpha d(v . g)/d(theta), with g the inner gradient dL_S/dZ (built with
+    /// create_graph, as the objective builds it) and v = dLoss/dZ* held fixed. Computed this way it is the term's own
+    /// backward (the twice-differentiated support decode, its LayerNorm / softmax / GELU double backwards, the inner
+    /// gradient), not the difference of two whole gradients. Flat over all parameters, float64.
     /// </summary>
-    [Fact]
-    public void Bf16SecondOrderGradientKeepsTheSecondOrderTerm()
+    private static Tensor SecondOrderTerm(MetaMaeModel model, Tensor tokens, ObjectiveOptions o, bool encoderOnly = false)
     {
-        var (model, tokens) = Tiny(new SequenceSpec(6, 48, 3));
+        foreach (var p in model.parameters()) p.grad = null;
+        using var gen = new Generator().manual_seed(7);
+        var br = new BatchRandom(gen);
+        var dtype = model.parameters().First().dtype;
+        long b = tokens.shape[0];
+        using var m = Masking.Random(b, model.Spec.NumTokens, o.MaskRatio, br, tokens.device, dtype);
+        var (latent, restore) = model.EncodeMasked(tokens, m);                           // (B, 1+keep, D)
+        var support = m.Support(model.Spec, o.NearbyRatio, br);
+        Tensor lossS;
+        using (model.TwiceDifferentiableDecoder())
+            lossS = Losses.Reconstruction(model, latent, restore, tokens, support) * b;   // reference scaling
+        var g = autograd.grad([lossS], [latent], create_graph: true, retain_graph: true)[0];
+        var z = (latent - o.Alpha * g).detach().requires_grad_(true);                  // Z*, a leaf: v stops here
+        var query = Losses.Reconstruction(model, z, restore, tokens, m.Query);
+        var proj = model.Project(cat([Losses.Pool(latent.detach()), Losses.Pool(z)], 0));
+        var total = query + o.Lambda * Losses.NtXent(proj, o.Temperature);
+        var v = autograd.grad([total], [z])[0].detach();                                 // (B, 1+keep, D)
+        ((v * g).sum() * -o.Alpha).backward();
+        var ps = encoderOnly ? model.EncoderParameters().Select(p => p.Param) : model.parameters();
+        return cat(ps.Select(p => p.grad is null ? zeros(p.numel(), dtype: ScalarType.Float64)
+            : p.grad.flatten().to(ScalarType.Float64)).ToList(), 0);
+    }
+
+    private static double Cosine(Tensor a, Tensor b) => ((a * b).sum() / (a.norm() * b.norm())).ToDouble();
+
+    /// <summary>
+    /// Second order through the casts, against a float64 reference (the same model in float64). Three checks:
+    /// (1) the term computed directly (<see cref="SecondOrderTerm"/>) equals so - fo in float64 (cosine > 0.99999), so the
+    /// reference is the term the training step adds; (2) the fp32 term matches float64 (cosine > 0.9999); (3) the bf16
+    /// term, over all parameters and over the encoder's alone, points where float64's does: cosine > 0.97 (measured on a
+    /// native-bf16 EPYC: 0.9998 / 0.9998 continuous, 0.989 / 0.991 tokens, 0.9998 / 0.9997 image + caption). The bound was 0.8, on so16 - fo16, the
+    /// difference of two whole bf16 gradients: that measured the first-order rounding (|so16 - so64| / |so64| 0.9% /
+    /// 7.5%), which is 3-40x the term itself (0.33% / 0.19% of the gradient), and it failed on native bf16 (0.76) though
+    /// the term is right; it is still printed. Meaningful with or without native bf16 (the model's switch emulates it).
+    /// </summary>
+    [Theory, MemberData(nameof(Specs))]
+    public void Bf16SecondOrderTermMatchesFloat64(InputSpec spec)
+    {
+        var (model, tokens) = Tiny(spec);
+        var (m64, _) = Tiny(spec);
+        m64.to(ScalarType.Float64, false);
         using var scope = NewDisposeScope();
+        var t64 = spec.IsDiscrete ? tokens : tokens.to(ScalarType.Float64);
         var firstOrder = SecondOrder with { SecondOrder = false };
-        var (_, so32) = Step(model, tokens, SecondOrder);
-        var (_, fo32) = Step(model, tokens, firstOrder);
+        var (_, so64) = Step(m64, t64, SecondOrder);
+        var (_, fo64) = Step(m64, t64, firstOrder);
+        var term64 = SecondOrderTerm(m64, t64, SecondOrder);
+        var enc64 = SecondOrderTerm(m64, t64, SecondOrder, encoderOnly: true);
+        double direct = Cosine(term64, (so64 - fo64).to(ScalarType.Float64));
+        double fp32 = Cosine(SecondOrderTerm(model, tokens, SecondOrder), term64);
         model.Precision = "bf16";
+        double all = Cosine(SecondOrderTerm(model, tokens, SecondOrder), term64);
+        double enc = Cosine(SecondOrderTerm(model, tokens, SecondOrder, encoderOnly: true), enc64);
         var (_, so16) = Step(model, tokens, SecondOrder);
         var (_, fo16) = Step(model, tokens, firstOrder);
-        var d32 = so32 - fo32;                                     // (P,) the second-order term
-        var d16 = so16 - fo16;
-        double cos = ((d16 * d32).sum() / (d16.norm() * d32.norm())).ToDouble();
-        output.WriteLine($"|so - fo| / |so|: fp32 {RelErr(fo32, so32):E2}, bf16 {RelErr(fo16, so16):E2}; " +
-                         $"cosine of the terms {cos:F4}");
-        Assert.True(RelErr(fo16, so16) > 1e-3, "bf16 second- and first-order gradients should differ");
-        Assert.True(cos > 0.8, $"bf16's second-order term should point where fp32's does (cosine {cos:F4})");
+        double difference = Cosine((so16 - fo16).to(ScalarType.Float64), term64);
+        double share = (term64.norm() / so64.norm()).ToDouble();
+        double rounding = ((so16.to(ScalarType.Float64) - so64).norm() / so64.norm()).ToDouble();
+        output.WriteLine($"{spec.Describe()}: term / gradient {share:E2}; bf16 gradient rel err {rounding:E2}; cosine to " +
+                         $"float64: direct vs so-fo {direct:F6}, fp32 {fp32:F6}, bf16 {all:F4} (encoder {enc:F4}); " +
+                         $"so16 - fo16 {difference:F4}");
+        Assert.True(direct > 0.99999, $"the direct term should be so - fo (cosine {direct:F6})");
+        Assert.True(fp32 > 0.9999, $"fp32's second-order term vs float64: cosine {fp32:F6}");
+        Assert.True(all > 0.97 && enc > 0.97, $"bf16's second-order term vs float64: cosine {all:F4} (encoder {enc:F4})");
+        Assert.True(share > 1e-3, $"the second-order term should not vanish ({share:E2} of the gradient)");
     }
 
     /// <summary>The encoder's fused attention (libtorch's scaled_dot_product_attention) gives the explicit
