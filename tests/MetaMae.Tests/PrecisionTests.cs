@@ -181,6 +181,30 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.True(a.abs().max().ToDouble() > 0.1, "outputs should not be trivially zero");
     }
 
+    /// <summary>In bf16 a fused stack runs the explicit attention (bf16 products, float32 softmax) while its score map fits
+    /// SelfAttention.LowPrecisionExplicitMapBytes: the same numbers as a model built explicit; beyond it, libtorch's fused
+    /// kernel in float32: close to the explicit model's outputs but not equal.</summary>
+    [Theory]
+    [InlineData(48, true)]        // 16 tokens: 8 x 4 x 17^2 floats
+    [InlineData(1536, false)]     // 512 tokens: 8 x 4 x 513^2 x 4 bytes = 33.7 MB > 32 MB
+    public void Bf16AttentionIsExplicitWhileItsMapIsSmall(int length, bool small)
+    {
+        var spec = new SequenceSpec(6, length, 3);
+        var (fused, tokens) = Tiny(spec, fused: true);
+        var (explicitModel, _) = Tiny(spec, fused: false);
+        Assert.Equal(small, 8L * 4 * (spec.NumTokens + 1) * (spec.NumTokens + 1) * 4 <= SelfAttention.LowPrecisionExplicitMapBytes);
+        using var scope = NewDisposeScope();
+        fused.eval();
+        explicitModel.eval();
+        fused.Precision = explicitModel.Precision = "bf16";
+        var a = fused.Encode(fused.Embed(tokens));
+        var b = explicitModel.Encode(explicitModel.Embed(tokens));
+        double err = RelErr(a, b);
+        output.WriteLine($"{spec.NumTokens} tokens: fused-stack vs explicit outputs in bf16, relative difference {err:E2}");
+        if (small) Assert.Equal(0.0, err);
+        else Assert.True(err is > 0 and < 2e-2, $"fused float32 vs explicit bf16: relative difference {err:E2}");
+    }
+
     /// <summary>A whole step with fused attention wherever a pass is differentiated once (the encoder; the decoder
     /// of MAE, of the query decode and of first-order MetaMAE): the same loss and gradients as the explicit model
     /// (fp32), second-order term included. Token and continuous inputs.</summary>

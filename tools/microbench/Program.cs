@@ -7,6 +7,10 @@
 //   dotnet run -c Release --project tools/microbench -- probe [N] [D]  the converged linear probe (issue 15) on N x D synthetic
 //                                                                      features, 10 classes (default 10000 x 256): seconds,
 //                                                                      chosen L2, L-BFGS iterations
+//   dotnet run -c Release --project tools/microbench -- linear         one Linear forward + backward at the paper preset's
+//                                                                      shapes: fp32 against the bf16 variants (issue 29)
+//   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds,
+//                                                                      forward + backward, in float32 and bfloat16 (issue 29)
 // All honour METAMAE_MALLOC / METAMAE_MKL_VENDOR_CHECK (see CpuMath) and --threads N (default 2).
 using System.Diagnostics;
 using System.Globalization;
@@ -24,9 +28,111 @@ switch (mode)
     case "block": Block(args.Length > 1 && int.TryParse(args[1], out var n) ? n : 25); break;
     case "attention": Attention(); break;
     case "probe": Probe(Arg(1, 10000), Arg(2, 256)); break;
+    case "linear": LinearBench(); break;
+    case "ops": OpsBench(); break;
     default: Console.Error.WriteLine("usage: microbench block [CALLS] | attention | probe [N] [D] [--threads N]"); return 2;
 }
 return 0;
+
+static void OpsBench()
+{
+    // the non-matmul ops of a block, forward + backward, fp32 against bf16 inputs: ms per call, median of 30
+    static double Time(Func<Tensor> f, Tensor[] leaves)
+    {
+        var times = new List<double>();
+        for (int i = 0; i < 35; i++)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            f().sum().backward();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+            foreach (var t in leaves) t.grad = null;
+        }
+        times.Sort();
+        return times[17];
+    }
+    foreach (var (b, h, n, what) in new[] { (64, 8, 11, "encoder B=64"), (64, 4, 65, "decoder B=64"), (256, 4, 65, "decoder B=256"),
+                 (128, 8, 20, "encoder tokens B=128") })
+    {
+        Console.Write($"{what,-22} sdpa ({b},{h},{n},32):");
+        foreach (var dt in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            manual_seed(0);
+            var q = randn(b, h, n, 32).to(dt).requires_grad_(true);
+            var k = randn(b, h, n, 32).to(dt).requires_grad_(true);
+            var v = randn(b, h, n, 32).to(dt).requires_grad_(true);
+            Console.Write($" {dt} fused {Time(() => nn.functional.scaled_dot_product_attention(q, k, v), [q, k, v]):F2}");
+            Console.Write($" explicit {Time(() => matmul(nn.functional.softmax(matmul(q, k.transpose(-1, -2)) * 0.17, -1), v), [q, k, v]):F2}");
+            if (dt != ScalarType.BFloat16) continue;
+            // what SelfAttention does with bf16 q, k, v: fused in float32 (casts up), or explicit with a float32 softmax
+            Console.Write($" | fused-f32-cast {Time(() => nn.functional.scaled_dot_product_attention(q.to(ScalarType.Float32),
+                k.to(ScalarType.Float32), v.to(ScalarType.Float32)).to(ScalarType.BFloat16), [q, k, v]):F2}");
+            Console.Write($" explicit-f32-softmax {Time(() => matmul(nn.functional.softmax((matmul(q, k.transpose(-1, -2))
+                .to(ScalarType.Float32) * 0.17), -1).to(ScalarType.BFloat16), v), [q, k, v]):F2}");
+        }
+        Console.WriteLine(" ms");
+    }
+    foreach (var (rows, width, what) in new[] { (704, 512, "encoder mlp B=64"), (4160, 256, "decoder mlp B=64"), (16640, 256, "decoder mlp B=256") })
+    {
+        Console.Write($"{what,-22} ({rows},{width}):");
+        foreach (var dt in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            manual_seed(0);
+            var x = randn(rows, width).to(dt).requires_grad_(true);
+            var x32 = randn(rows, width / 2).requires_grad_(true);
+            Console.Write($" {dt} gelu {Time(() => nn.functional.gelu(x), [x]):F2} cast-to {Time(() => x32.to(dt), [x32]):F2}" +
+                          $" add {Time(() => x + x, [x]):F2}");
+        }
+        Console.WriteLine(" ms");
+    }
+}
+
+static void LinearBench()
+{
+    // one Linear forward + backward (input and weight gradients) at the paper preset's shapes: ms per call, median of 30
+    var shapes = new (int Rows, int In, int Out, string What)[]
+    {
+        (704, 256, 768, "encoder qkv, MAE B=64 (11 rows each)"), (704, 256, 512, "encoder fc1"), (704, 512, 256, "encoder fc2"),
+        (4160, 128, 384, "decoder qkv, B=64 x 65"), (4160, 128, 256, "decoder fc1"), (4160, 256, 128, "decoder fc2"),
+        (16640, 128, 384, "decoder qkv, B=256"), (2816, 256, 768, "encoder qkv, B=256"),
+    };
+    foreach (var (rows, din, dout, what) in shapes)
+    {
+        manual_seed(0);
+        var x = randn(rows, din).requires_grad_(true);
+        var w = (randn(dout, din) * 0.05).requires_grad_(true);
+        var b = zeros(dout).requires_grad_(true);
+        var wb = w.detach().to(ScalarType.BFloat16).requires_grad_(true);
+        var bb = b.detach().to(ScalarType.BFloat16).requires_grad_(true);
+        var xb = x.detach().to(ScalarType.BFloat16).requires_grad_(true);
+        var cases = new (string Name, Func<Tensor> F)[]
+        {
+            ("fp32", () => nn.functional.linear(x, w, b)),
+            ("bf16 cast per call", () => nn.functional.linear(x.to(ScalarType.BFloat16), w.to(ScalarType.BFloat16),
+                b.to(ScalarType.BFloat16)).to(ScalarType.Float32)),
+            ("bf16 weights cast once", () => nn.functional.linear(x.to(ScalarType.BFloat16), wb, bb).to(ScalarType.Float32)),
+            ("bf16 all bf16", () => nn.functional.linear(xb, wb, bb)),
+            ("bf16 matmul no bias", () => matmul(xb, wb.t())),
+        };
+        Console.Write($"{what,-40} {rows}x{din}->{dout}:");
+        foreach (var (name, f) in cases)
+        {
+            var times = new List<double>();
+            for (int i = 0; i < 35; i++)
+            {
+                using var scope = NewDisposeScope();
+                var sw = Stopwatch.StartNew();
+                var y = f();
+                y.sum().backward();
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                foreach (var t in new[] { x, w, b, wb, bb, xb }) t.grad = null;
+            }
+            times.Sort();
+            Console.Write($"  {name} {times[17]:F2}");
+        }
+        Console.WriteLine(" ms");
+    }
+}
 
 int Arg(int i, int def) => args.Length > i && int.TryParse(args[i], out var v) ? v : def;
 

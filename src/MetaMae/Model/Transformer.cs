@@ -52,7 +52,12 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var k = qkvT[1];
         var v = qkvT[2];
         Tensor o;                                                                        // (B, H, N, hd)
-        if (kernel.Fused) o = functional.scaled_dot_product_attention(q, k, v);                 // scale 1/sqrt(hd), as below
+        // With a matmul precision below x's (bf16), libtorch 2.10's CPU flash attention is 3-6x slower than in float32
+        // at our shapes (`tools/microbench ops`); the explicit form (bf16 products, float32 softmax) is faster than
+        // either where its maps are small, so a fused stack runs explicit up to LowPrecisionExplicitMapBytes of scores
+        // per layer and fused in float32 (q, k, v cast up) beyond.
+        bool fused = kernel.Fused && !(precision.Low is not null && b * heads * n * n * 4 <= LowPrecisionExplicitMapBytes);
+        if (fused) o = functional.scaled_dot_product_attention(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype));
         else if (ChunkRows(b, n, x) is int rows and > 0 && n > rows)
             o = ChunkedAttention.Apply(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype), scale, rows);
         else
@@ -65,6 +70,10 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var y = o.transpose(1, 2).reshape(b, n, c);                                      // (B, N, C)
         return projDrop.forward(precision.Linear(proj, y));
     }
+
+    /// <summary>The largest float32 (B, H, N, N) score map per layer for which a fused stack, in bf16, runs the explicit
+    /// attention (32 MB: e.g. the paper decoder at B=256 and 65 tokens keeps 17 MB a layer).</summary>
+    public const long LowPrecisionExplicitMapBytes = 32L << 20;
 
     // query rows per chunk: fixed (queryChunk > 0), none (0), or by ChunkedAttention.MapBudgetBytes (< 0)
     private int ChunkRows(long b, long n, Tensor x) => queryChunk >= 0 ? queryChunk
