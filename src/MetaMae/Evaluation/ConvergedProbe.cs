@@ -31,8 +31,8 @@ public static class ConvergedProbe
         var xTr = Rows(all, trIdx);
         var xVa = Rows(all, vaIdx);
         var (mean, std) = Moments(xTr);
-        xTr = (xTr - mean) / std;
-        xVa = (xVa - mean) / std;
+        xTr.sub_(mean).div_(std);                                               // in place: index_select made copies
+        xVa.sub_(mean).div_(std);
         var grid = o.Penalties.OrderDescending().ToArray();                   // strong to weak: warm starts follow the path
         var valScore = new double[grid.Length];
         var valLoss = new double[grid.Length];
@@ -51,6 +51,7 @@ public static class ConvergedProbe
             valScore[k] = sVa.Primary;
             valLoss[k] = sVa.Loss;
             trainLoss[k] = Evaluate(prev, xTr, yTr, train, trIdx, cls).Loss;
+            EnsureFitted(prev, trainLoss[k], grid[k], k == 0 ? null : fits[k - 1]);
         }
         int best = 0;
         for (int k = 1; k < grid.Length; k++)
@@ -61,10 +62,11 @@ public static class ConvergedProbe
         var allIdx = trIdx.Concat(vaIdx).ToArray();
         var xAll = Rows(all, allIdx);
         var (meanAll, stdAll) = Moments(xAll);
-        xAll = (xAll - meanAll) / stdAll;
+        xAll.sub_(meanAll).div_(stdAll);
         var yAll = Targets(train, allIdx, cls);
         var final = cls ? FitLogistic(xAll, yAll.Labels!, classes, lambda, fits[best], o) : RidgeSolver(xAll, yAll.Values!)(lambda, null);
-        var xTe = (fTest.to(ScalarType.Float64) - meanAll) / stdAll;
+        EnsureFitted(final, Evaluate(final, xAll, yAll, train, allIdx, cls).Loss, lambda, fits[best]);
+        var xTe = fTest.to(ScalarType.Float64, copy: true).sub_(meanAll).div_(stdAll);
         var testIdx = Enumerable.Range(0, test.Count).ToArray();
         var s = Evaluate(final, xTe, Targets(test, testIdx, cls), test, testIdx, cls);
         // validation curve / train loss: one point per penalty, weakest first (the order of ProbeOptions.Penalties sorted ascending)
@@ -75,6 +77,22 @@ public static class ConvergedProbe
             Protocol = ProbeProtocol.Converged, Regularization = lambda, Converged = final.Converged, Iterations = final.Iterations,
             Penalties = order.Select(k => grid[k]).ToArray(),
         };
+    }
+
+    /// <summary>
+    /// Throws when a fit did not run: its training loss is not finite, or L-BFGS made no step without meeting the
+    /// tolerance (a cold start that cannot move: what NaN features or labels give). A warm start that already meets the
+    /// tolerance (0 iterations, converged) is a fit. A figure from such a fit would be the majority class.
+    /// </summary>
+    private static void EnsureFitted(LinearFit fit, double trainLoss, double lambda, LinearFit? warm)
+    {
+        if (!double.IsFinite(trainLoss))
+            throw new ArithmeticException($"the converged probe's training loss is {trainLoss} at L2 {lambda:0.#####e+0}: " +
+                                          "the fit did not run, so no figure is reported");
+        if (fit.Outputs > 1 && fit.Iterations == 0 && !fit.Converged)
+            throw new ArithmeticException($"the converged probe's L-BFGS made no step at L2 {lambda:0.#####e+0} " +
+                $"({(warm is null ? "cold start" : "warm start")}) and did not converge: the fit did not run, so no figure " +
+                "is reported");
     }
 
     /// <summary>Column mean and std (N-1) of x; a constant column gets std 1, so it stays constant instead of exploding.</summary>

@@ -200,6 +200,13 @@ public static class LinearProbe
         o.Validate();
         var (trIdx, vaIdx) = carve ?? Carve(train, o);
         if (vaIdx.Length == 0) throw new ArgumentException("the training split is too small to hold out a validation set");
+        EnsureFinite(fTrainAll, "training");
+        EnsureFinite(fTest, "test");
+        // the fit's float64 copies: all rows, train, validation, train + validation and test, standardised (ConvergedProbe)
+        long width = fTrainAll.shape[1], rows = fTrainAll.shape[0] + fTest.shape[0];
+        MemoryBudget.Ensure(3 * rows * width * sizeof(double),
+            $"the linear probe on {fTrainAll.shape[0]:N0} + {fTest.shape[0]:N0} samples x {width:N0} features",
+            "probe fewer or narrower features (--features mean instead of tokens, a smaller --label-fraction) or free memory");
         if (o.Protocol == ProbeProtocol.Converged)
             return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx))
                 with { LabelFraction = o.LabelFraction };
@@ -244,7 +251,10 @@ public static class LinearProbe
                 opt.ZeroGrad();
                 loss.backward();
                 opt.Step();
-                lossSum += loss.ToDouble();
+                double l = loss.ToDouble();
+                if (!double.IsFinite(l))
+                    throw new ArithmeticException($"the paper probe's training loss is {l} at epoch {e + 1}: no figure is reported");
+                lossSum += l;
                 batches++;
             }
             double val = Score(head, fVa, vaIdx, train, cls).Primary;
@@ -270,6 +280,21 @@ public static class LinearProbe
             Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs,
             LabelFraction = o.LabelFraction,
         };
+    }
+
+    /// <summary>Throws when features hold NaN or infinite values: a probe on them fits nothing (its first L-BFGS step or
+    /// Adam update is NaN) and would report the majority class as a figure. Names the split, the count and the first.</summary>
+    public static void EnsureFinite(Tensor features, string split)
+    {
+        using var scope = NewDisposeScope();
+        var bad = features.isfinite().logical_not();                               // (N, D)
+        long count = bad.sum().ToInt64();
+        if (count == 0) return;
+        var first = bad.reshape(-1).nonzero()[0, 0].ToInt64();
+        long d = features.shape.Length > 1 ? features.shape[1] : 1;
+        throw new ArithmeticException($"the probe's {split} features hold {count:N0} non-finite values (NaN or infinite; the " +
+            $"first at sample {first / d}, feature {first % d}): the probe would fit nothing, so no figure is reported. " +
+            "Missing cells must be imputed before a probe, and an encoder whose weights diverged gives such features");
     }
 
     private static (double Primary, double Accuracy, double F1) Score(Module<Tensor, Tensor> head, Tensor feats, int[] idx,

@@ -8,13 +8,51 @@ namespace MetaMae.Evaluation;
 
 /// <summary>
 /// The raw-input reference row (issue 17, point 3): the same linear probe on the input itself instead of an
-/// encoder's features. Continuous inputs are flattened (the probe standardises them); discrete tokens are
-/// one-hot over the vocabulary, with the padding id's column dropped so padding positions are all zeros.
-/// A multi-input sample concatenates its inputs' raw features. Per-token tasks use each token's own raw
-/// features (its one-hot, or its patch values).
+/// encoder's features. Continuous inputs are flattened (the probe standardises them), missing cells (NaN) imputed with
+/// the training mean as the encoder rows impute them (<see cref="Missing.Impute"/>); discrete tokens are one-hot over the
+/// vocabulary, with the padding id's column dropped so padding positions are all zeros, or, where that one-hot would be
+/// wider than <see cref="MaxOneHotColumns"/> (a caption over a 30k word-piece vocabulary), a bag of words over the ids
+/// the training split uses. A multi-input sample concatenates its inputs' raw features. Per-token tasks use each
+/// token's own raw features (its one-hot, or its patch values).
 /// </summary>
 public static class RawInputProbe
 {
+    /// <summary>
+    /// The widest positional one-hot (length x vocabulary columns) of one token input that the raw row keeps: 65,536
+    /// (protein-families: 256 x 24). Wider inputs become a bag of words: emoji-captions' caption is 32 x 30,521 =
+    /// 976,672 columns one-hot, 11.7 GB for its 1,500 training samples in float32, and was killed by the kernel.
+    /// </summary>
+    public const long MaxOneHotColumns = 1L << 16;
+
+    /// <summary>Whether a token input's raw features are a bag of words (its positional one-hot is too wide).</summary>
+    public static bool IsBagOfWords(TokenSpec ts) => (long)ts.Length * (ts.Vocab - (ts.PadId is null ? 0 : 1)) > MaxOneHotColumns;
+
+    /// <summary>
+    /// Per input (one entry for a single spec), the ids a bag-of-words input counts: those that occur in trainX (padding
+    /// excluded), sorted; null for an input that is not a bag of words.
+    /// </summary>
+    public static long[]?[] Vocabulary(InputSpec spec, Tensor trainX)
+    {
+        var inputs = spec is MultiInputSpec m ? m.Inputs.ToArray() : [spec];
+        var result = new long[]?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is not TokenSpec ts || !IsBagOfWords(ts)) continue;
+            using var scope = NewDisposeScope();
+            var ids = Segment(spec, trainX, i).to(ScalarType.Int64).flatten();
+            result[i] = ids.unique().Item1.data<long>().ToArray().Where(v => v != ts.PadId).ToArray();
+        }
+        return result;
+    }
+
+    /// <summary>Input i's raw values of a batch (N, ..input raw shape), ids rounded to int64; the batch itself for one input.</summary>
+    private static Tensor Segment(InputSpec spec, Tensor rawX, int i)
+    {
+        if (spec is not MultiInputSpec m) return rawX;
+        var (_, _, input, ro, rl) = m.Segments[i];
+        var seg = rawX.narrow(1, ro, rl).reshape([rawX.shape[0], .. input.RawShape]);
+        return input.IsDiscrete ? seg.round().to(ScalarType.Int64) : seg;
+    }
     /// <summary>Raw per-token features (N, L, W) float32: a token's one-hot (pad column dropped) or its patch values.</summary>
     public static Tensor TokenFeatures(InputSpec spec, Tensor rawX)
     {
@@ -23,26 +61,40 @@ public static class RawInputProbe
         using var scope = NewDisposeScope();
         var tokens = spec.Patchify(spec.IsDiscrete ? rawX : rawX.to(ScalarType.Float32));   // (N, L) ids or (N, L, P)
         if (spec is TokenSpec ts) return OneHot(tokens, ts).MoveToOuterDisposeScope();
-        return tokens.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return Missing.Impute(tokens.to(ScalarType.Float32)).MoveToOuterDisposeScope();      // NaN: the training mean, 0
     }
 
-    /// <summary>Raw features (N, D) float32 of whole samples: the per-token features flattened (per input, concatenated).</summary>
-    public static Tensor Features(InputSpec spec, Tensor rawX)
+    /// <summary>
+    /// Raw features (N, D) float32 of whole samples: the per-token features flattened (per input, concatenated); a
+    /// bag-of-words input (<see cref="IsBagOfWords"/>) counts the ids of vocabulary[i] (<see cref="Vocabulary"/> of the
+    /// training split; null: every id but the padding id).
+    /// </summary>
+    public static Tensor Features(InputSpec spec, Tensor rawX, long[]?[]? vocabulary = null)
     {
         using var scope = NewDisposeScope();
         long n = rawX.shape[0];
-        if (spec is MultiInputSpec m)
+        var inputs = spec is MultiInputSpec m ? m.Inputs.ToArray() : [spec];
+        var parts = new List<Tensor>();
+        for (int i = 0; i < inputs.Length; i++)
         {
-            var parts = new List<Tensor>();
-            foreach (var (_, _, input, ro, rl) in m.Segments)
-            {
-                var seg = rawX.narrow(1, ro, rl).reshape([n, .. input.RawShape]);         // (N, ..input raw shape)
-                if (input.IsDiscrete) seg = seg.round().to(ScalarType.Int64);
-                parts.Add(Features(input, seg));
-            }
-            return cat(parts, 1).MoveToOuterDisposeScope();
+            var seg = Segment(spec, rawX, i);                                                // (N, ..input raw shape)
+            parts.Add(inputs[i] is TokenSpec ts && IsBagOfWords(ts)
+                ? BagOfWords(seg, ts, vocabulary?[i])                                          // (N, K)
+                : TokenFeatures(inputs[i], seg).reshape(n, -1));                               // (N, L * W)
         }
-        return TokenFeatures(spec, rawX).reshape(n, -1).MoveToOuterDisposeScope();     // (N, L * W)
+        return (parts.Count == 1 ? parts[0] : cat(parts, 1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ids (N, L) to counts (N, K) float32 of the K ids in keep (default: every id but the padding id).</summary>
+    private static Tensor BagOfWords(Tensor ids, TokenSpec spec, long[]? keep)
+    {
+        using var scope = NewDisposeScope();
+        keep ??= Enumerable.Range(0, spec.Vocab).Where(v => v != spec.PadId).Select(v => (long)v).ToArray();
+        var slot = full(spec.Vocab, keep.Length, ScalarType.Int64);                          // (V): an id's column, K = none
+        slot.index_put_(arange(keep.Length, ScalarType.Int64), tensor(keep));
+        var cols = slot.index_select(0, ids.to(ScalarType.Int64).flatten()).view(ids.shape[0], -1);   // (N, L)
+        var counts = zeros(ids.shape[0], keep.Length + 1).scatter_add_(1, cols, ones(cols.shape));    // (N, K + 1)
+        return counts.narrow(1, 0, keep.Length).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>ids (N, L) to one-hot (N, L, V') float32; V' = V, or V - 1 without the padding id's column.</summary>
@@ -66,8 +118,9 @@ public static class RawInputProbe
             using var tTest = TokenFeatures(ds.Spec, ds.Test.X);
             return TokenProbe.RunOnFeatures(tTrain, tTest, ds, o with { Features = FeatureKind.Mean }) with { Features = "raw" };
         }
-        using var fTrain = Features(ds.Spec, ds.Train.X);
-        using var fTest = Features(ds.Spec, ds.Test.X);
+        var vocabulary = Vocabulary(ds.Spec, ds.Train.X);
+        using var fTrain = Features(ds.Spec, ds.Train.X, vocabulary);
+        using var fTest = Features(ds.Spec, ds.Test.X, vocabulary);
         return LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o) with { Features = "raw" };
     }
 }
