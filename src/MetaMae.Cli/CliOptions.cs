@@ -136,6 +136,12 @@ internal static class CliOptions
         new("--alphabet") { Description = "Symbols of --modality sequence (default: inferred)" };
     internal static readonly Option<int?> PatchOpt =
         new("--patch") { Description = "Patch length (series) or side (image, audio) for --data" };
+    internal static readonly Option<string?> ImageShapeOpt =
+        new("--image-shape")
+        {
+            Description = "--modality image from a CSV of pixel columns (one row per image, 8-bit values): 28x28 (grey), " +
+                          "3x32x32 (channel first) or 32x32x3:channels-last",
+        };
     internal static readonly Option<int?> LengthOpt =
         new("--length") { Description = "Sequence length (crop / pad) or series window for --data" };
 
@@ -190,7 +196,8 @@ internal static class CliOptions
         foreach (var o in new Option[]
                  { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, PrecisionOpt, Json })
             c.Add(o);
-        foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, LengthOpt }) c.Add(o);
+        foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, ImageShapeOpt, LengthOpt })
+            c.Add(o);
         foreach (var o in ByoCli.ByoTableOptions) c.Add(o);
         if (training)
             foreach (var o in new Option[]

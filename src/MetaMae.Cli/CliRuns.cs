@@ -86,6 +86,7 @@ internal static class CliRuns
             $"({string.Join("|", ByoData.Modalities)})"),
         LabelColumn = p.GetValue(LabelColumn), SplitColumn = p.GetValue(SplitColumn)!,
         Alphabet = p.GetValue(AlphabetOpt), Patch = p.GetValue(PatchOpt), Length = p.GetValue(LengthOpt),
+        ImageShape = p.GetValue(ImageShapeOpt),
         IdColumn = p.GetValue(ByoCli.IdColumn), IgnoreColumns = ByoCli.IgnoreList(p), Missing = ByoCli.MissingOf(p),
         DataDir = p.GetValue(DataDir),
     };

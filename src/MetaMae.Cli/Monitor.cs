@@ -10,6 +10,8 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
             $"batch {config.Train.Batch}, seed {config.Train.Seed}");
     }
 
+    public void OnNote(string line) => Log($"{label}: {line}");
+
     public void OnStep(StepReport r)
     {
         string extra = double.IsNaN(r.Contrast) ? "" : $" contrast {r.Contrast:F4}";

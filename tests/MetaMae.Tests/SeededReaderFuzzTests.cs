@@ -34,6 +34,13 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
                 var p = ByoDataTests.TabularCsv(Tmp.Dir("fz-tab"));
                 return Of(p, () => ByoData.Load(p, new ByoOptions { Modality = "tabular" }));
             }
+            case "csv-pixels":
+            {
+                var p = Write("pixels.csv", "p0,p1,p2,p3,p4,p5,p6,p7,p8,p9,p10,p11,label,split\n" + string.Concat(Enumerable.Range(0, 16)
+                    .Select(i => string.Join(",", Enumerable.Range(0, 12).Select(k => (i * 37 + k * 11) % 256)) +
+                                 $",{(i % 2 == 0 ? "a" : "b")},{(i % 4 == 3 ? "test" : "train")}\n")));
+                return Of(p, () => ByoData.Load(p, new ByoOptions { Modality = "image", ImageShape = "3x2x2" }));
+            }
             case "csv-series":
             {
                 var p = Write("series.csv", "c1,c2,label\n" + string.Concat(Enumerable.Range(0, 120).Select(i =>
@@ -197,7 +204,7 @@ public class SeededReaderFuzzTests(ITestOutputHelper output)
     }
 
     public static readonly TheoryData<string> Readers_ = new(
-        "csv-tabular", "csv-series", "csv-tokens", "csv-sequence", "fasta", "png-folder", "jpeg-folder", "bmp-folder",
+        "csv-tabular", "csv-pixels", "csv-series", "csv-tokens", "csv-sequence", "fasta", "png-folder", "jpeg-folder", "bmp-folder",
         "ppm-folder", "wav-folder", "tiff", "cifar", "imagenet32", "coco-json", "vqa-json", "image-caption-csv", "pamap2", "higgs", "genomics", "wafermap",
         "tape-Pfam", "tape-RemoteHomology", "tape-SecondaryStructure", "tape-Stability", "tape-Fluorescence");
 

@@ -24,6 +24,9 @@ public sealed record ByoOptions
     public IReadOnlyList<string>? IgnoreColumns { get; init; }
     /// <summary>Missing table cells: masked / imputed (default, see <see cref="Data.Missing"/>) or an error.</summary>
     public MissingPolicy Missing { get; init; } = MissingPolicy.Mask;
+    /// <summary>Image modality from a CSV of pixel columns (one row per image): the shape, e.g. "28x28" (grey),
+    /// "3x32x32" (channel first) or "32x32x3:channels-last" (<see cref="ImageShape"/>). Null: images from a folder.</summary>
+    public string? ImageShape { get; init; }
     /// <summary>Folder of the shipped data (image-caption reads its BERT vocabulary); default as <see cref="Catalog.DataRoot"/>.</summary>
     public string? DataDir { get; init; }
 }
@@ -54,7 +57,8 @@ public static class ByoData
             "tabular" => Tabular(name, path, o),
             "sequence" => Sequence(name, path, o),
             "tokens" => Tokens(name, path, o),
-            "image" => Folder(name, path, o, Dabs.Images.ImageExtensions),
+            "image" => o.ImageShape is string shape ? PixelCsv(name, path, o, Data.ImageShape.Parse(shape))
+                : Folder(name, path, o, Dabs.Images.ImageExtensions),
             "audio" => Folder(name, path, o, [".wav"]),
             "series" => Series(name, path, o),
             "image-caption" => ImageCaptionCsv(name, path, o),
@@ -177,6 +181,54 @@ public static class ByoData
         var isTrain = recs[0].Train is null ? RandomSplit(labels, recs.Count, o.SplitSeed) : recs.Select(r => r.Train!.Value).ToList();
         return Readers.Build(name, path, new TokenSpec(Math.Max(2, alphabet.Length), len, pad), tensor(ids, [recs.Count, len]),
             labels, isTrain, true, recs.Select(r => r.Id).ToList());
+    }
+
+    /// <summary>
+    /// A CSV of pixel columns, one row per image, plus label / split / id / ignored columns, as a grid spec: the feature
+    /// columns in order are the image's C x H x W values (channel first) or H x W x C (channel last, reordered), 8-bit
+    /// values 0..255 divided by 255 as the image readers do; patch --patch or the largest side divisor &lt;= side / 6.
+    /// </summary>
+    static Dataset PixelCsv(string name, string path, ByoOptions o, ImageShape shape)
+    {
+        if (!File.Exists(path))
+            throw new DataFormatException($"{path}: --image-shape reads a CSV of pixel columns (one row per image), found a folder");
+        var ignore = (o.IgnoreColumns ?? []).Concat(o.IdColumn is null ? [] : [o.IdColumn]).ToArray();
+        var r = Formats.NumericCsv(path, Label(o), o.SplitColumn, ignore);
+        int c = shape.Channels, h = shape.Height, w = shape.Width, per = c * h * w;
+        if (r.FeatureNames.Length != per)
+            throw new DataFormatException($"{path}: --image-shape {shape} needs {per} pixel columns, the header has " +
+                $"{r.FeatureNames.Length} ({r.FeatureNames[0]} .. {r.FeatureNames[^1]}; label, split, id and ignored columns " +
+                "excluded)");
+        int patch = o.Patch ?? ImageShape.DefaultPatch(h, w);
+        var spec = new GridSpec(c, h, w, patch, patch);
+        spec.Validate();
+        var flat = new float[r.Rows.Count * (long)per];
+        for (int i = 0; i < r.Rows.Count; i++)
+        {
+            var row = r.Rows[i];
+            if (row.Length != per)
+                throw new DataFormatException($"{path}: data row {i + 1} has {row.Length} pixel values, expected {per}");
+            for (int k = 0; k < per; k++)
+            {
+                float v = row[k];
+                if (!(v >= 0 && v <= 255))
+                    throw new DataFormatException($"{path}: data row {i + 1} field '{r.FeatureNames[k]}' is {v}, " +
+                        "expected an 8-bit pixel value 0..255");
+                // channel last: column k = (y, x, ch) -> (ch, y, x)
+                int dst = shape.ChannelsLast ? (k % c) * h * w + k / c : k;
+                flat[i * (long)per + dst] = v / 255f;
+            }
+        }
+        var isTrain = r.HasSplit ? r.IsTrain : RandomSplit(r.Labels, r.Rows.Count, o.SplitSeed);
+        var ids = o.IdColumn is null ? null : IdsOf(path, o.IdColumn);
+        return Readers.Build(name, path, spec, tensor(flat, [r.Rows.Count, c, h, w]), r.Labels, isTrain, true, ids);
+    }
+
+    static List<string> IdsOf(string path, string column)
+    {
+        var t = CsvTable.Read(path);
+        int ii = t.Column(column);
+        return t.Rows.Select(row => row.Fields[ii]).ToList();
     }
 
     // exts: the file endings that count (images: every format the decoder reads; audio: .wav)

@@ -25,6 +25,31 @@ public static class ChunkedAttention
     /// </summary>
     public static long MapBudgetBytes { get; } = BudgetFromEnvironment();
 
+    private static double budgetScale = 1;
+
+    /// <summary>The factor every attention-map threshold (this budget, SelfAttention's bf16 explicit limit) is read
+    /// with: 1, except inside <see cref="ScaleBudgets"/>.</summary>
+    public static double BudgetScale => budgetScale;
+
+    /// <summary>
+    /// Multiplies the attention-map thresholds by factor until the returned scope is disposed: a step at batch b with
+    /// factor b / B chunks (and picks its kernels) as the step at batch B does, so its memory scales with the batch
+    /// (Training/MemoryEstimate's calibration steps). Not nested; one thread.
+    /// </summary>
+    public static IDisposable ScaleBudgets(double factor)
+    {
+        if (!(factor > 0)) throw new ArgumentException($"budget factor must be > 0 (got {factor})");
+        var before = budgetScale;
+        budgetScale = factor;
+        return new Restore(() => budgetScale = before);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        private Action? undo = undo;
+        public void Dispose() { undo?.Invoke(); undo = null; }
+    }
+
     private static long BudgetFromEnvironment()
     {
         var v = Environment.GetEnvironmentVariable("METAMAE_ATTENTION_MAP_MB");

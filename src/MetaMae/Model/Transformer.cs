@@ -56,7 +56,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         // at our shapes (`tools/microbench ops`); the explicit form (bf16 products, float32 softmax) is faster than
         // either where its maps are small, so a fused stack runs explicit up to LowPrecisionExplicitMapBytes of scores
         // per layer and fused in float32 (q, k, v cast up) beyond.
-        bool fused = kernel.Fused && !(precision.Low is not null && b * heads * n * n * 4 <= LowPrecisionExplicitMapBytes);
+        bool fused = kernel.Fused && !(precision.Low is not null
+                                       && b * heads * n * n * 4 <= LowPrecisionExplicitMapBytes * ChunkedAttention.BudgetScale);
         if (fused) o = functional.scaled_dot_product_attention(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype));
         else if (ChunkRows(b, n, x) is int rows and > 0 && n > rows)
             o = ChunkedAttention.Apply(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype), scale, rows);
@@ -77,7 +78,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
 
     // query rows per chunk: fixed (queryChunk > 0), none (0), or by ChunkedAttention.MapBudgetBytes (< 0)
     private int ChunkRows(long b, long n, Tensor x) => queryChunk >= 0 ? queryChunk
-        : ChunkedAttention.RowsFor(b, heads, n, (int)x.ElementSize, ChunkedAttention.MapBudgetBytes);
+        : ChunkedAttention.RowsFor(b, heads, n, (int)x.ElementSize,
+            (long)(ChunkedAttention.MapBudgetBytes * ChunkedAttention.BudgetScale));
 }
 
 /// <summary>

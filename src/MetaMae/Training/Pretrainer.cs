@@ -85,6 +85,14 @@ public static class Pretrainer
             throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: " +
                 $"--algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
         CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);
+        // memory before the first step, before anything is written: fits, adapts (keeping the method) or refuses
+        var memory = par.Ranks == 1 ? MemoryEstimate.ForPretraining(trainX, config, device, dtype, micro) : null;
+        string? memoryNote = memory?.Describe();
+        if (memory is { Fits: false })
+        {
+            (par, memoryNote) = FitInMemory(memory, config, par, trainX, device, dtype);
+            micro = par.MicroBatch(config.Train.Batch);
+        }
 
         OutputWriteException.Guard(outDir, () => Directory.CreateDirectory(outDir));
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
@@ -133,6 +141,7 @@ public static class Pretrainer
         var ways = par.Ranks * par.Accumulate > 1
             ? $" ({par.Ranks} process(es) x {par.Accumulate} micro-batch(es) of {micro})" : "";
         monitors.OnStart(config, start, startMessage + ways);
+        if (memoryNote is not null) monitors.OnNote(memoryNote);
         var sw = Stopwatch.StartNew();
         var setup = new StepSetup(trainX, config, model, objective, opt, parameters, par, micro, device, dtype, sw);
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
@@ -186,6 +195,38 @@ public static class Pretrainer
         opt.Dispose();
         model.eval();
         return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds, start);
+    }
+
+    /// <summary>
+    /// A run whose memory estimate does not fit: where splitting the batch keeps the method
+    /// (<see cref="MemoryEstimate.AccumulationKeepsTheMethod"/>), the fewest micro-batches (a divisor of the batch) whose
+    /// estimate fits, measured again, and a line saying so; otherwise, or when no split fits, an ArgumentException (exit 2
+    /// in the CLI, nothing written) naming the estimate, the available memory and the flags that would make it fit.
+    /// </summary>
+    private static (DataParallel Parallel, string Note) FitInMemory(MemoryEstimate memory, RunConfig config, DataParallel par,
+        Tensor trainX, Device device, ScalarType dtype)
+    {
+        int batch = config.Train.Batch, fits = memory.LargestBatchThatFits();
+        if (MemoryEstimate.AccumulationKeepsTheMethod(config) && fits >= 1)
+        {
+            for (int k = par.Accumulate + 1; k <= batch; k++)
+            {
+                if (batch % k != 0 || batch / k > fits) continue;
+                var split = par with { Accumulate = k };
+                var again = MemoryEstimate.ForPretraining(trainX, config, device, dtype, split.MicroBatch(batch));
+                if (again is { Fits: false }) continue;
+                return (split, (again?.Describe() ?? memory.Describe()) + $"; batch {batch} does not fit at once, so each " +
+                    $"step accumulates {k} micro-batches of {batch / k} (the same effective batch; --accumulate {k})");
+            }
+        }
+        string accumulate = MemoryEstimate.AccumulationKeepsTheMethod(config)
+            ? $"--accumulate K (K micro-batches of --batch / K)"
+            : $"--accumulate would change {config.Algo}'s method (its loss couples the samples of a batch)";
+        throw new ArgumentException($"{memory.Describe()}: this run does not fit (it needs ~{MemoryBudget.Format(memory.PeakBytes - memory.NowBytes)} " +
+            $"more than the {MemoryBudget.Format(memory.NowBytes)} held now, {MemoryEstimate.Headroom:P0} of the available " +
+            $"memory is the most a run plans on). Make it fit with " +
+            (fits >= 1 ? $"--batch {fits} or less" : "a smaller model") + ", a smaller --preset or --decoder-depth, or a " +
+            $"larger mask ratio (fewer tokens reach the encoder); {accumulate}. Nothing was written");
     }
 
     /// <summary>What every optimizer step of a run uses; Clock runs from the start of this sitting.</summary>

@@ -24,6 +24,9 @@ public interface ITrainingMonitor
     /// <summary>Once, before the first step of this sitting (startStep: the checkpoint's step on a resume).</summary>
     void OnStart(RunConfig config, int startStep, string message) { }
 
+    /// <summary>A line for the user right after OnStart (the memory estimate, an adaptation the run made).</summary>
+    void OnNote(string line) { }
+
     /// <summary>After every optimizer step, outside its dispose scope; a monitor leaves model's mode as it found it.</summary>
     void OnStepDone(StepMetrics metrics, MetaMaeModel model) { }
 
@@ -45,6 +48,11 @@ public sealed class CombinedMonitor(params ITrainingMonitor?[] monitors) : ITrai
     public void OnStart(RunConfig config, int startStep, string message)
     {
         foreach (var m in parts) m.OnStart(config, startStep, message);
+    }
+
+    public void OnNote(string line)
+    {
+        foreach (var m in parts) m.OnNote(line);
     }
 
     public void OnStepDone(StepMetrics metrics, MetaMaeModel model)

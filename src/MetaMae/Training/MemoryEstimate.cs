@@ -1,0 +1,130 @@
+using MetaMae.Model;
+using MetaMae.Objectives;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MetaMae.Training;
+
+/// <summary>
+/// The peak resident memory of a pretraining, known before its first step (issue 33). Measured rather than modelled:
+/// a throwaway model of the run's configuration takes calibration steps (loss with the inner adaptation, backward; no
+/// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1, and the process's peak resident set
+/// (VmHWM, reset through /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
+/// fixed sequence length (activations, attention maps), so peak(B) = peak(b1) + (B - b1) x (peak(b2) - peak(b1)) /
+/// (b2 - b1), plus the optimizer's two moments per weight, which the calibration does not allocate. During the
+/// calibration the attention-map thresholds are scaled by b / B (ChunkedAttention.ScaleBudgets), so a long sequence
+/// that the full batch chunks is chunked alike. Everything random in a run is seeded per step, so the calibration
+/// changes no number of the run. Linux only (null elsewhere, and on a non-CPU device).
+/// </summary>
+/// <param name="PeakBytes">Estimated peak resident memory of the process during the run's steps.</param>
+/// <param name="NowBytes">Resident memory before the calibration (the data and the runtime).</param>
+/// <param name="AvailableBytes">What the process may still take (MemoryBudget), read before the calibration.</param>
+/// <param name="Batch">The (micro-)batch the estimate is for.</param>
+/// <param name="PerSampleBytes">The measured slope: bytes per sample of the batch.</param>
+/// <param name="Calibration">The calibration batches b1 and b2.</param>
+public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? AvailableBytes, int Batch, long PerSampleBytes,
+    (int B1, int B2) Calibration)
+{
+    /// <summary>The share of the available memory a run may plan to take: the rest is the estimate's margin.</summary>
+    public const double Headroom = 0.9;
+
+    /// <summary>Whether the run's growth over the memory it holds now fits the available memory (with headroom).</summary>
+    public bool Fits => AvailableBytes is not long a || PeakBytes - NowBytes <= Headroom * a;
+
+    /// <summary>The largest batch whose estimate fits (0 if none; the batch itself if there is nothing to compare).</summary>
+    public int LargestBatchThatFits()
+    {
+        if (AvailableBytes is not long a) return Batch;
+        long room = (long)(Headroom * a) - (PeakBytes - NowBytes - PerSampleBytes * (long)Batch);
+        return PerSampleBytes <= 0 ? Batch : (int)Math.Clamp(room / PerSampleBytes, 0, int.MaxValue);
+    }
+
+    /// <summary>"memory: ~3.1 GB at peak (batch 256; measured at 4 and 8 samples), 22.0 GB available".</summary>
+    public string Describe() =>
+        $"memory: ~{MemoryBudget.Format(PeakBytes)} at peak (batch {Batch}; measured at {Calibration.B1} and " +
+        $"{Calibration.B2} samples), " + (AvailableBytes is long a ? $"{MemoryBudget.Format(a + NowBytes)} available" : "available memory unknown");
+
+    /// <summary>The calibration's largest batch: 16 samples (a step of that size fits wherever a run is worth starting;
+    /// smaller ones leave the slope to the allocator's noise).</summary>
+    public const int CalibrationBatch = 16;
+
+    /// <summary>
+    /// Measures the estimate for pretraining config on trainX at (micro-)batch batch. Null where the process's peak memory
+    /// cannot be read or reset (not Linux) or on a non-CPU device.
+    /// </summary>
+    public static MemoryEstimate? ForPretraining(Tensor trainX, RunConfig config, Device device, ScalarType dtype, int batch)
+    {
+        if (device.type != DeviceType.CPU || ReadStatusKb("VmHWM") is null || !ResetPeak()) return null;
+        long? available = MemoryBudget.AvailableBytes();
+        long now = (ReadStatusKb("VmRSS") ?? 0) * 1024;
+        int b2 = Math.Min(batch, CalibrationBatch), b1 = Math.Max(1, b2 / 2);
+        using var model = Pretrainer.CreateModel(config, device, dtype);
+        var objective = Pretrainer.MakeObjective(config);
+        var head = (objective as IHasHead)?.Head;
+        if (head is not null) { if (dtype != ScalarType.Float32) head.to(dtype); head.to(device); head.train(); }
+        model.train();
+        long parameters = model.parameters().Concat(head?.parameters() ?? []).Sum(p => p.numel() * p.ElementSize);
+        long PeakAt(int b)
+        {
+            using var scale = ChunkedAttention.ScaleBudgets((double)b / batch);
+            Trim();                                                              // freed memory back: the peak is this step's
+            ResetPeak();
+            using (NewDisposeScope())
+            {
+                using var gen = new Generator(device: CPU).manual_seed(Pretrainer.Mix(config.Train.Seed, -1, 3));
+                var x = trainX.narrow(0, 0, b);
+                var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(dtype)).to(device);
+                var loss = objective.Loss(model, tokens, new BatchRandom(gen, 0, b)).Total;
+                loss.backward();
+                foreach (var p in model.parameters().Concat(head?.parameters() ?? [])) p.grad = null;
+            }
+            ChunkedAttention.ReleaseAfterStep();
+            return (ReadStatusKb("VmHWM") ?? 0) * 1024;
+        }
+        PeakAt(b1);                                                              // warm-up: one-time allocations
+        // each twice, the larger kept: the same step's peak varies by up to ~40% between repeats (allocator arenas)
+        long p1 = Math.Max(PeakAt(b1), PeakAt(b1)), p2 = b2 > b1 ? Math.Max(PeakAt(b2), PeakAt(b2)) : p1;
+        head?.Dispose();
+        long slope = b2 > b1 ? Math.Max(0, (p2 - p1) / (b2 - b1)) : 0;
+
+        long peak = p1 + slope * (batch - b1) + 2 * parameters;                  // + AdamW's two moments per weight
+        return new MemoryEstimate(peak, now, available, batch, slope, (b1, b2));
+    }
+
+    /// <summary>
+    /// Whether splitting a step's batch into micro-batches (--accumulate) keeps the method: true where every term of the
+    /// loss is a mean over samples (MAE, and MetaMAE without its task contrast); false where samples of a batch meet in
+    /// one term (MetaMAE's contrast has 2B - 2 negatives; the DABS baselines contrast or mix within the batch).
+    /// </summary>
+    public static bool AccumulationKeepsTheMethod(RunConfig c) =>
+        c.Algo == "mae" || (c.Algo == "metamae" && c.Objective.Lambda == 0);
+
+    private static long? ReadStatusKb(string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', '\t').Where(t => t.Length > 0).ElementAt(1));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
+        return null;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    /// <summary>Returns the memory glibc keeps after frees to the system, so the next step's peak is its own.</summary>
+    private static void Trim()
+    {
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    /// <summary>Resets the process's peak resident set to its current size (Linux: "5" to /proc/self/clear_refs).</summary>
+    private static bool ResetPeak()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+}
