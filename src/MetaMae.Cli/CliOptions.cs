@@ -109,11 +109,26 @@ internal static class CliOptions
             + "(every token's output; a probe concatenates them, which keeps position: L x D features)",
         DefaultValueFactory = _ => "mean",
     }.AcceptOnlyFromAmong(FeatureExtraction.Names);
-    internal static readonly Option<double> LabelFraction = new("--label-fraction")
+    internal static readonly Option<string> LabelFraction = new("--label-fraction")
     {
         Description = "Probe with this fraction of the training labels (a stratified subset seeded by --seed, the same rows for every "
-            + "encoder and the raw input), e.g. 0.1; 1 = all", DefaultValueFactory = _ => 1.0,
+            + "encoder and the raw input), e.g. 0.1; 1 = all. A list (0.1,1) probes each on the same frozen features",
+        DefaultValueFactory = _ => "1",
     };
+
+    /// <summary>The fractions of --label-fraction, in the order given: each in (0, 1], none twice.</summary>
+    internal static double[] LabelFractions(ParseResult p)
+    {
+        var text = p.GetValue(LabelFraction)!;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = parts.Select(t => double.TryParse(t, System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
+        if (values.Length == 0 || values.Any(v => !(v > 0 && v <= 1)))
+            throw new ArgumentException($"--label-fraction must be in (0, 1]: a fraction or a list of them, e.g. 0.1,1 (got '{text}')");
+        if (values.Distinct().Count() != values.Length)
+            throw new ArgumentException($"--label-fraction lists a fraction twice ('{text}')");
+        return values;
+    }
     internal static readonly Option<int?> ProbeBatch =
         new("--probe-batch") { Description = "Linear-probe batch (default: the dataset preset's)" };
     // bring your own data (Data/ByoData.cs)

@@ -108,7 +108,7 @@ internal static class CliRuns
         {
             Protocol = protocol, Epochs = p.GetValue(ProbeEpochs), Batch = p.GetValue(ProbeBatch) ?? preset.ProbeBatch,
             Seed = p.GetValue(Seed),
-            Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = p.GetValue(LabelFraction),
+            Features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!), LabelFraction = LabelFractions(p)[0],
         };
         return cap is int n ? o with { MaxIterations = n } : o;
     }

@@ -39,10 +39,12 @@ internal static class ProbeCommand
             SetPrecision(p, model, device);
             var po = ProbeOpts(p, dsPreset);
             foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
-            var r = LinearProbe.Run(model, ds, po);
+            var rs = LinearProbe.RunAtFractions(model, ds, po, LabelFractions(p));
+            var r = rs[0];
             var name = ckpt ?? "random init";
-            Console.WriteLine($"probe of {name} on {datasetName}: test {r.Metric} {r.Test:F4} " +
-                $"(validation {r.Validation:F4}, {r.Describe()})");
+            foreach (var ri in rs)
+                Console.WriteLine($"probe of {name} on {datasetName}: test {ri.Metric} {ri.Test:F4} " +
+                    $"(validation {ri.Validation:F4}, {ri.Describe()})");
             var json = new JsonObject
             {
                 ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
@@ -50,6 +52,7 @@ internal static class ProbeCommand
                 ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
             };
             AddProbeJson(json, r);
+            AddRows(json, ckpt is null ? "random_init" : "checkpoint", rs);
             PrintJson(p, json);
             return 0;
         });
@@ -62,15 +65,18 @@ internal static class ProbeCommand
         if (encoderGiven) throw new ArgumentException("give exactly one of --checkpoint FILE, --random-init or --raw-input");
         var datasetName = p.GetValue(DatasetOpt) ?? "dna-splice";
         var ds = LoadData(p, ref datasetName, out var preset);
-        var r = RawInputProbe.Run(ds, ProbeOpts(p, preset));
-        Console.WriteLine($"probe of the raw input on {datasetName}: test {r.Metric} {r.Test:F4} " +
-            $"(validation {r.Validation:F4}, {r.Describe()})");
+        var rs = RawInputProbe.RunAtFractions(ds, ProbeOpts(p, preset), LabelFractions(p));
+        var r = rs[0];
+        foreach (var ri in rs)
+            Console.WriteLine($"probe of the raw input on {datasetName}: test {ri.Metric} {ri.Test:F4} " +
+                $"(validation {ri.Validation:F4}, {ri.Describe()})");
         var json = new JsonObject
         {
             ["dataset"] = datasetName, ["raw_input"] = true, ["metric"] = r.Metric, ["test"] = r.Test, ["validation"] = r.Validation,
             ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
         };
         AddProbeJson(json, r);
+        AddRows(json, "raw_input", rs);
         PrintJson(p, json);
         return 0;
     }

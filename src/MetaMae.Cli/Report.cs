@@ -15,6 +15,21 @@ internal static class Report
         if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
     }
 
+    /// <summary>"rows": one object per probe result (encoder, label_fraction, metric, test, validation, features, probe,
+    /// probe_train_samples), the schema of `run --json`'s rows.</summary>
+    internal static void AddRows(JsonObject o, string encoder, IEnumerable<ProbeResult> results)
+    {
+        var rows = o["rows"] as JsonArray ?? [];
+        foreach (var r in results)
+            rows.Add(new JsonObject
+            {
+                ["encoder"] = encoder, ["label_fraction"] = r.LabelFraction, ["metric"] = r.Metric, ["test"] = r.Test,
+                ["validation"] = r.Validation, ["features"] = r.Features, ["probe"] = ProbeOptions.Name(r.Protocol),
+                ["probe_train_samples"] = r.TrainCount + r.ValidationCount,
+            });
+        o["rows"] = rows;
+    }
+
     internal static void PrintJson(ParseResult p, JsonObject o)
     {
         if (p.GetValue(Json)) Console.WriteLine(o.ToJsonString());

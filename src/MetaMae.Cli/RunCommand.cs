@@ -52,22 +52,29 @@ internal static class RunCommand
             foreach (var l in ProbeNotes.SmallClasses(ds)) Console.Error.WriteLine(l);
             var what = po.Protocol == ProbeProtocol.Paper ? $"paper probe, {po.Epochs} epochs" : "converged probe, L2 swept on validation";
             Console.Error.WriteLine($"probe ({what}) on frozen features of the pretrained encoder...");
-            var probe = LinearProbe.Run(pre.Model, ds, po);
+            var fractions = LabelFractions(p);
+            var probes = LinearProbe.RunAtFractions(pre.Model, ds, po, fractions);
             Console.Error.WriteLine("probe: the random-init encoder (same seed, same split), then the raw input...");
             using var baseline = Pretrainer.CreateModel(cfg, device);
-            var rnd = LinearProbe.Run(baseline, ds, po);
-            var raw = RawInputProbe.Run(ds, po);
+            var rnds = LinearProbe.RunAtFractions(baseline, ds, po, fractions);
+            var raws = RawInputProbe.RunAtFractions(ds, po, fractions);
+            var (probe, rnd, raw) = (probes[0], rnds[0], raws[0]);                  // the first fraction: the flat fields
             var png = Path.Combine(outDir, "probe.png");
             Console.Error.WriteLine("wrote " + (po.Protocol == ProbeProtocol.Paper
                 ? Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png)
                 : Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png, [.. probe.Penalties.Select(Math.Log10)],
                     "log10 L2 strength")));
 
+            var encoders = new[] { (Name: cfg.Algo, Label: cfg.Algo, Results: probes),
+                (Name: "random_init", Label: "random init", Results: rnds), (Name: "raw_input", Label: "raw input", Results: raws) };
             var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, " +
-                $"{cfg.Train.Steps} steps, seed {cfg.Train.Seed}")
-                .AddColumn("features").AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}").AddColumn("probe");
-            foreach (var (label, r) in new[] { (cfg.Algo, probe), ("random init", rnd), ("raw input", raw) })
-                table.AddRow(label, $"{r.Validation:F4}", $"{r.Test:F4}", Markup.Escape(r.Describe()));
+                $"{cfg.Train.Steps} steps, seed {cfg.Train.Seed}").AddColumn("features");
+            if (fractions.Length == 1) table.AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}");
+            else foreach (var f in fractions) table.AddColumn($"test {probe.Metric}, {f:0.###%} of the labels");
+            table.AddColumn(fractions.Length == 1 ? "probe" : $"probe ({fractions[0]:0.###%} of the labels)");
+            foreach (var (_, label, rs) in encoders)
+                table.AddRow([label, .. fractions.Length == 1 ? [$"{rs[0].Validation:F4}", $"{rs[0].Test:F4}"]
+                    : rs.Select(r => $"{r.Test:F4}"), Markup.Escape(rs[0].Describe())]);
             AnsiConsole.Write(table);
             var result = new JsonObject
             {
@@ -85,6 +92,8 @@ internal static class RunCommand
             AddProbeJson(result, probe);
             AddProbeJson(result, rnd, "random_init_");
             AddProbeJson(result, raw, "raw_input_");
+            // one row per (encoder, label fraction): the encoder's algorithm name, random_init or raw_input
+            foreach (var (encoderName, _, rs) in encoders) AddRows(result, encoderName, rs);
             AtomicFile.WriteText(Path.Combine(outDir, "result.json"),
                 result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             PrintJson(p, result);

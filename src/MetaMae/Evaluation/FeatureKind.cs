@@ -92,6 +92,13 @@ public static class FeatureExtraction
         {
             Stream(model, rawX, batch, features, (f, start) =>
             {
+                if (output is null)
+                {
+                    long width = f.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+                    Training.MemoryBudget.Ensure(rawX.shape[0] * width * f.ElementSize,
+                        $"the features of {rawX.shape[0]:N0} samples ({width:N0} values each)",
+                        "probe mean features instead of tokens, or stream them to a file with metamae embed");
+                }
                 output ??= empty([rawX.shape[0], .. f.shape.Skip(1)], f.dtype).DetachFromDisposeScope();
                 output.narrow(0, start, f.shape[0]).copy_(f);                   // rows start .. start + B
             });

@@ -194,6 +194,22 @@ public static class LinearProbe
             with { Features = FeatureExtraction.Name(o.Features) };
     }
 
+    /// <summary>
+    /// The probe of options o at each label fraction, on one extraction of the frozen features (per-token tasks extract
+    /// per fraction). Results in the order of fractions; o's own LabelFraction is ignored.
+    /// </summary>
+    public static ProbeResult[] RunAtFractions(MetaMaeModel model, Dataset ds, ProbeOptions o, IReadOnlyList<double> fractions)
+    {
+        o.Validate();
+        if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
+        if (ds.Task == TaskKind.TokenClassification || ds.Test is null)
+            return fractions.Select(f => Run(model, ds, o with { LabelFraction = f })).ToArray();
+        using var fTrainAll = Features(model, ds.Train.X, o.Features, o.FeatureBatch);
+        using var fTest = Features(model, ds.Test.X, o.Features, o.FeatureBatch);
+        return fractions.Select(f => RunOnFeatures(fTrainAll, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length,
+            o with { LabelFraction = f }) with { Features = FeatureExtraction.Name(o.Features) }).ToArray();
+    }
+
     public static ProbeResult RunOnFeatures(Tensor fTrainAll, Split train, Tensor fTest, Split test, TaskKind task, int classes,
         ProbeOptions o, Action<int, double, double>? onEpoch = null, (int[] Train, int[] Validation)? carve = null)
     {

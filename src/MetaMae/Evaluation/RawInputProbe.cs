@@ -106,6 +106,21 @@ public static class RawInputProbe
         return oh.index_select(2, keep);                                                      // (N, L, V - 1)
     }
 
+    /// <summary>The raw-input probe at each label fraction, on one computation of the raw features (per-token tasks:
+    /// per fraction). Results in the order of fractions.</summary>
+    public static ProbeResult[] RunAtFractions(Dataset ds, ProbeOptions o, IReadOnlyList<double> fractions)
+    {
+        o.Validate();
+        if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
+        if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
+        if (ds.Task == TaskKind.TokenClassification) return fractions.Select(f => Run(ds, o with { LabelFraction = f })).ToArray();
+        var vocabulary = Vocabulary(ds.Spec, ds.Train.X);
+        using var fTrain = Features(ds.Spec, ds.Train.X, vocabulary);
+        using var fTest = Features(ds.Spec, ds.Test.X, vocabulary);
+        return fractions.Select(f => LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length,
+            o with { LabelFraction = f }) with { Features = "raw" }).ToArray();
+    }
+
     /// <summary>The linear probe (options o, same split carve and protocol as an encoder's) on the raw input.</summary>
     public static ProbeResult Run(Dataset ds, ProbeOptions o)
     {
