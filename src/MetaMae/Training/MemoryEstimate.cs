@@ -11,7 +11,8 @@ namespace MetaMae.Training;
 /// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1, and the process's peak resident set
 /// (VmHWM, reset through /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
 /// fixed sequence length (activations, attention maps), so peak(B) = peak(b1) + (B - b1) x (peak(b2) - peak(b1)) /
-/// (b2 - b1), plus the optimizer's two moments per weight, which the calibration does not allocate. During the
+/// (b2 - b1), plus the optimizer's two moments per weight, which the calibration does not allocate, and a checkpoint's
+/// serialised copy of weights and moments. During the
 /// calibration the attention-map thresholds are scaled by b / B (ChunkedAttention.ScaleBudgets), so a long sequence
 /// that the full batch chunks is chunked alike. Everything random in a run is seeded per step, so the calibration
 /// changes no number of the run. Linux only (null elsewhere, and on a non-CPU device).
@@ -87,7 +88,9 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
         head?.Dispose();
         long slope = b2 > b1 ? Math.Max(0, (p2 - p1) / (b2 - b1)) : 0;
 
-        long peak = p1 + slope * (batch - b1) + 2 * parameters;                  // + AdamW's two moments per weight
+        // + AdamW's two moments per weight, and a checkpoint's serialised copy of weights and moments (SafeTensors.Save
+        // builds each tensor's bytes in managed memory before writing)
+        long peak = p1 + slope * (batch - b1) + 2 * parameters + 3 * parameters;
         return new MemoryEstimate(peak, now, available, batch, slope, (b1, b2));
     }
 
