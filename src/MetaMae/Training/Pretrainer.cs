@@ -223,8 +223,8 @@ public static class Pretrainer
             ? $"--accumulate K (K micro-batches of --batch / K)"
             : $"--accumulate would change {config.Algo}'s method (its loss couples the samples of a batch)";
         throw new ArgumentException($"{memory.Describe()}: this run does not fit (it needs ~{MemoryBudget.Format(memory.PeakBytes - memory.NowBytes)} " +
-            $"more than the {MemoryBudget.Format(memory.NowBytes)} held now, {MemoryEstimate.Headroom:P0} of the available " +
-            $"memory is the most a run plans on). Make it fit with " +
+            $"more than the {MemoryBudget.Format(memory.NowBytes)} held now; a run plans on {MemoryEstimate.Margin} x its " +
+            $"estimate in {MemoryEstimate.Headroom:P0} of the available memory). Make it fit with " +
             (fits >= 1 ? $"--batch {fits} or less" : "a smaller model") + ", a smaller --preset or --decoder-depth, or a " +
             $"larger mask ratio (fewer tokens reach the encoder); {accumulate}. Nothing was written");
     }
@@ -251,6 +251,9 @@ public static class Pretrainer
             opt.ZeroGrad();
             for (int k = 0; k < par.Accumulate; k++)                           // this rank's micro-batches of the global batch
             {
+                // each micro-batch's tensors are released before the next one's forward (the gradients live on): with
+                // the step's scope alone, 2 micro-batches of 120 peaked at 3.3 GB against 2.25 GB for one batch of 120
+                using var microScope = NewDisposeScope();
                 int first = par.ShardStart(config.Train.Batch, k);
                 // masks, Nearby-S: every shard redraws the step's global-batch noise and keeps its rows
                 using var gen = new Generator(device: CPU).manual_seed(Mix(config.Train.Seed, s, 3));
