@@ -124,7 +124,8 @@ internal static class CliOptions
         var values = parts.Select(t => double.TryParse(t, System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();
         if (values.Length == 0 || values.Any(v => !(v > 0 && v <= 1)))
-            throw new ArgumentException($"--label-fraction must be in (0, 1]: a fraction or a list of them, e.g. 0.1,1 (got '{text}')");
+            throw new ArgumentException(
+                $"--label-fraction must be in (0, 1]: a fraction or a list of them, e.g. 0.1,1 (got '{text}')");
         if (values.Distinct().Count() != values.Length)
             throw new ArgumentException($"--label-fraction lists a fraction twice ('{text}')");
         return values;
@@ -157,6 +158,9 @@ internal static class CliOptions
             Description = "--modality image from a CSV of pixel columns (one row per image, 8-bit values): 28x28 (grey), " +
                           "3x32x32 (channel first) or 32x32x3:channels-last",
         };
+    /// <summary>The options that describe --data, shared by every command that reads a dataset.</summary>
+    internal static Option[] DataOptions =>
+        [DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, ImageShapeOpt, LengthOpt];
     internal static readonly Option<int?> LengthOpt =
         new("--length") { Description = "Sequence length (crop / pad) or series window for --data" };
 
@@ -211,8 +215,7 @@ internal static class CliOptions
         foreach (var o in new Option[]
                  { DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Preset, Seed, Out, Threads, DeviceOpt, PrecisionOpt, Json })
             c.Add(o);
-        foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, ImageShapeOpt, LengthOpt })
-            c.Add(o);
+        foreach (var o in DataOptions) c.Add(o);
         foreach (var o in ByoCli.ByoTableOptions) c.Add(o);
         if (training)
             foreach (var o in new Option[]

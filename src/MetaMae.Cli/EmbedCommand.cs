@@ -21,8 +21,7 @@ public static class EmbedCommand
         foreach (var o in new Option[]
                  { CheckpointOpt, DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Threads, DeviceOpt, PrecisionOpt, Json })
             c.Add(o);
-        foreach (var o in new Option[] { DataOpt, ModalityOpt, LabelColumn, SplitColumn, AlphabetOpt, PatchOpt, ImageShapeOpt, LengthOpt })
-            c.Add(o);
+        foreach (var o in DataOptions) c.Add(o);
         foreach (var o in ByoTableOptions) c.Add(o);
         foreach (var o in new Option[] { EmbedOut, EmbedSplit, FeaturesOpt, EmbedBatch }) c.Add(o);
         c.SetAction(p =>

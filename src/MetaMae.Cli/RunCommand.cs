@@ -65,8 +65,11 @@ internal static class RunCommand
                 : Plots.ProbeCurve(probe.ValidationCurve, probe.TrainLossCurve, probe.Metric, png, [.. probe.Penalties.Select(Math.Log10)],
                     "log10 L2 strength")));
 
-            var encoders = new[] { (Name: cfg.Algo, Label: cfg.Algo, Results: probes),
-                (Name: "random_init", Label: "random init", Results: rnds), (Name: "raw_input", Label: "raw input", Results: raws) };
+            var encoders = new[]
+            {
+                (Name: cfg.Algo, Label: cfg.Algo, Results: probes), (Name: "random_init", Label: "random init", Results: rnds),
+                (Name: "raw_input", Label: "raw input", Results: raws),
+            };
             var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, " +
                 $"{cfg.Train.Steps} steps, seed {cfg.Train.Seed}").AddColumn("features");
             if (fractions.Length == 1) table.AddColumn($"validation {probe.Metric}").AddColumn($"test {probe.Metric}");

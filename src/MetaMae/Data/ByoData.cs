@@ -191,7 +191,8 @@ public static class ByoData
     static Dataset PixelCsv(string name, string path, ByoOptions o, ImageShape shape)
     {
         if (!File.Exists(path))
-            throw new DataFormatException($"{path}: --image-shape reads a CSV of pixel columns (one row per image), found a folder");
+            throw new DataFormatException(
+                $"{path}: --image-shape reads a CSV of pixel columns (one row per image), found a folder");
         var ignore = (o.IgnoreColumns ?? []).Concat(o.IdColumn is null ? [] : [o.IdColumn]).ToArray();
         var r = Formats.NumericCsv(path, Label(o), o.SplitColumn, ignore);
         int c = shape.Channels, h = shape.Height, w = shape.Width, per = c * h * w;

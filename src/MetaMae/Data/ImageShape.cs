@@ -17,8 +17,10 @@ public sealed record ImageShape(int Channels, int Height, int Width, bool Channe
         bool last = t.EndsWith(Last, StringComparison.Ordinal);
         if (last) t = t[..^Last.Length];
         var parts = t.Split('x');
-        var dims = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : -1).ToArray();
-        string expected = "expected HxW (grey), CxHxW (channel first) or HxWxC:channels-last, e.g. 28x28, 3x32x32, 32x32x3:channels-last";
+        var dims = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : -1)
+            .ToArray();
+        const string expected = "expected HxW (grey), CxHxW (channel first) or HxWxC:channels-last, e.g. 28x28, " +
+                                "3x32x32, 32x32x3:channels-last";
         if (dims.Length is not (2 or 3) || dims.Any(d => d < 1) || (last && dims.Length != 3))
             throw new ArgumentException($"--image-shape '{text}': {expected}");
         var shape = dims.Length == 2 ? new ImageShape(1, dims[0], dims[1], false)

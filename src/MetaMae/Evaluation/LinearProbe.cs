@@ -269,7 +269,8 @@ public static class LinearProbe
                 opt.Step();
                 double l = loss.ToDouble();
                 if (!double.IsFinite(l))
-                    throw new ArithmeticException($"the paper probe's training loss is {l} at epoch {e + 1}: no figure is reported");
+                    throw new ArithmeticException(
+                        $"the paper probe's training loss is {l} at epoch {e + 1}: no figure is reported");
                 lossSum += l;
                 batches++;
             }

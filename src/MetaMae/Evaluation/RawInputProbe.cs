@@ -45,7 +45,8 @@ public static class RawInputProbe
         return result;
     }
 
-    /// <summary>Input i's raw values of a batch (N, ..input raw shape), ids rounded to int64; the batch itself for one input.</summary>
+    /// <summary>Input i's raw values of a batch (N, ..input raw shape), ids rounded to int64; the batch itself for one
+    /// input.</summary>
     private static Tensor Segment(InputSpec spec, Tensor rawX, int i)
     {
         if (spec is not MultiInputSpec m) return rawX;
@@ -113,7 +114,8 @@ public static class RawInputProbe
         o.Validate();
         if (!ds.IsLabeled) throw new ArgumentException($"dataset '{ds.Name}' has no labels: nothing to probe");
         if (ds.Test is null) throw new ArgumentException($"dataset '{ds.Name}' has no test split");
-        if (ds.Task == TaskKind.TokenClassification) return fractions.Select(f => Run(ds, o with { LabelFraction = f })).ToArray();
+        if (ds.Task == TaskKind.TokenClassification)
+            return fractions.Select(f => Run(ds, o with { LabelFraction = f })).ToArray();
         var vocabulary = Vocabulary(ds.Spec, ds.Train.X);
         using var fTrain = Features(ds.Spec, ds.Train.X, vocabulary);
         using var fTest = Features(ds.Spec, ds.Test.X, vocabulary);

@@ -37,7 +37,8 @@ public static class MemoryBudget
         {
             foreach (var line in File.ReadLines("/proc/meminfo"))
                 if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                    return 1024 * long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+                        CultureInfo.InvariantCulture);
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

@@ -26,7 +26,8 @@ namespace MetaMae.Training;
 public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? AvailableBytes, int Batch, long PerSampleBytes,
     (int B1, int B2) Calibration)
 {
-    /// <summary>The share of the available memory a run may plan to take: the rest is for everything else on the machine.</summary>
+    /// <summary>The share of the available memory a run may plan to take: the rest is for everything else on the
+    /// machine.</summary>
     public const double Headroom = 0.9;
 
     /// <summary>The estimate's error a plan allows for: on 9 configurations it was within 0.89-1.06 of the measured
@@ -47,7 +48,8 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     /// <summary>"memory: ~3.1 GB at peak (batch 256; measured at 4 and 8 samples), 22.0 GB available".</summary>
     public string Describe() =>
         $"memory: ~{MemoryBudget.Format(PeakBytes)} at peak (batch {Batch}; measured at {Calibration.B1} and " +
-        $"{Calibration.B2} samples), " + (AvailableBytes is long a ? $"{MemoryBudget.Format(a + NowBytes)} available" : "available memory unknown");
+        $"{Calibration.B2} samples), " +
+        (AvailableBytes is long a ? $"{MemoryBudget.Format(a + NowBytes)} available" : "available memory unknown");
 
     /// <summary>The calibration's largest batch: 16 samples (a step of that size fits wherever a run is worth starting;
     /// smaller ones leave the slope to the allocator's noise).</summary>

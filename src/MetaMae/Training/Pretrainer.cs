@@ -222,7 +222,8 @@ public static class Pretrainer
         string accumulate = MemoryEstimate.AccumulationKeepsTheMethod(config)
             ? $"--accumulate K (K micro-batches of --batch / K)"
             : $"--accumulate would change {config.Algo}'s method (its loss couples the samples of a batch)";
-        throw new ArgumentException($"{memory.Describe()}: this run does not fit (it needs ~{MemoryBudget.Format(memory.PeakBytes - memory.NowBytes)} " +
+        throw new ArgumentException($"{memory.Describe()}: this run does not fit (it needs " +
+            $"~{MemoryBudget.Format(memory.PeakBytes - memory.NowBytes)} " +
             $"more than the {MemoryBudget.Format(memory.NowBytes)} held now; a run plans on {MemoryEstimate.Margin} x its " +
             $"estimate in {MemoryEstimate.Headroom:P0} of the available memory). Make it fit with " +
             (fits >= 1 ? $"--batch {fits} or less" : "a smaller model") + ", a smaller --preset or --decoder-depth, or a " +
