@@ -267,7 +267,7 @@ public class ImageCaptionRawInputTests(ITestOutputHelper output)
 {
     /// <summary>
     /// emoji-captions' raw-input probe under a 1.5 GB memory cgroup: it finishes (measured peak ~0.6 GB) instead of
-    /// growing to the machine's 24 GB and the OOM killer, as the caption's positional one-hot (32 x 30,521 columns, 11.7 GB
+    /// growing to the machine's 24 GB and the OOM killer, as the caption's positional one-hot (32 x 30,521 columns, 6.0 GB
     /// in float32) did; the caption is a bag of words over the ids the training split uses. With less memory than the
     /// probe's estimate (METAMAE_AVAILABLE_MEMORY_MB=40) it stops first with one error naming both figures (exit 2).
     /// </summary>

@@ -19,8 +19,9 @@ public static class RawInputProbe
 {
     /// <summary>
     /// The widest positional one-hot (length x vocabulary columns) of one token input that the raw row keeps: 65,536
-    /// (protein-families: 256 x 24). Wider inputs become a bag of words: emoji-captions' caption is 32 x 30,521 =
-    /// 976,672 columns one-hot, 11.7 GB for its 1,500 training samples in float32, and was killed by the kernel.
+    /// (protein-families: 128 x 25 = 3,200). Wider inputs become a bag of words: emoji-captions' caption is 32 x 30,521 =
+    /// 976,672 columns one-hot, 6.0 GB in float32 for its 1,524 training samples before the probe's float64 copies, and
+    /// the process was killed by the kernel.
     /// </summary>
     public const long MaxOneHotColumns = 1L << 16;
 
