@@ -186,20 +186,24 @@ public class InteropTests
 /// <summary>A fact that is reported as skipped, with the reason, when python3 cannot import torch.</summary>
 public sealed class TorchFactAttribute : FactAttribute
 {
-    public static readonly string? Python = FindPythonWithTorch();
+    public static readonly string? Python = PythonWith("torch", ["python3", "/usr/bin/python3"]);
 
     public TorchFactAttribute()
     {
         if (Python is null) Skip = "python3 with torch is not installed (Debian: apt-get install python3-torch); the byte-level fixture tests cover the format";
     }
 
-    private static string? FindPythonWithTorch()
+    /// <summary>The first of the pythons that imports module, or null.</summary>
+    internal static string? PythonWith(string module, string[] pythons)
     {
-        foreach (var py in new[] { "python3", "/usr/bin/python3" })
+        foreach (var py in pythons)
         {
             try
             {
-                using var p = Process.Start(new ProcessStartInfo(py, ["-c", "import torch"]) { RedirectStandardError = true, RedirectStandardOutput = true });
+                using var p = Process.Start(new ProcessStartInfo(py, ["-c", "import " + module])
+                {
+                    RedirectStandardError = true, RedirectStandardOutput = true,
+                });
                 if (p is null) continue;
                 p.WaitForExit(60_000);
                 if (p.HasExited && p.ExitCode == 0) return py;

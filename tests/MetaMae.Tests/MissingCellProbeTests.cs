@@ -181,30 +181,11 @@ public class MissingCellProbeTests(ITestOutputHelper output)
 /// <summary>A theory that is reported as skipped, with the reason, when python3 cannot import sklearn.</summary>
 public sealed class SklearnTheoryAttribute : TheoryAttribute
 {
-    public static readonly string? Python = Find();
+    public static readonly string? Python = TorchFactAttribute.PythonWith("sklearn", ["/usr/bin/python3", "python3"]);
 
     public SklearnTheoryAttribute()
     {
         if (Python is null) Skip = "python3 with scikit-learn is not installed (Debian: apt-get install python3-sklearn)";
-    }
-
-    private static string? Find()
-    {
-        foreach (var py in new[] { "/usr/bin/python3", "python3" })
-        {
-            try
-            {
-                using var p = Process.Start(new ProcessStartInfo(py, ["-c", "import sklearn"])
-                {
-                    RedirectStandardError = true, RedirectStandardOutput = true,
-                });
-                if (p is null) continue;
-                p.WaitForExit(60_000);
-                if (p.HasExited && p.ExitCode == 0) return py;
-            }
-            catch (System.ComponentModel.Win32Exception) { }
-        }
-        return null;
     }
 }
 

@@ -31,17 +31,45 @@ public static class MemoryBudget
         ? (bytes / 1e9).ToString("0.0", CultureInfo.InvariantCulture) + " GB"
         : (bytes / 1e6).ToString("0", CultureInfo.InvariantCulture) + " MB";
 
-    private static long? MemAvailable()
+    private static long? MemAvailable() => KbField("/proc/meminfo", "MemAvailable");
+
+    /// <summary>This process's resident set now and its peak (VmRSS, VmHWM of /proc/self/status) in bytes; null where
+    /// they cannot be read (not Linux).</summary>
+    public static (long Rss, long Peak)? Resident()
+    {
+        var rss = KbField("/proc/self/status", "VmRSS");
+        var peak = KbField("/proc/self/status", "VmHWM");
+        return rss is long r ? (r, peak ?? r) : null;
+    }
+
+    /// <summary>Resets this process's peak resident set to its current size (Linux: "5" to /proc/self/clear_refs);
+    /// false where that is not possible.</summary>
+    public static bool ResetPeak()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    /// <summary>Returns the memory glibc keeps after frees to the system (malloc_trim), so a later peak is its own.</summary>
+    public static void Trim()
+    {
+        try { MallocTrim(0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    /// <summary>The value of a "Key:   123 kB" line of a /proc file, in bytes; null if absent or unreadable.</summary>
+    private static long? KbField(string path, string key)
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/meminfo"))
-                if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
-                    return 1024 * long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
-                        CultureInfo.InvariantCulture);
+            foreach (var line in File.ReadLines(path))
+                if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                    return 1024 * long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
         }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
         return null;
     }
 

@@ -61,9 +61,9 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     /// </summary>
     public static MemoryEstimate? ForPretraining(Tensor trainX, RunConfig config, Device device, ScalarType dtype, int batch)
     {
-        if (device.type != DeviceType.CPU || ReadStatusKb("VmHWM") is null || !ResetPeak()) return null;
+        if (device.type != DeviceType.CPU || MemoryBudget.Resident() is not var (now, _) || !MemoryBudget.ResetPeak())
+            return null;
         long? available = MemoryBudget.AvailableBytes();
-        long now = (ReadStatusKb("VmRSS") ?? 0) * 1024;
         int b2 = Math.Min(batch, CalibrationBatch), b1 = Math.Max(1, b2 / 2);
         using var model = Pretrainer.CreateModel(config, device, dtype);
         var objective = Pretrainer.MakeObjective(config);
@@ -74,8 +74,8 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
         long PeakAt(int b)
         {
             using var scale = ChunkedAttention.ScaleBudgets((double)b / batch);
-            Trim();                                                              // freed memory back: the peak is this step's
-            ResetPeak();
+            MemoryBudget.Trim();                                                 // freed memory back: the peak is this step's
+            MemoryBudget.ResetPeak();
             using (NewDisposeScope())
             {
                 using var gen = new Generator(device: CPU).manual_seed(Pretrainer.Mix(config.Train.Seed, -1, 3));
@@ -86,14 +86,13 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
                 foreach (var p in model.parameters().Concat(head?.parameters() ?? [])) p.grad = null;
             }
             ChunkedAttention.ReleaseAfterStep();
-            return (ReadStatusKb("VmHWM") ?? 0) * 1024;
+            return MemoryBudget.Resident()?.Peak ?? 0;
         }
         PeakAt(b1);                                                              // warm-up: one-time allocations
         // each twice, the larger kept: the same step's peak varies by up to ~40% between repeats (allocator arenas)
         long p1 = Math.Max(PeakAt(b1), PeakAt(b1)), p2 = b2 > b1 ? Math.Max(PeakAt(b2), PeakAt(b2)) : p1;
         head?.Dispose();
         long slope = b2 > b1 ? Math.Max(0, (p2 - p1) / (b2 - b1)) : 0;
-
         // + AdamW's two moments per weight, and a checkpoint's serialised copy of weights and moments (SafeTensors.Save
         // builds each tensor's bytes in managed memory before writing)
         long peak = p1 + slope * (batch - b1) + 2 * parameters + 3 * parameters;
@@ -107,33 +106,4 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     /// </summary>
     public static bool AccumulationKeepsTheMethod(RunConfig c) =>
         c.Algo == "mae" || (c.Algo == "metamae" && c.Objective.Lambda == 0);
-
-    private static long? ReadStatusKb(string key)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith(key + ":", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', '\t').Where(t => t.Length > 0).ElementAt(1));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { }
-        return null;
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
-
-    /// <summary>Returns the memory glibc keeps after frees to the system, so the next step's peak is its own.</summary>
-    private static void Trim()
-    {
-        try { MallocTrim(0); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
-    }
-
-    /// <summary>Resets the process's peak resident set to its current size (Linux: "5" to /proc/self/clear_refs).</summary>
-    private static bool ResetPeak()
-    {
-        try { File.WriteAllText("/proc/self/clear_refs", "5"); return true; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
-    }
 }

@@ -187,19 +187,9 @@ public static class StepBenchmark
     }
 
     /// <summary>Resident set size now and its peak (VmRSS, VmHWM from /proc/self/status), in MB; falls back to the working set.</summary>
-    public static (double Rss, double Peak) Rss()
-    {
-        const string status = "/proc/self/status";
-        double rss = Environment.WorkingSet / 1048576.0, peak = double.NaN;
-        if (File.Exists(status))
-            foreach (var line in File.ReadLines(status))
-            {
-                if (line.StartsWith("VmRSS:")) rss = Kb(line) / 1024.0;
-                else if (line.StartsWith("VmHWM:")) peak = Kb(line) / 1024.0;
-            }
-        return (rss, double.IsNaN(peak) ? rss : peak);
-        static double Kb(string l) => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-    }
+    public static (double Rss, double Peak) Rss() => MemoryBudget.Resident() is var (rss, peak)
+        ? (rss / 1048576.0, peak / 1048576.0)
+        : (Environment.WorkingSet / 1048576.0, Environment.WorkingSet / 1048576.0);
 
     /// <summary>Which allocator libtorch's allocations go through (LD_PRELOAD of jemalloc or tcmalloc, else glibc).</summary>
     public static string Allocator()
