@@ -13,10 +13,11 @@ internal static class Report
         o[prefix + "label_fraction"] = r.LabelFraction;
         o[prefix + "probe_train_samples"] = r.TrainCount + r.ValidationCount;
         if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
+        if (r.Record is not null) o[prefix + "probe_protocol"] = r.Record.ToJson();
     }
 
     /// <summary>"rows": one object per probe result (encoder, label_fraction, metric, test, validation, features, probe,
-    /// probe_train_samples), the schema of `run --json`'s rows.</summary>
+    /// probe_train_samples, probe_protocol), the schema of `run --json`'s rows.</summary>
     internal static void AddRows(JsonObject o, string encoder, IEnumerable<ProbeResult> results)
     {
         var rows = o["rows"] as JsonArray ?? [];
@@ -25,7 +26,7 @@ internal static class Report
             {
                 ["encoder"] = encoder, ["label_fraction"] = r.LabelFraction, ["metric"] = r.Metric, ["test"] = r.Test,
                 ["validation"] = r.Validation, ["features"] = r.Features, ["probe"] = ProbeOptions.Name(r.Protocol),
-                ["probe_train_samples"] = r.TrainCount + r.ValidationCount,
+                ["probe_train_samples"] = r.TrainCount + r.ValidationCount, ["probe_protocol"] = r.Record?.ToJson(),
             });
         o["rows"] = rows;
     }

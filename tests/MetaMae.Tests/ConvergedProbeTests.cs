@@ -128,7 +128,8 @@ public class ConvergedProbeTests
         var rng = new Random(7);
         var yy = y.Select(v => rng.NextDouble() < 0.2 ? rng.Next(3) : v).ToArray();
         var r = Probe(x[..300], yy[..300], x[300..], yy[300..], 3,
-            new ProbeOptions { Protocol = ProbeProtocol.Paper, Epochs = 30, Batch = 32, Lr = 1e-3, Seed = 2 });
+            new ProbeOptions { Protocol = ProbeProtocol.Paper, Epochs = 30, Batch = 32, Lr = 1e-3, Seed = 2,
+                Standardize = true });                                            // issue 34 made raw features the default
         Assert.Equal(ProbeProtocol.Paper, r.Protocol);
         // figures printed by this call at 880bcc9, where ProbeOptions had no Protocol and the paper probe was the only one
         Assert.Equal(PaperPinned.Test, r.Test, 6);

@@ -19,7 +19,9 @@ public class EndToEndTests
         Assert.True(pre.Losses[^1].Loss < pre.Losses[0].Loss, "the loss should go down");
         // the paper's probe (100 epochs of Adam 1e-4), under which this claim was made; with the converged probe
         // (issue 15) the random-init encoder scores as high or higher at this budget (0.819 against 0.815 / 0.804)
-        var po = new ProbeOptions { Batch = 64, Protocol = ProbeProtocol.Paper };
+        // on standardised features, as that probe was then; the exact paper probe (raw features, issue 34) barely
+        // leaves the class prior in 100 epochs at this budget (0.508 random init against 0.507 / 0.508)
+        var po = new ProbeOptions { Batch = 64, Protocol = ProbeProtocol.Paper, Standardize = true };
         var trained = LinearProbe.Run(pre.Model, ds, po);
         using var baseline = Pretrainer.CreateModel(cfg, CPU);
         var random = LinearProbe.Run(baseline, ds, po);

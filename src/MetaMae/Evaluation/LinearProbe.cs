@@ -42,9 +42,11 @@ public sealed record ProbeOptions
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Seed of the validation carve-out, head init and shuffling.</summary>
     public long Seed { get; init; } = 0;
-    /// <summary>Standardise features with the probe-training split's mean and std before the head
-    /// (MAE's linear probe does the same with an affine-free BatchNorm). Still a linear probe.</summary>
-    public bool Standardize { get; init; } = true;
+    /// <summary>Paper probe: standardise features with the probe-training split's mean and std before the head (MAE's
+    /// own probe does so with an affine-free BatchNorm). Off: the paper's probe and the authors' linear_evaluation.py
+    /// train on the features as they come out (reference-notes.md, issue 34). The converged probe always standardises
+    /// (its L2 path needs centred columns), and says so in its <see cref="ProbeRecord"/>.</summary>
+    public bool Standardize { get; init; }
     /// <summary>Batch size of feature extraction (no gradients).</summary>
     public int FeatureBatch { get; init; } = 256;
     /// <summary>Which frozen features the head sees: mean over non-CLS tokens (the paper's), the CLS output, or every
@@ -103,6 +105,8 @@ public sealed record ProbeResult(string Metric, double Validation, double Test, 
     public string Features { get; init; } = "mean";
     /// <summary>The fraction of the training labels used (<see cref="ProbeOptions.LabelFraction"/>).</summary>
     public double LabelFraction { get; init; } = 1.0;
+    /// <summary>How the head was trained and which figure was read (issue 34); every result file stores it.</summary>
+    public ProbeRecord? Record { get; init; }
 
     /// <summary>One phrase naming the probe, its regularisation and whether it converged.</summary>
     public string Describe() => (Features is "mean" or "raw" ? "" : $"{Features} features, ") +
@@ -224,8 +228,10 @@ public static class LinearProbe
             $"the linear probe on {fTrainAll.shape[0]:N0} + {fTest.shape[0]:N0} samples x {width:N0} features",
             "probe fewer or narrower features (--features mean instead of tokens, a smaller --label-fraction) or free memory");
         if (o.Protocol == ProbeProtocol.Converged)
-            return ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx))
-                with { LabelFraction = o.LabelFraction };
+        {
+            var c = ConvergedProbe.Run(fTrainAll, train, fTest, test, task, classes, o, (trIdx, vaIdx));
+            return c with { LabelFraction = o.LabelFraction, Record = ProbeRecord.Of(o, c) };
+        }
         using var scope = NewDisposeScope();
         var fTr = fTrainAll.index_select(0, tensor(trIdx.Select(i => (long)i).ToArray()));
         var fVa = fTrainAll.index_select(0, tensor(vaIdx.Select(i => (long)i).ToArray()));
@@ -295,7 +301,7 @@ public static class LinearProbe
             valCurve, lossCurve, trIdx.Length, vaIdx.Length, test.Count)
         {
             Protocol = ProbeProtocol.Paper, Regularization = o.WeightDecay, Converged = bestEpoch <= 0.9 * o.Epochs,
-            LabelFraction = o.LabelFraction,
+            LabelFraction = o.LabelFraction, Record = ProbeRecord.Of(o, null),
         };
     }
 

@@ -222,7 +222,7 @@ public static class ExperimentSuite
             ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo, ["metric"] = probe.Metric,
             ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
             ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
-            ["probe_detail"] = probe.Describe(),
+            ["probe_detail"] = probe.Describe(), ["probe_protocol"] = probe.Record?.ToJson(),
             ["pretrain_seconds"] = seconds,
             ["points"] = new JsonArray(points.Select(p =>
                 (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
