@@ -207,8 +207,26 @@ internal static class CliOptions
         Description = "Linear learning-rate warm-up over the first N steps (default 0)",
     };
 
+    internal static readonly Option<ProjectorBatchNorm?> ProjectorBnOpt = new("--projector-bn")
+    {
+        Description = "Task-contrast projector's BatchNorm: per-view (the authors' code: each view's own batch " +
+                      "statistics, default) or joint (both views at once, as before issue 34)",
+        CustomParser = r => r.Tokens[0].Value switch
+        {
+            "per-view" => ProjectorBatchNorm.PerView,
+            "joint" => ProjectorBatchNorm.Joint,
+            var v => throw new ArgumentException($"--projector-bn must be per-view or joint (got '{v}')"),
+        },
+    };
+    internal static readonly Option<int?> MinVisibleOpt = new("--min-visible")
+    {
+        Description = "Fewest visible tokens per sample for mae / metamae (default 1: the mask ratio alone decides, " +
+                      "as the paper; Table 8's ratios leave 1-2 visible on grids of 9-16 tokens)",
+    };
+
     /// <summary>The flags above, for the training commands; they define a run (a resume may not change them).</summary>
-    internal static Option[] AdaptationFlags => [InnerLossOpt, DistanceOpt, LrScheduleOpt, WarmupStepsOpt];
+    internal static Option[] AdaptationFlags =>
+        [InnerLossOpt, DistanceOpt, LrScheduleOpt, WarmupStepsOpt, ProjectorBnOpt, MinVisibleOpt];
 
     internal static Command WithCommon(Command c, bool training)
     {

@@ -59,6 +59,7 @@ internal static class CliResume
         if (p.GetValue(DataOpt) is null) Check(DatasetOpt, stored.Dataset);
         Check(InnerLossOpt, o.InnerLoss); Check(DistanceOpt, o.Distance);
         Check(LrScheduleOpt, stored.Train.LrSchedule); Check(WarmupStepsOpt, stored.Train.WarmupSteps);
+        Check(ProjectorBnOpt, o.ProjectorBatchNorm); Check(MinVisibleOpt, o.MinVisible);
         if (conflicts.Count > 0)
             throw new ArgumentException($"--resume continues the run of {source}, whose settings differ from the command's: " +
                                         $"{string.Join("; ", conflicts)}. Give the run's values or drop those options " +

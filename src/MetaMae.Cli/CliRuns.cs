@@ -52,6 +52,7 @@ internal static class CliRuns
             NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
             Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
             InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
+            ProjectorBatchNorm = p.GetValue(ProjectorBnOpt), MinVisible = p.GetValue(MinVisibleOpt),
             LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt), Precision = p.GetValue(PrecisionOpt),
         });
         var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{ByoCli.SafeRunName(p, name)}-{algo}-{presetName}-s{seed}");

@@ -22,6 +22,7 @@ public class PinnedLossTests(ITestOutputHelper output)
         {
             MaskRatio = 0.75, Adapt = algo == "metamae", Alpha = 0.5, NearbyRatio = 0.3, Lambda = algo == "metamae" ? 1.0 : 0,
             SecondOrder = !firstOrder, Temperature = 0.5,
+            ProjectorBatchNorm = ProjectorBatchNorm.Joint,        // as at 351d501; per view since issue 34
         };
         return new RunConfig(algo, "synthetic", spec, ModelConfig.Tiny, obj, new TrainOptions { Steps = 4, Batch = 8, Seed = 7, LogEvery = 1 });
     }

@@ -63,7 +63,8 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
     public static readonly string[] SettingKeys =
         ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
-         "inner_loss", "distance", "lr_schedule", "warmup_steps", "preset", .. ProbeSettingKeys];
+         "inner_loss", "distance", "lr_schedule", "warmup_steps", "projector_bn", "min_visible", "preset",
+         .. ProbeSettingKeys];
 
     /// <summary>Paired differences to report (plan "pairs": [{"a": ROW, "b": ROW}]).</summary>
     public PlanPair[] Pairs { get; init; } = [];
@@ -293,6 +294,12 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 "distance" => o with { Distance = S(ObjectiveOptions.Distances) },
                 "lr_schedule" => o with { LrSchedule = S(TrainOptions.LrSchedules) },
                 "warmup_steps" => o with { WarmupSteps = I() },
+                "projector_bn" => o with
+                {
+                    ProjectorBatchNorm = S(["per-view", "joint"]) == "joint" ? ProjectorBatchNorm.Joint
+                        : ProjectorBatchNorm.PerView,
+                },
+                "min_visible" => o with { MinVisible = I() },
                 _ => o,
             };
         }

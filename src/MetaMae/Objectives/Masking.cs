@@ -18,11 +18,14 @@ public sealed record Masking(Tensor KeepIds, Tensor IdsRestore, Tensor Mask) : I
     /// <summary>Reconstruction targets (B, L): the masked tokens that are observed (a missing token never is one).</summary>
     public Tensor Query { get; private init; } = Mask;
 
-    /// <summary>Tokens kept per sample: int(L * (1 - ratio)), as the authors' code.</summary>
-    public static int KeepCount(int tokens, double maskRatio)
+    /// <summary>Tokens kept per sample: int(L * (1 - ratio)), as the authors' code, raised to minVisible
+    /// (<see cref="ObjectiveOptions.MinVisible"/>; 1, the authors', changes nothing).</summary>
+    public static int KeepCount(int tokens, double maskRatio, int minVisible = 1)
     {
         if (maskRatio is <= 0 or >= 1) throw new ArgumentException($"mask ratio must be in (0, 1) (got {maskRatio})");
-        int keep = (int)(tokens * (1 - maskRatio));
+        int keep = Math.Max((int)(tokens * (1 - maskRatio)), minVisible);
+        if (minVisible > 1 && keep >= tokens)
+            throw new ArgumentException($"--min-visible {minVisible} leaves no masked token out of {tokens}");
         if (keep < 1) throw new ArgumentException($"mask ratio {maskRatio} leaves no visible token out of {tokens}");
         if (keep >= tokens) throw new ArgumentException($"mask ratio {maskRatio} masks no token out of {tokens}");
         return keep;
@@ -31,9 +34,9 @@ public sealed record Masking(Tensor KeepIds, Tensor IdsRestore, Tensor Mask) : I
     /// <summary>Per sample, uniform random: argsort of uniform noise, the first `keep` are visible. With observed
     /// (B, L) (0 = missing), missing tokens sort last, i.e. are masked first; the same noise is drawn either way.</summary>
     public static Masking Random(long batch, int tokens, double maskRatio, BatchRandom gen, Device device, ScalarType dtype,
-        Tensor? observed = null)
+        Tensor? observed = null, int minVisible = 1)
     {
-        int keep = KeepCount(tokens, maskRatio);
+        int keep = KeepCount(tokens, maskRatio, minVisible);
         using var scope = NewDisposeScope();
         var noise = gen.Rand(batch, tokens).to(device);   // drawn on CPU: same numbers on every device and every sharding
         if (observed is not null) noise = noise + 2 * (1 - observed.to(noise.dtype));   // noise in [0, 1): missing -> [2, 3)

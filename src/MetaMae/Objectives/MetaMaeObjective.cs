@@ -1,8 +1,21 @@
+using System.Text.Json.Serialization;
 using MetaMae.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MetaMae.Objectives;
+
+/// <summary>How the task-contrastive projector's BatchNorm sees the two views (issue 34).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ProjectorBatchNorm>))]
+public enum ProjectorBatchNorm
+{
+    /// <summary>The authors' code: the projector runs once per view (pool Z, then pool Z*), so each view is
+    /// normalised with its own batch statistics.</summary>
+    [JsonStringEnumMemberName("per-view")] PerView,
+    /// <summary>Before issue 34: one call on both views concatenated (2B rows), statistics shared by the views.
+    /// Runs stored before the switch existed load as this.</summary>
+    [JsonStringEnumMemberName("joint")] Joint,
+}
 
 /// <summary>
 /// Switches of MetaMAE (paper Eq. 2-5, Algorithm 1). With Adapt = false and Lambda = 0 this is plain
@@ -40,6 +53,16 @@ public sealed record ObjectiveOptions
     /// </summary>
     public string Distance { get; init; } = "mse";
 
+    /// <summary>Projector BatchNorm per view (the authors') or over both views at once (<see cref="ProjectorBatchNorm"/>).
+    /// </summary>
+    public ProjectorBatchNorm ProjectorBatchNorm { get; init; } = ProjectorBatchNorm.PerView;
+    /// <summary>
+    /// Fewest visible tokens per sample (mae and metamae). 1, the default, is the authors' int(L x (1 - ratio)):
+    /// Table 8's ratios then leave 1-2 visible tokens on small grids (9 tokens at 0.85 keep 1). A larger value
+    /// keeps that many whatever the ratio (a departure from the paper, for such grids).
+    /// </summary>
+    public int MinVisible { get; init; } = 1;
+
     /// <summary>Values of InnerLoss and Distance (the CLI flags --inner-loss and --distance).</summary>
     public static readonly string[] InnerLosses = ["reference", "paper"];
     public static readonly string[] Distances = ["mse", "sq-l2", "l2"];
@@ -52,6 +75,9 @@ public sealed record ObjectiveOptions
         if (NearbyRatio is < 0 or > 1) throw new ArgumentException($"--r must be in [0, 1] (got {NearbyRatio})");
         if (Lambda < 0 || double.IsNaN(Lambda)) throw new ArgumentException($"--lambda must be >= 0 (got {Lambda})");
         if (Temperature <= 0) throw new ArgumentException($"--temperature must be > 0 (got {Temperature})");
+        if (MinVisible < 1) throw new ArgumentException($"--min-visible must be >= 1 (got {MinVisible})");
+        if (!Enum.IsDefined(ProjectorBatchNorm))
+            throw new ArgumentException($"--projector-bn must be per-view or joint (got {ProjectorBatchNorm})");
         if (!InnerLosses.Contains(InnerLoss))
             throw new ArgumentException($"--inner-loss must be one of {string.Join(", ", InnerLosses)} (got '{InnerLoss}')");
         if (!Distances.Contains(Distance))
@@ -88,7 +114,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         var dtype = model.parameters().First().dtype;
         var observed = Data.Missing.Observed(tokens, dtype);                     // (B, L) or null: missing cells (NaN)
         if (observed is not null) tokens = Data.Missing.Impute(tokens);          // never a target, hidden when it can be
-        using var m = Masking.Random(b, L, o.MaskRatio, gen, tokens.device, dtype, observed);
+        using var m = Masking.Random(b, L, o.MaskRatio, gen, tokens.device, dtype, observed, o.MinVisible);
 
         // 1. amortised latent Z of the visible tokens (CLS row first)
         var (latent, restore) = model.EncodeMasked(tokens, m);                  // (B, 1+keep, D); depth 0: (B, 1+L, D)
@@ -126,8 +152,11 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
             ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
         if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner, change, gain);
 
-        // 5. task contrast between h(pool Z) and h(pool Z*), projector on the 2B batch at once
-        var proj = model.Project(cat([Losses.Pool(latent), Losses.Pool(z)], 0));
+        // 5. task contrast between h(pool Z) and h(pool Z*): (2B, P), the projector once per view (the authors')
+        //    or once on both (joint BatchNorm statistics)
+        var proj = o.ProjectorBatchNorm == ProjectorBatchNorm.PerView
+            ? cat([model.Project(Losses.Pool(latent)), model.Project(Losses.Pool(z))], 0)
+            : model.Project(cat([Losses.Pool(latent), Losses.Pool(z)], 0));
         var con = Losses.NtXent(proj, o.Temperature);
         var total = query + o.Lambda * con;
         return new LossParts(total, queryValue, con.ToDouble(), inner, change, gain);

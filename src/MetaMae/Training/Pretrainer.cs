@@ -76,7 +76,7 @@ public static class Pretrainer
         config.Train.Validate();
         ComputePrecision.EnsureSupported(config.Train.Precision, device);
         config.Spec.CheckBatch(trainX, $"training data of '{config.Dataset}'");
-        Masking.KeepCount(config.Spec.NumTokens, config.Objective.MaskRatio);
+        Masking.KeepCount(config.Spec.NumTokens, config.Objective.MaskRatio, config.Objective.MinVisible);
         int n = (int)trainX.shape[0];
         if (n < config.Train.Batch)
             throw new ArgumentException(

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MetaMae.Modalities;
@@ -104,6 +105,9 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
             throw new InvalidDataException($"{source}: the run configuration lacks a part (algo, dataset, spec, model, objective, train)");
         try { c.Spec.Validate(); c.Model.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"{source}: the run configuration is not valid ({e.Message})"); }
+        // stored before issue 34 made the projector run once per view: those runs trained with joint statistics
+        if (JsonNode.Parse(json)?["objective"]?["projector_batch_norm"] is null)
+            c = c with { Objective = c.Objective with { ProjectorBatchNorm = ProjectorBatchNorm.Joint } };
         return c;
     }
 

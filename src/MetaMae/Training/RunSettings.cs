@@ -31,6 +31,8 @@ public sealed record RunOverrides
     public string? LrSchedule { get; init; }
     public int? WarmupSteps { get; init; }
     public string? Precision { get; init; }
+    public ProjectorBatchNorm? ProjectorBatchNorm { get; init; }
+    public int? MinVisible { get; init; }
 }
 
 /// <summary>
@@ -69,6 +71,8 @@ public static class RunSettings
             Temperature = o.Temperature ?? d.Temperature,
             InnerLoss = o.InnerLoss ?? d.InnerLoss,
             Distance = o.Distance ?? d.Distance,
+            ProjectorBatchNorm = o.ProjectorBatchNorm ?? d.ProjectorBatchNorm,
+            MinVisible = o.MinVisible ?? d.MinVisible,
         };
         var t = new TrainOptions();
         var train = t with
