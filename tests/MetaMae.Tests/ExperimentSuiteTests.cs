@@ -97,6 +97,40 @@ public class ExperimentSuiteTests
         Assert.Matches(@"\| MAE d0 \| - \| 0\.\d+ \(n=1\) \|", both);
     }
 
+    /// <summary>A budget curve from one pretraining (issue 34): every eval step is probed with the plan's probe and the
+    /// paper's, each figure stored with its protocol, and each step's checkpoint kept to probe again later.</summary>
+    [Fact]
+    public void ACurveProbesEachStepWithBothProbesAndKeepsItsCheckpoints()
+    {
+        var dir = Tmp.Dir("bench-curve-both");
+        var plan = ExperimentPlan.Load(Plan(dir, """
+            {"name": "curve2", "kind": "efficiency", "preset": "tiny", "steps": 2, "eval_steps": [1, 2], "seeds": [0],
+             "probe": "converged", "probe_epochs": 2, "datasets": ["dna-splice"], "also_probe": ["paper"],
+             "keep_checkpoints": true,
+             "rows": [{"label": "MAE", "algo": "mae", "settings": {"batch": 8}}]}
+            """));
+        Assert.Equal([ProbeProtocol.Paper], plan.AlsoProbe);
+        ExperimentSuite.Run(plan, dir);
+        var cell = Path.Combine(dir, "cells", "mae", "dna-splice", "s0");
+        var points = JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "result.json")))!["points"]!.AsArray();
+        Assert.Equal(2, points.Count);
+        foreach (var p in points)
+        {
+            var paper = p!["tests"]!["paper"]!;
+            Assert.InRange((double)paper["test"]!, 0, 1);
+            Assert.False((bool)paper["probe_protocol"]!["standardized"]!);
+            Assert.Equal(2, (int)paper["probe_protocol"]!["epochs"]!);
+        }
+        Assert.True(File.Exists(Path.Combine(cell, "pretrain", "step-1.safetensors")));
+        Assert.True(File.Exists(Path.Combine(cell, "pretrain", "step-2.safetensors")));
+        using var m1 = Checkpoint.LoadModel(Path.Combine(cell, "pretrain", "step-1.safetensors"));
+        var probeAgain = LinearProbe.Run(m1, Catalog.Load("dna-splice"), new ProbeOptions());
+        Assert.Equal((double)points[0]!["test"]!, probeAgain.Test, 6);      // the kept step-1 encoder gives the step-1 figure
+        var e = Assert.Throws<DataFormatException>(() => ExperimentPlan.Load(Plan(dir, TwoCells.Replace(
+            "\"probe_epochs\": 2,", "\"probe_epochs\": 2, \"also_probe\": [\"paper\"],"))));
+        Assert.Contains("efficiency plans", e.Message);
+    }
+
     /// <summary>An efficiency plan whose eval steps grow continues each cell from its checkpoint: the earlier points stay,
     /// the later ones equal a fresh run's (a resume continues exactly), and an eval step before the last trained one is
     /// refused by name rather than probing the later checkpoint under the earlier step.</summary>

@@ -69,6 +69,14 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     /// <summary>Paired differences to report (plan "pairs": [{"a": ROW, "b": ROW}]).</summary>
     public PlanPair[] Pairs { get; init; } = [];
 
+    /// <summary>Efficiency plans: probes run at every eval step besides the plan's own (plan "also_probe": ["paper"]),
+    /// stored per point as "tests" (issue 34: one pretraining, both probes).</summary>
+    public ProbeProtocol[] AlsoProbe { get; init; } = [];
+
+    /// <summary>Efficiency plans: keep the checkpoint of every eval step as pretrain/step-N.safetensors (plan
+    /// "keep_checkpoints": true; outside git), so a curve can be probed again later.</summary>
+    public bool KeepCheckpoints { get; init; }
+
     /// <summary>The row whose pretraining a row reuses: the first row of the same algorithm and pretraining settings
     /// without probe settings (itself when it has none, or no such row exists).</summary>
     public PlanRow PretrainingOf(PlanRow row)
@@ -134,7 +142,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         var known = new HashSet<string>
         {
             "name", "kind", "title", "preset", "steps", "seeds", "probe_epochs", "datasets", "transfers", "rows",
-            "eval_steps", "data", "comment", "probe", "pairs",
+            "eval_steps", "data", "comment", "probe", "pairs", "also_probe", "keep_checkpoints",
         };
         foreach (var (k, _) in o)
             if (!known.Contains(k))
@@ -244,12 +252,25 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 : ProbeOptions.Parse(Str(o, "probe", "the plan"), path);
         }
         catch (ArgumentException e) { throw new DataFormatException(e.Message); }
-        if (probe == ProbeProtocol.Converged && o["probe_epochs"] is not null)
+        ProbeProtocol[] also;
+        try
+        {
+            also = Arr("also_probe", false).Select((n, i) => ProbeOptions.Parse(
+                n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "", $"{path}: also_probe[{i}]")).ToArray();
+        }
+        catch (ArgumentException e) { throw new DataFormatException(e.Message); }
+        if (also.Length > 0 && kind != "efficiency")
+            throw new DataFormatException($"{path}: \"also_probe\" applies to efficiency plans (a probe per eval step)");
+        if (probe == ProbeProtocol.Converged && !also.Contains(ProbeProtocol.Paper) && o["probe_epochs"] is not null)
             throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only " +
                 "(the converged probe trains to convergence)");
+        bool keep = o["keep_checkpoints"] is null ? false
+            : o["keep_checkpoints"] is JsonValue kv && kv.TryGetValue<bool>(out var kb) ? kb
+            : throw new DataFormatException($"{path}: \"keep_checkpoints\" must be true or false");
         return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds,
             Int("probe_epochs", 100), datasets, transfers, rows.ToArray(), evalSteps, path)
-        { OwnData = own, Probe = probe, Pairs = pairs };
+        { OwnData = own, Probe = probe, Pairs = pairs, AlsoProbe = also.Where(a => a != probe).Distinct().ToArray(),
+          KeepCheckpoints = keep };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>

@@ -146,6 +146,7 @@ public static class ExperimentSuite
             log.WriteLine($"the plan's probe is {ProbeOptions.Name(plan.Probe)}: the earlier result is kept as " +
                 $"{Path.GetFileName(stale)}, probing again");
         var points = new List<(int, double, double)>();
+        var alsoByStep = new Dictionary<int, JsonObject>();                     // step -> other probes (also_probe)
         ProbeResult probe;
         double seconds = 0;
         if (row.Algo == "raw-input")
@@ -159,9 +160,13 @@ public static class ExperimentSuite
         {
             // pretrain to each eval step in turn (a resume continues exactly), probing the encoder at each
             var pointsPath = Path.Combine(dir, "points.json");
+            var also = alsoByStep;
             if (File.Exists(pointsPath))
                 foreach (var p in JsonNode.Parse(File.ReadAllText(pointsPath))!.AsArray())
+                {
                     points.Add(((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!));
+                    if (p["tests"] is JsonObject t) also[(int)p["step"]!] = (JsonObject)t.DeepClone();
+                }
             seconds = points.Count > 0 ? points[^1].Item2 : 0;
             var missing = plan.EvalSteps.Where(s => points.All(p => p.Item1 != s)).ToList();
             if (points.Count > 0 && missing.Count > 0)
@@ -181,14 +186,28 @@ public static class ExperimentSuite
                     Path.Combine(dir, "pretrain"), resume: true, monitor: new FileMonitor(log), cancel: cancel);
                 seconds += r.Seconds;
                 probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
+                var others = new JsonObject();
+                foreach (var kind in plan.AlsoProbe)
+                {
+                    var e = LinearProbe.Run(r.Model, probeDs, probeOpts with { Protocol = kind });
+                    others[ProbeOptions.Name(kind)] = new JsonObject
+                    {
+                        ["test"] = e.Test, ["validation"] = e.Validation, ["probe_detail"] = e.Describe(),
+                        ["probe_protocol"] = e.Record?.ToJson(),
+                    };
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"eval at step {s}, {ProbeOptions.Name(kind)} probe: test {e.Metric} {e.Test:F4}, {e.Describe()}"));
+                }
                 r.Model.Dispose();
+                if (plan.AlsoProbe.Length > 0) also[s] = others;
+                if (plan.KeepCheckpoints)
+                    AtomicFile.Copy(Path.Combine(dir, "pretrain", Checkpoint.FileName),
+                        Path.Combine(dir, "pretrain", $"step-{s}.safetensors"));
                 points.Add((s, seconds, probe.Test));
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"eval at step {s}: {seconds:F1} s of pretraining, test {probe.Metric} {probe.Test:F4}"));
                 log.Flush();
-                AtomicFile.WriteText(pointsPath, new JsonArray(points.Select(p =>
-                    (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray())
-                    .ToJsonString() + "\n");
+                AtomicFile.WriteText(pointsPath, PointsJson(points, also).ToJsonString() + "\n");
             }
             probe ??= LinearProbe.Run(Checkpoint.LoadModel(Path.Combine(dir, "pretrain", Checkpoint.FileName)), probeDs, probeOpts);
         }
@@ -224,13 +243,21 @@ public static class ExperimentSuite
             ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
             ["probe_detail"] = probe.Describe(), ["probe_protocol"] = probe.Record?.ToJson(),
             ["pretrain_seconds"] = seconds,
-            ["points"] = new JsonArray(points.Select(p =>
-                (JsonNode)new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 }).ToArray()),
+            ["points"] = PointsJson(points, alsoByStep),
             ["config"] = JsonNode.Parse(cfg.ToJson()),
         };
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return Read(resultPath, false);
     }
+
+    /// <summary>A curve's points: step, seconds, test of the plan's probe, and "tests" of the other probes.</summary>
+    private static JsonArray PointsJson(List<(int, double, double)> points, Dictionary<int, JsonObject> also) =>
+        new(points.Select(p =>
+        {
+            var o = new JsonObject { ["step"] = p.Item1, ["seconds"] = p.Item2, ["test"] = p.Item3 };
+            if (also.TryGetValue(p.Item1, out var t)) o["tests"] = t.DeepClone();
+            return (JsonNode)o;
+        }).ToArray());
 
     private static CellResult Read(string path, bool skipped)
     {

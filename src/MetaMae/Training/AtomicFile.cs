@@ -36,4 +36,8 @@ public static class AtomicFile
 
     public static void WriteText(string path, string text) =>
         Write(path, s => { var b = Encoding.UTF8.GetBytes(text); s.Write(b); });
+
+    /// <summary>A copy of the file from, written atomically at path.</summary>
+    public static void Copy(string from, string path) =>
+        Write(path, s => { using var src = File.OpenRead(from); src.CopyTo(s); });
 }
