@@ -1,3 +1,4 @@
+using MetaMae.Objectives;
 using System.Globalization;
 using MetaMae.Data;
 using MetaMae.Training;
@@ -28,13 +29,17 @@ public class AdaptationLoggingTests
         var reports = new Reports();
         Pretrainer.Run(Dna.Train.X, cfg with { Train = cfg.Train with { LogEvery = 2 } }, dir, monitor: reports);
         Assert.Equal(Pretrainer.MetricsHeader, File.ReadLines(Path.Combine(dir, "metrics.csv")).First());
-        Assert.Equal("step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain", Pretrainer.MetricsHeader);
+        Assert.Equal("step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain," +
+            "contrast_floor,contrast_share,second_order_share", Pretrainer.MetricsHeader);
         var rows = Rows(dir);
-        Assert.All(rows, r => Assert.Equal(8, r.Length));
+        Assert.All(rows, r => Assert.Equal(11, r.Length));
         foreach (var r in rows)
         {
             bool logged = r[0] is "1" or "2" or "4" or "5";           // the first step, every 2nd, the last
             Assert.True(logged == (r[6] != "") && logged == (r[7] != ""), $"step {r[0]}: latent_change '{r[6]}', inner_gain '{r[7]}'");
+            Assert.True(logged == (r[9] != "") && logged == (r[10] != ""), $"step {r[0]}: shares '{r[9]}', '{r[10]}'");
+            Assert.Equal(Losses.NtXentFloor(cfg.Train.Batch, cfg.Objective.Temperature),
+                double.Parse(r[8], CultureInfo.InvariantCulture));
             if (logged) Assert.True(double.Parse(r[6], CultureInfo.InvariantCulture) > 0, $"step {r[0]}: the latent did not move");
         }
         Assert.Equal([1, 2, 4, 5], reports.Steps.Select(s => s.Step));
@@ -42,7 +47,7 @@ public class AdaptationLoggingTests
 
         var mae = Tmp.Dir("adapt-log-mae");
         Pretrainer.Run(Dna.Train.X, TrainingTests.Config("mae", 2), mae);
-        Assert.All(Rows(mae), r => Assert.True(r.Length == 8 && r[6] == "" && r[7] == ""));
+        Assert.All(Rows(mae), r => Assert.True(r.Length == 11 && r[6] == "" && r[7] == "" && r[8] == "" && r[9] == ""));
     }
 
     [Fact]
@@ -69,7 +74,7 @@ public class AdaptationLoggingTests
         Assert.Equal(Pretrainer.MetricsHeader, File.ReadLines(path).First());
         var rows = Rows(dir);
         Assert.Equal(["1", "2", "3", "4", "5", "6"], rows.Select(x => x[0]));
-        Assert.All(rows, x => Assert.Equal(8, x.Length));
+        Assert.All(rows, x => Assert.Equal(11, x.Length));
         Assert.Equal("", rows[0][6]);                                          // an old row, padded
         Assert.NotEqual("", rows[4][6]);                                       // the first resumed step is logged
         Assert.Equal(6, r.Losses.Count);

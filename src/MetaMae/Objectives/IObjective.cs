@@ -6,10 +6,13 @@ namespace MetaMae.Objectives;
 
 /// <summary>
 /// The loss of one step, with its parts for logging (detached scalars, NaN when absent). LatentChange
-/// (||Z* - Z|| / ||Z||) and InnerGain (L_Q(Z) - L_Q(Z*)) are measured by MetaMAE on logging steps only.
+/// (||Z* - Z|| / ||Z||) and InnerGain (L_Q(Z) - L_Q(Z*)) are measured by MetaMAE on logging steps only, as are
+/// ContrastShare and SecondOrderShare (issue 34): the norm of the encoder's gradient from lambda x contrast alone,
+/// and from the inner step's second-order path alone, each over the norm of the encoder's whole gradient.
 /// </summary>
 public sealed record LossParts(Tensor Total, double Reconstruction, double Contrast, double Inner,
-    double LatentChange = double.NaN, double InnerGain = double.NaN);
+    double LatentChange = double.NaN, double InnerGain = double.NaN, double ContrastShare = double.NaN,
+    double SecondOrderShare = double.NaN);
 
 /// <summary>A pretraining objective: the loss of one batch of tokens. All randomness comes from gen.</summary>
 public interface IObjective

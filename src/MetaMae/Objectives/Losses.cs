@@ -101,6 +101,19 @@ public static class Losses
         return functional.cross_entropy(sim, target);
     }
 
+    /// <summary>
+    /// The lowest value <see cref="NtXent"/> can take for a batch of B pairs at temperature tau (issue 34): each pair's
+    /// two views identical (cosine 1) and the B pair directions a regular simplex (cosine -1 / (B - 1) between pairs,
+    /// the most spread B unit vectors can be), so every row sees 2B - 2 negatives at that cosine:
+    /// log(1 + (2B - 2) exp(-(1 + 1 / (B - 1)) / tau)). 2.1823 for B = 32, tau = 0.5. Near it, the term sends
+    /// almost no gradient.
+    /// </summary>
+    public static double NtXentFloor(int batch, double tau)
+    {
+        if (batch < 2) throw new ArgumentException($"NT-Xent needs B >= 2 (got {batch})");
+        return Math.Log(1 + (2.0 * batch - 2) * Math.Exp(-(1 + 1.0 / (batch - 1)) / tau));
+    }
+
     /// <summary>Mean over the non-CLS rows of a latent (B, 1+n, D) -> (B, D).</summary>
     public static Tensor Pool(Tensor latent) => latent[.., 1..].mean([1]);
 }

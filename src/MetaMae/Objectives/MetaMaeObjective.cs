@@ -128,6 +128,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         // 2-3. latent adaptation on the support set S + Nearby-S
         var support = m.Support(spec, o.NearbyRatio, gen);
         var z = latent;
+        Tensor? lastG = null;                                                   // the last inner gradient dL_S/dZ
         double inner = double.NaN;
         for (int k = 0; k < o.InnerSteps; k++)
         {
@@ -142,6 +143,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
             // retain_graph: the encoder part of the graph is needed again by the outer backward
             var g = autograd.grad([lossS], [z], create_graph: o.SecondOrder, retain_graph: true)[0];
             if (!o.SecondOrder) g = g.detach();
+            lastG = g;
             z = z - o.Alpha * g;
         }
 
@@ -150,7 +152,11 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
         double queryValue = query.ToDouble();
         var (change, gain) = MeasureAdaptation
             ? Measure(model, latent, z, restore, tokens, m.Mask, queryValue) : (double.NaN, double.NaN);
-        if (o.Lambda == 0) return new LossParts(query, queryValue, double.NaN, inner, change, gain);
+        if (o.Lambda == 0)
+        {
+            var (_, so0) = MeasureAdaptation ? Shares(model, query, null, z, lastG!) : (double.NaN, double.NaN);
+            return new LossParts(query, queryValue, double.NaN, inner, change, gain, double.NaN, so0);
+        }
 
         // 5. task contrast between h(pool Z) and h(pool Z*): (2B, P), the projector once per view (the authors')
         //    or once on both (joint BatchNorm statistics)
@@ -159,7 +165,32 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
             : model.Project(cat([Losses.Pool(latent), Losses.Pool(z)], 0));
         var con = Losses.NtXent(proj, o.Temperature);
         var total = query + o.Lambda * con;
-        return new LossParts(total, queryValue, con.ToDouble(), inner, change, gain);
+        var (cs, so) = MeasureAdaptation ? Shares(model, total, o.Lambda * con, z, lastG!) : (double.NaN, double.NaN);
+        return new LossParts(total, queryValue, con.ToDouble(), inner, change, gain, cs, so);
+    }
+
+    /// <summary>
+    /// Where the encoder's gradient comes from (issue 34; logging steps only, three extra partial backward passes that
+    /// leave every parameter's .grad alone): ||d(lambda con)/d theta_enc|| / ||d total/d theta_enc|| and the
+    /// second-order path's ||-alpha d(v . g)/d theta_enc|| / ||d total/d theta_enc||, v = dL_Q/dZ* held fixed and g the
+    /// last inner gradient (the path through dg/dZ and the decoder's weights inside g; NaN when first order).
+    /// </summary>
+    private (double Contrast, double SecondOrder) Shares(MetaMaeModel model, Tensor total, Tensor? contrast, Tensor adapted,
+        Tensor g)
+    {
+        using var scope = NewDisposeScope();
+        var enc = model.EncoderParameters().Select(p => (Tensor)p.Param).ToList();
+        double Norm(Tensor loss)
+        {
+            var gs = autograd.grad([loss], enc, retain_graph: true, allow_unused: true);
+            return Math.Sqrt(gs.Where(t => t is not null && t.numel() > 0).Sum(t => t.square().sum().ToDouble()));
+        }
+        double all = Math.Max(Norm(total), double.Epsilon);
+        double cs = contrast is null ? double.NaN : Norm(contrast) / all;
+        if (!Options.SecondOrder) return (cs, double.NaN);
+        var v = autograd.grad([total], [adapted], retain_graph: true)[0].detach();    // dL/dZ*: (B, 1+n, D)
+        double so = Norm((v * g).sum() * -Options.Alpha) / all;
+        return (cs, so);
     }
 
     /// <summary>||Z* - Z|| / ||Z|| (Frobenius, over the batch, CLS row included) and L_Q(Z) - L_Q(Z*).</summary>

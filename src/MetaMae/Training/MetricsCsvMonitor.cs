@@ -1,5 +1,6 @@
 using System.Globalization;
 using MetaMae.Model;
+using MetaMae.Objectives;
 
 namespace MetaMae.Training;
 
@@ -10,15 +11,21 @@ namespace MetaMae.Training;
 /// </summary>
 internal sealed class MetricsCsvMonitor(string path) : ITrainingMonitor, IDisposable
 {
-    /// <summary>Columns of metrics.csv; latent_change and inner_gain are filled on logging steps of MetaMAE only.</summary>
-    public const string Header = "step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain";
+    /// <summary>Columns of metrics.csv; latent_change, inner_gain, contrast_share and second_order_share are filled on
+    /// logging steps of MetaMAE only; contrast_floor (the lowest NT-Xent the batch allows,
+    /// <see cref="Losses.NtXentFloor"/>) on every step of a run with a contrast term (issue 34).</summary>
+    public const string Header = "step,loss,reconstruction,contrast,inner,seconds,latent_change,inner_gain," +
+        "contrast_floor,contrast_share,second_order_share";
 
     private TextWriter? writer;
+    private double floor = double.NaN;
 
     private TextWriter Writer => writer ?? throw new InvalidOperationException($"{path} is opened by OnStart");
 
     public void OnStart(RunConfig config, int startStep, string message)
     {
+        floor = config.Objective.Adapt && config.Objective.Lambda > 0
+            ? Losses.NtXentFloor(config.Train.Batch, config.Objective.Temperature) : double.NaN;
         OutputWriteException.Guard(path, () => writer = new AppendWriter(path));
         if (new FileInfo(path).Length == 0)
             OutputWriteException.Guard(path, () => Writer.WriteLine(Header));
@@ -27,7 +34,8 @@ internal sealed class MetricsCsvMonitor(string path) : ITrainingMonitor, IDispos
     public void OnStepDone(StepMetrics m, MetaMaeModel model) =>
         OutputWriteException.Guard(path, () => Writer.WriteLine(string.Join(",",
             m.Step.ToString(CultureInfo.InvariantCulture), R(m.Loss), R(m.Reconstruction), R(m.Contrast), R(m.Inner),
-            m.Seconds.ToString("F3", CultureInfo.InvariantCulture), R(m.LatentChange), R(m.InnerGain))));
+            m.Seconds.ToString("F3", CultureInfo.InvariantCulture), R(m.LatentChange), R(m.InnerGain),
+            double.IsNaN(m.Contrast) ? "" : R(floor), R(m.ContrastShare), R(m.SecondOrderShare))));
 
     public void Flush()
     {

@@ -244,7 +244,8 @@ public static class Pretrainer
     {
         var (config, par, opt, micro) = (t.Config, t.Parallel, t.Optimizer, t.MicroBatch);
         if (t.Objective is MetaMaeObjective measured) measured.MeasureAdaptation = measureAdaptation;
-        var sum = new double[6];                           // total, reconstruction, contrast, inner, latent change, inner gain
+        // total, reconstruction, contrast, inner, latent change, inner gain, contrast share, second-order share
+        var sum = new double[8];
         using (var scope = NewDisposeScope())
         {
             manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout (drawn per shard: not shard-invariant)
@@ -264,7 +265,8 @@ public static class Pretrainer
                 var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(t.Dtype)).to(t.Device);
                 var p = t.Objective.Loss(t.Model, tokens, new BatchRandom(gen, first, config.Train.Batch));
                 (par.Accumulate == 1 ? p.Total : p.Total / par.Accumulate).backward();
-                double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner, p.LatentChange, p.InnerGain];
+                double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner, p.LatentChange, p.InnerGain,
+                    p.ContrastShare, p.SecondOrderShare];
                 for (int i = 0; i < v.Length; i++) sum[i] += v[i] / par.Accumulate;
             }
             if (par.Comm is { Size: > 1 } c) DataParallel.AverageGradients(t.Parameters, c, sum);   // one allreduce per step
@@ -276,7 +278,10 @@ public static class Pretrainer
             opt.ZeroGrad();
         }
         ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
-        return new StepMetrics(s + 1, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], t.Clock.Elapsed.TotalSeconds);
+        return new StepMetrics(s + 1, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], t.Clock.Elapsed.TotalSeconds)
+        {
+            ContrastShare = sum[6], SecondOrderShare = sum[7],
+        };
     }
 
     /// <summary>

@@ -12,7 +12,13 @@ public sealed record StepReport(int Step, int TotalSteps, double Loss, double Re
 /// logging steps of MetaMAE only, NaN otherwise; Seconds: since this sitting of the run began.
 /// </summary>
 public sealed record StepMetrics(int Step, double Loss, double Reconstruction, double Contrast, double Inner,
-    double LatentChange, double InnerGain, double Seconds);
+    double LatentChange, double InnerGain, double Seconds)
+{
+    /// <summary>Logging steps of MetaMAE: the share of the encoder's gradient norm from lambda x contrast alone.</summary>
+    public double ContrastShare { get; init; } = double.NaN;
+    /// <summary>Logging steps of second-order MetaMAE: the share from the inner step's second-order path alone.</summary>
+    public double SecondOrderShare { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// Receives what a pretraining run reports: the CLI renders progress, metrics.csv (MetricsCsvMonitor) and
