@@ -20,10 +20,10 @@ public class OnnxExportTests(ITestOutputHelper output)
 
     /// <summary>A tiny encoder (2 blocks x 64) whose every encoder parameter is moved off its initial value (LayerNorm
     /// (1, 0), zero biases), so a weight read from the wrong place or layout cannot go unseen.</summary>
-    internal static MetaMaeModel Model(InputSpec spec, long seed = 3)
+    internal static MetaMaeModel Model(InputSpec spec, long seed = 3, ModelConfig? cfg = null)
     {
         manual_seed(seed);
-        var m = new MetaMaeModel(spec, ModelConfig.Tiny);
+        var m = new MetaMaeModel(spec, cfg ?? ModelConfig.Tiny);
         using (no_grad())
             foreach (var (_, p) in m.EncoderParameters()) p.add_(randn_like(p) * 0.1);
         m.eval();

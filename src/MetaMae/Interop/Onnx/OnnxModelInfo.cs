@@ -76,8 +76,9 @@ public sealed record OnnxModelInfo(InputSpec Spec, FeatureKind Features, int Enc
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new InvalidDataException($"{path}: not a readable ONNX model ({e.Message.TrimEnd('.')}); the file is " +
-                "damaged, cut short or not ONNX");
+            // the protobuf reader's first sentence: "... the input ended unexpectedly in the middle of a field"
+            var why = e.Message.Split(". ")[0].TrimEnd('.');
+            throw new InvalidDataException($"{path}: not a readable ONNX model ({why}): damaged, cut short or not ONNX");
         }
         var meta = m.MetadataProps.GroupBy(p => p.Key).ToDictionary(p => p.Key, p => p.Last().Value);
         if (m.Graph is null || m.Graph.Node.Count == 0)
