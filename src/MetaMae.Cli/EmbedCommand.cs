@@ -67,8 +67,10 @@ public static class EmbedCommand
         if (p.GetValue(CheckpointOpt) is not null) throw new ArgumentException("give --checkpoint or --onnx, not both");
         foreach (var opt in new Option[] { DeviceOpt, PrecisionOpt })
             if (p.GetResult(opt) is { Implicit: false })
-                throw new ArgumentException($"{opt.Name} does not apply to --onnx (ONNX Runtime runs the graph in float32 on the CPU)");
-        var outPath = p.GetValue(EmbedOut) ?? throw new ArgumentException("embed needs --out FILE (.csv, .npy or .safetensors)");
+                throw new ArgumentException($"{opt.Name} does not apply to --onnx (ONNX Runtime runs the graph in float32 " +
+                    "on the CPU)");
+        var outPath = p.GetValue(EmbedOut)
+                      ?? throw new ArgumentException("embed needs --out FILE (.csv, .npy or .safetensors)");
         int threads = p.GetValue(Threads) ?? 0;
         using var encoder = OnnxEncoder.Open(onnx, threads);
         var info = encoder.Info;
@@ -91,7 +93,8 @@ public static class EmbedCommand
         PrintJson(p, new JsonObject
         {
             ["dataset"] = name, ["onnx"] = onnx, ["features"] = FeatureExtraction.Name(o.Features), ["rows"] = r.Rows,
-            ["shape"] = new JsonArray(r.FeatureShape.Select(d => (JsonNode)d).ToArray()), ["out"] = r.Path, ["rows_file"] = r.RowsFile,
+            ["shape"] = new JsonArray(r.FeatureShape.Select(d => (JsonNode)d).ToArray()), ["out"] = r.Path,
+            ["rows_file"] = r.RowsFile,
             ["data"] = ds.Report?.ToJson(),
         });
         return 0;

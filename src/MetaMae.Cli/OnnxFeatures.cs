@@ -5,7 +5,7 @@ namespace MetaMae.Cli;
 /// <summary>An <see cref="OnnxEncoder"/> as a <see cref="FeatureSource"/> for <see cref="Embeddings"/>.</summary>
 public static class OnnxFeatures
 {
-    /// <summary>Raw samples (N, ..RawShape) in batches through ONNX Runtime; each batch's features as a float32 tensor.</summary>
+    /// <summary>Raw samples (N, ..RawShape) in batches through ONNX Runtime; each batch's features a float32 tensor.</summary>
     public static FeatureSource Source(OnnxEncoder encoder) =>
         new(encoder.Info.Spec, encoder.Info.OutputShape[1..], (x, batch, onBatch) => Stream(encoder, x, batch, onBatch));
 

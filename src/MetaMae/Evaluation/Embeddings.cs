@@ -29,8 +29,8 @@ public sealed record FeatureSource(InputSpec Spec, long[] Shape, Action<Tensor, 
 {
     /// <summary>A TorchSharp model's features of a kind (<see cref="FeatureExtraction.Stream"/>).</summary>
     public static FeatureSource Of(MetaMaeModel model, FeatureKind kind) =>
-        new(model.Spec, FeatureExtraction.Shape(model, kind),
-            (x, batch, onBatch) => FeatureExtraction.Stream(model, x, batch, t => FeatureExtraction.Of(model, t, kind), onBatch));
+        new(model.Spec, FeatureExtraction.Shape(model, kind), (x, batch, onBatch) =>
+            FeatureExtraction.Stream(model, x, batch, t => FeatureExtraction.Of(model, t, kind), onBatch));
 }
 
 /// <summary>What <see cref="Embeddings.Write(MetaMaeModel, Dataset, string, EmbedOptions, Action{long, long}?)"/> wrote.</summary>

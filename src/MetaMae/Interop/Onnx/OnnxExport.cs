@@ -118,7 +118,7 @@ public static class OnnxExport
         return g.Op("Clip", [clean, g.Scalar("lowest", float.MinValue), g.Scalar("highest", float.MaxValue)]);
     }
 
-    /// <summary>Token embedding plus positions: raw (N, ..RawShape) -> (N, L, D), as MetaMaeModel.Embed(Patchify(raw)).</summary>
+    /// <summary>Token embedding plus positions: raw (N, ..RawShape) -> (N, L, D), as model.Embed(spec.Patchify(raw)).</summary>
     private static string Embed(OnnxGraph g, InputSpec spec, string x, Dictionary<string, (float[] Data, long[] Shape)> w,
         int d)
     {

@@ -91,7 +91,8 @@ public sealed record OnnxModelInfo(InputSpec Spec, FeatureKind Features, int Enc
                   $"'{m.ProducerName}'): export one with metamae export --format onnx");
         }
         if (!meta.TryGetValue(VersionKey, out var version) || version != FormatVersion.ToString(CultureInfo.InvariantCulture))
-            throw new InvalidDataException($"{path}: MetaMae ONNX format version '{version}' is not supported (expected {FormatVersion})");
+            throw new InvalidDataException($"{path}: MetaMae ONNX format version '{version}' is not supported " +
+                $"(expected {FormatVersion})");
         var info = FromMetadata(meta, path);
         CheckGraph(m.Graph, info, path);
         return info;
@@ -131,7 +132,10 @@ public sealed record OnnxModelInfo(InputSpec Spec, FeatureKind Features, int Enc
     private static long[] Shape(string text, string key, string path)
     {
         try { return text.Split(',').Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new InvalidDataException($"{path}: metadata '{key}' is not a comma list of integers ('{text}')"); }
+        catch (FormatException)
+        {
+            throw new InvalidDataException($"{path}: metadata '{key}' is not a comma list of integers ('{text}')");
+        }
     }
 
     // the graph's declared input and output against the metadata
