@@ -166,13 +166,18 @@ internal static class CliOptions
 
     internal static readonly Option<string> Format = new Option<string>("--format")
     {
-        Description = "Export format",
+        Description = "Export format: safetensors (weights with the PyTorch reference names) or onnx (the frozen encoder " +
+            "plus the --features step as one ONNX graph, opset 17, dynamic batch axis)",
         DefaultValueFactory = _ => "safetensors",
-    }.AcceptOnlyFromAmong("safetensors");
+    }.AcceptOnlyFromAmong(ExportFormats.Names);
     internal static readonly Option<string> Parts = new("--parts")
     {
         Description = "Comma list of encoder, decoder, projector (or all)",
         DefaultValueFactory = _ => "encoder",
+    };
+    internal static readonly Option<string?> OnnxOpt = new("--onnx")
+    {
+        Description = "An encoder exported with export --format onnx: features through ONNX Runtime instead of a checkpoint",
     };
     internal static readonly Option<string?> In = new("--in") { Description = "A safetensors file with reference (timm/MAE-style) names" };
     internal static readonly Option<string?> Like =

@@ -19,16 +19,17 @@ public static class EmbedCommand
     {
         var c = new Command("embed", "Write the features of every sample (id, split, label carried along) from a pretrained encoder");
         foreach (var o in new Option[]
-                 { CheckpointOpt, DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Threads, DeviceOpt, PrecisionOpt, Json })
+                 { CheckpointOpt, OnnxOpt, DatasetOpt, DataDir, DabsRoot, MaxPerSplit, Threads, DeviceOpt, PrecisionOpt, Json })
             c.Add(o);
         foreach (var o in DataOptions) c.Add(o);
         foreach (var o in ByoTableOptions) c.Add(o);
         foreach (var o in new Option[] { EmbedOut, EmbedSplit, FeaturesOpt, EmbedBatch }) c.Add(o);
         c.SetAction(p =>
         {
+            if (p.GetValue(OnnxOpt) is string onnx) return EmbedOnnx(p, onnx);
             var device = Setup(p);
             var ckpt = p.GetValue(CheckpointOpt) ?? throw new ArgumentException("embed needs --checkpoint FILE " +
-                "(written by pretrain or run)");
+                "(written by pretrain or run) or --onnx FILE (written by export --format onnx)");
             var outPath = p.GetValue(EmbedOut) ?? throw new ArgumentException("embed needs --out FILE (.csv, .npy or .safetensors)");
             using var model = Checkpoint.LoadModel(ckpt, device);
             SetPrecision(p, model, device);
@@ -55,6 +56,48 @@ public static class EmbedCommand
             return 0;
         });
         return c;
+    }
+
+    /// <summary>
+    /// embed --onnx: the dataset read as for a checkpoint (the same readers, so the same raw inputs), the features
+    /// computed by ONNX Runtime from the exported graph (which imputes missing cells itself).
+    /// </summary>
+    private static int EmbedOnnx(ParseResult p, string onnx)
+    {
+        if (p.GetValue(CheckpointOpt) is not null) throw new ArgumentException("give --checkpoint or --onnx, not both");
+        foreach (var opt in new Option[] { DeviceOpt, PrecisionOpt })
+            if (p.GetResult(opt) is { Implicit: false })
+                throw new ArgumentException($"{opt.Name} does not apply to --onnx (ONNX Runtime runs the graph in float32 " +
+                    "on the CPU)");
+        var outPath = p.GetValue(EmbedOut)
+                      ?? throw new ArgumentException("embed needs --out FILE (.csv, .npy or .safetensors)");
+        int threads = p.GetValue(Threads) ?? 0;
+        using var encoder = OnnxEncoder.Open(onnx, threads);
+        var info = encoder.Info;
+        if (p.GetResult(FeaturesOpt) is { Implicit: false } && FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!) != info.Features)
+            throw new ArgumentException($"{onnx}: exported with {FeatureExtraction.Name(info.Features)} features, not " +
+                $"{p.GetValue(FeaturesOpt)}; export again with --features {p.GetValue(FeaturesOpt)}");
+        string name = p.GetValue(DatasetOpt) ?? info.Dataset
+            ?? throw new ArgumentException($"{onnx} names no dataset; say which with --dataset or --data");
+        var ds = LoadData(p, ref name, out _);
+        if (ds.Spec != info.Spec)
+            throw new ArgumentException($"{onnx}: exported for inputs '{info.Spec.Describe()}', but dataset '{name}' has " +
+                $"'{ds.Spec.Describe()}'");
+        var o = new EmbedOptions { Features = info.Features, Split = p.GetValue(EmbedSplit), Batch = p.GetValue(EmbedBatch) };
+        var sw = Stopwatch.StartNew();
+        var r = WithProgress("embed", (done, total) => $"{done}/{total} samples",
+            report => Embeddings.Write(OnnxFeatures.Source(encoder), ds, outPath, o, report));
+        Console.WriteLine($"embedded {r.Rows} samples of {name} with ONNX Runtime ({FeatureExtraction.Name(o.Features)} " +
+            $"features, {string.Join("x", r.FeatureShape)} each) in {sw.Elapsed.TotalSeconds:F1} s -> {r.Path}"
+            + (r.RowsFile is null ? "" : $" (+ {r.RowsFile})"));
+        PrintJson(p, new JsonObject
+        {
+            ["dataset"] = name, ["onnx"] = onnx, ["features"] = FeatureExtraction.Name(o.Features), ["rows"] = r.Rows,
+            ["shape"] = new JsonArray(r.FeatureShape.Select(d => (JsonNode)d).ToArray()), ["out"] = r.Path,
+            ["rows_file"] = r.RowsFile,
+            ["data"] = ds.Report?.ToJson(),
+        });
+        return 0;
     }
 
     /// <summary>A live progress bar on a terminal, else a line at every tenth of the work (and the last).</summary>

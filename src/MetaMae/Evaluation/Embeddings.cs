@@ -2,13 +2,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using MetaMae.Data;
+using MetaMae.Modalities;
 using MetaMae.Model;
 using MetaMae.Training;
 using static TorchSharp.torch;
 
 namespace MetaMae.Evaluation;
 
-/// <summary>Options of <see cref="Embeddings.Write"/> (`metamae embed`).</summary>
+/// <summary>Options of `metamae embed` (<see cref="Embeddings"/>).</summary>
 public sealed record EmbedOptions
 {
     /// <summary>Which features (mean: the paper's linear-probe features, so the default).</summary>
@@ -19,7 +20,20 @@ public sealed record EmbedOptions
     public int Batch { get; init; } = 256;
 }
 
-/// <summary>What <see cref="Embeddings.Write"/> wrote.</summary>
+/// <summary>
+/// A frozen encoder as `metamae embed` sees it: the input spec it takes, one sample's feature shape ([D] or [L, D]),
+/// and a pass over raw samples (N, ..RawShape) in batches that hands each batch's float32 CPU features and the index of
+/// its first row to a callback (inside that batch's dispose scope).
+/// </summary>
+public sealed record FeatureSource(InputSpec Spec, long[] Shape, Action<Tensor, int, Action<Tensor, long>> Stream)
+{
+    /// <summary>A TorchSharp model's features of a kind (<see cref="FeatureExtraction.Stream"/>).</summary>
+    public static FeatureSource Of(MetaMaeModel model, FeatureKind kind) =>
+        new(model.Spec, FeatureExtraction.Shape(model, kind), (x, batch, onBatch) =>
+            FeatureExtraction.Stream(model, x, batch, t => FeatureExtraction.Of(model, t, kind), onBatch));
+}
+
+/// <summary>What <see cref="Embeddings.Write(MetaMaeModel, Dataset, string, EmbedOptions, Action{long, long}?)"/> wrote.</summary>
 public sealed record EmbedResult(string Path, long Rows, long[] FeatureShape, string? RowsFile);
 
 /// <summary>
@@ -38,16 +52,21 @@ public static class Embeddings
 
     sealed record Row(string Id, bool Train, string Label, long ClassId, float Target);
 
-    public static EmbedResult Write(MetaMaeModel model, Dataset ds, string path, EmbedOptions o, Action<long, long>? progress = null)
+    public static EmbedResult Write(MetaMaeModel model, Dataset ds, string path, EmbedOptions o, Action<long, long>? progress = null) =>
+        Write(FeatureSource.Of(model, o.Features), ds, path, o, progress);
+
+    /// <summary>As <see cref="Write(MetaMaeModel, Dataset, string, EmbedOptions, Action{long, long}?)"/> with features from any
+    /// source (e.g. an exported ONNX encoder); o.Features only names the kind in the output.</summary>
+    public static EmbedResult Write(FeatureSource src, Dataset ds, string path, EmbedOptions o, Action<long, long>? progress = null)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (!Extensions.Contains(ext))
             throw new ArgumentException($"--out '{path}': expected a file ending in {string.Join(", ", Extensions)}");
         if (o.Batch < 1) throw new ArgumentException($"--batch must be >= 1 (got {o.Batch})");
         if (o.Split is not (null or "train" or "test")) throw new ArgumentException($"--split must be train or test (got '{o.Split}')");
-        if (ds.Spec != model.Spec)
+        if (ds.Spec != src.Spec)
             throw new ArgumentException($"dataset '{ds.Name}' has inputs '{ds.Spec.Describe()}' but the encoder was " +
-                $"built for '{model.Spec.Describe()}'");
+                $"built for '{src.Spec.Describe()}'");
         var parts = new List<(Split S, bool Train)>();
         if (o.Split is null or "train") parts.Add((ds.Train, true));
         if (o.Split is null or "test")
@@ -64,7 +83,7 @@ public static class Embeddings
                 rows.Add(new Row(s.Ids?[i] ?? $"{(train ? "train" : "test")}-{i}", train, label, s.Labels?[i] ?? -1,
                     s.Targets?[i] ?? float.NaN));
             }
-        var shape = FeatureExtraction.Shape(model, o.Features);
+        var shape = src.Shape;
         long per = shape.Aggregate(1L, (a, b) => a * b), n = rows.Count;
         string? rowsFile = null;
         long done = 0;
@@ -102,7 +121,7 @@ public static class Embeddings
             foreach (var (s, _) in parts)
             {
                 int start = first;
-                FeatureExtraction.Stream(model, s.X, o.Batch, t => FeatureExtraction.Of(model, t, o.Features), (f, i) =>
+                src.Stream(s.X, o.Batch, (f, i) =>
                 {
                     write(f, start + (int)i);
                     done += f.shape[0];
