@@ -135,7 +135,12 @@ public static class ComparisonReport
             sure.Add((fr, s.Choice[fr] switch
             {
                 null => $"too few distinct paired differences for a verdict (at least {Comparison.MinDistinctDifferences}" +
-                        $" are needed: run {Comparison.MinDistinctDifferences} or more seeds)",
+                        (seeds < Comparison.MinDistinctDifferences
+                            ? $" are needed: run {Comparison.MinDistinctDifferences} or more seeds)"
+                            : "; seeds that differ by the same test rows: more seeds or more test rows would separate them)"),
+                CompareFeatures.RawInput when s.Pairs.Count(p => p.Fraction == fr && p.B == CompareFeatures.RawInput
+                        && p.Decisive && p.Mean < 0) == 3 => "all three encoders score below the raw input with 95% " +
+                        "intervals below 0, so pretraining did not pay at this budget",
                 CompareFeatures.RawInput => "no encoder beats the raw input with a 95% interval above 0, so pretraining " +
                         "did not pay at this budget",
                 { } k when beaten.Count == 0 => $"{Named(k)} is not beaten with a 95% interval above 0, nor does it " +
