@@ -73,12 +73,14 @@ internal static class CompareCommand
         if (seeds < 1) throw new ArgumentException($"--seeds must be >= 1 (got {seeds})");
         var fractionsText = Value(FractionsOpt, "label_fraction", "0.1,1");
         var fractions = ParseLabelFractions(fractionsText);
-        var protocolText = Value(ProbeProtocolOpt, "probe", p.GetResult(ProbeEpochs) is { Implicit: false } ? "paper" : "converged");
+        bool epochsGiven = p.GetResult(ProbeEpochs) is { Implicit: false };
+        var protocolText = Value(ProbeProtocolOpt, "probe", epochsGiven ? "paper" : "converged");
         var protocol = ProbeOptions.Parse(protocolText, "--probe");
         var epochs = int.Parse(Value(ProbeEpochs, "probe_epochs", "100"), CultureInfo.InvariantCulture);
-        if (protocol == ProbeProtocol.Converged && p.GetResult(ProbeEpochs) is { Implicit: false })
+        if (protocol == ProbeProtocol.Converged && epochsGiven)
             throw new ArgumentException("--probe-epochs sets the paper probe; drop it, or use --probe paper");
-        var budgetText = p.GetValue(BudgetOpt) ?? (resume && p.GetValue(StepsOpt) is null ? stored!.GetValueOrDefault("budget") : null);
+        var budgetText = p.GetValue(BudgetOpt)
+            ?? (resume && p.GetValue(StepsOpt) is null ? stored!.GetValueOrDefault("budget") : null);
         var stepsText = p.GetValue(StepsOpt)?.ToString(CultureInfo.InvariantCulture)
             ?? (resume && budgetText is null ? stored!.GetValueOrDefault("steps") : null);
         if (budgetText is not null && p.GetValue(StepsOpt) is not null)
@@ -149,7 +151,8 @@ internal static class CompareCommand
         AtomicFile.WriteText(jsonPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
         foreach (var (title, t) in new[] { ($"{column}: {recipe}", ComparisonReport.ScoreTable(summary)),
-                     ("paired differences A - B over seeds, 95% intervals (* a verdict)", ComparisonReport.PairTable(summary)) })
+                     ("paired differences A - B over seeds, 95% intervals (* a verdict)",
+                         ComparisonReport.PairTable(summary)) })
         {
             var table = new Table().Title(Markup.Escape(title));
             foreach (var h in t.Header) table.AddColumn(Markup.Escape(h));

@@ -11,7 +11,8 @@ internal static class CompareSettings
     /// <summary>The option each setting comes from, for the error that names it.</summary>
     private static readonly Dictionary<string, string> Flags = new()
     {
-        ["data"] = "--dataset / --data", ["preset"] = "--preset", ["seeds"] = "--seeds", ["label_fraction"] = "--label-fraction",
+        ["data"] = "--dataset / --data", ["preset"] = "--preset", ["seeds"] = "--seeds",
+        ["label_fraction"] = "--label-fraction",
         ["probe"] = "--probe", ["probe_epochs"] = "--probe-epochs", ["budget"] = "--budget", ["steps"] = "--steps",
     };
 
@@ -21,7 +22,8 @@ internal static class CompareSettings
         if (!File.Exists(path)) return null;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path))!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>());
+            return JsonNode.Parse(File.ReadAllText(path))!.AsObject()
+                .ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>());
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
         {
@@ -33,12 +35,14 @@ internal static class CompareSettings
     {
         var o = new JsonObject();
         foreach (var (k, v) in settings) o[k] = v;
-        AtomicFile.WriteText(Path.Combine(outDir, FileName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteText(Path.Combine(outDir, FileName),
+            o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>Refuses settings that differ from the stored compare's (a setting still to be chosen, null, is not
     /// compared), naming the first option that differs.</summary>
-    internal static void Check(IReadOnlyDictionary<string, string?> stored, IReadOnlyDictionary<string, string?> now, string outDir)
+    internal static void Check(IReadOnlyDictionary<string, string?> stored, IReadOnlyDictionary<string, string?> now,
+        string outDir)
     {
         foreach (var (k, v) in now)
         {
@@ -50,7 +54,8 @@ internal static class CompareSettings
         }
     }
 
-    /// <summary>Which data a compare ran on: the shipped name, the DABS folder, or the full path of the user's file.</summary>
+    /// <summary>Which data a compare ran on: the shipped name, the DABS folder, or the full path of the user's file.
+    /// </summary>
     internal static string Describe(DataSource source) => source switch
     {
         ShippedSource s => s.Name,

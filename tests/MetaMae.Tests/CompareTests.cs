@@ -32,7 +32,7 @@ public class CompareTests
             Assert.Contains($"| {pair} |", md);
         Assert.Contains("test accuracy, 50% of the labels", md);
         Assert.Contains("**Verdict.**", md);
-        Assert.Contains("2 distinct: no verdict", md);                       // 2 seeds: no interval carries a verdict
+        Assert.Contains("(n=2; 2 distinct: no interval, no verdict)", md);   // 2 seeds: no interval, no verdict
         Assert.DoesNotContain(" * (n=", md);
 
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "compare-results.json")))!;
@@ -77,7 +77,8 @@ public class CompareTests
         Assert.Equal(3, ran.Count);
         Assert.Contains(ran, l => l.StartsWith("[10/16] MAE, 50% labels | my-table | seed 1"));
         Assert.Equal(13, stdout.Split('\n').Count(l => l.Contains("done before, skipped")));
-        Assert.Contains("resuming from step 4", File.ReadAllText(Path.Combine(Cell(CompareFeatures.Mae, 0.5, 1), "log.txt")));
+        Assert.Contains("resuming from step 4",
+            File.ReadAllText(Path.Combine(Cell(CompareFeatures.Mae, 0.5, 1), "log.txt")));
         var after = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "compare-results.json")))!;
         Assert.Equal(before["rows"]!.ToJsonString(), after["rows"]!.ToJsonString());   // the same numbers again
 
@@ -162,7 +163,8 @@ public class CompareTests
         var speed = new CompareSpeed(0.1, 0.2, 2, 10);
         Assert.Equal(1935, CompareBudget.StepsFor(TimeSpan.FromMinutes(30), speed, 3, 2, "30m"));
         Assert.Equal(CpuRecipe.Steps, CompareBudget.StepsFor(TimeSpan.FromHours(2), speed, 3, 2, "2h"));   // capped
-        var e = Assert.Throws<ArgumentException>(() => CompareBudget.StepsFor(TimeSpan.FromSeconds(60), speed, 3, 2, "60s"));
+        var e = Assert.Throws<ArgumentException>(() =>
+            CompareBudget.StepsFor(TimeSpan.FromSeconds(60), speed, 3, 2, "60s"));
         Assert.Contains("--budget 60s is too small", e.Message);
         Assert.True(speed.Seconds(1935, 3, 2) + 10 <= 30 * 60);
     }

@@ -20,7 +20,8 @@ public sealed record CompareSpeed(double MaeStep, double MetaMaeStep, double Pro
     /// pretraining for the row that runs it (the first row of its algorithm).</summary>
     public double CellSeconds(ExperimentPlan plan, PlanRow row, int steps)
     {
-        double step = row.Algo == Objectives.Algorithms.Mae ? MaeStep : row.Algo == Objectives.Algorithms.MetaMae ? MetaMaeStep : 0;
+        double step = row.Algo == Objectives.Algorithms.Mae ? MaeStep
+            : row.Algo == Objectives.Algorithms.MetaMae ? MetaMaeStep : 0;
         bool pretrains = plan.Rows.First(r => r.Algo == row.Algo) == row;
         return Probe + (pretrains ? steps * step : 0);
     }
@@ -44,12 +45,16 @@ public static class CompareBudget
         {
             var row = plan.Rows.First(r => r.Algo == algo);
             var cfg = plan.CellConfig(row, ds.Name, ds.Spec, preset, seed);
-            cfg = cfg with { Train = cfg.Train with { Steps = warm + timed, WarmupSteps = 0, SaveEvery = 0, LogEvery = 1000 } };
+            cfg = cfg with
+            {
+                Train = cfg.Train with { Steps = warm + timed, WarmupSteps = 0, SaveEvery = 0, LogEvery = 1000 },
+            };
             var dir = Directory.CreateTempSubdirectory("metamae-compare-speed-").FullName;
             try
             {
                 var times = new StepTimes();
-                var r = Pretrainer.Run(ds.Train.X, cfg, dir, monitor: times, missingCells: ds.Report is { MissingTrain: > 0 });
+                var r = Pretrainer.Run(ds.Train.X, cfg, dir, monitor: times,
+                    missingCells: ds.Report is { MissingTrain: > 0 });
                 r.Model.Dispose();
                 var each = times.Seconds.Select((s, i) => s - (i == 0 ? 0 : times.Seconds[i - 1])).Skip(warm).ToList();
                 return StepBenchmark.Median(each);
@@ -75,9 +80,10 @@ public static class CompareBudget
         if (steps < MinSteps)
         {
             var need = TimeSpan.FromSeconds(speed.MeasureSeconds + speed.Seconds(MinSteps, seeds, fractions));
+            var probes = TimeSpan.FromSeconds(speed.Seconds(0, seeds, fractions));
             throw new ArgumentException($"--budget {budgetText} is too small for {seeds} seeds and {fractions} label " +
-                $"fraction(s): the probes alone take about {ExperimentSuite.Duration(TimeSpan.FromSeconds(speed.Seconds(0, seeds, fractions)))} " +
-                $"and {MinSteps} steps need about {ExperimentSuite.Duration(need)} in all (give --budget at least that, or fewer --seeds)");
+                $"fraction(s): the probes alone take about {ExperimentSuite.Duration(probes)} and {MinSteps} steps need " +
+                $"about {ExperimentSuite.Duration(need)} in all (give --budget at least that, or fewer --seeds)");
         }
         return steps;
     }

@@ -30,8 +30,8 @@ public sealed record FeatureScore(CompareFeatures Features, double Fraction, dou
 
 /// <summary>A paired difference A - B at a label fraction over seeds: mean, 95% Student-t interval, seeds, distinct
 /// differences among them and whether they may carry a verdict.</summary>
-public sealed record PairOutcome(CompareFeatures A, CompareFeatures B, double Fraction, double Mean, double Lo, double Hi, int N,
-    int Distinct, Evidence Evidence)
+public sealed record PairOutcome(CompareFeatures A, CompareFeatures B, double Fraction, double Mean, double Lo, double Hi,
+    int N, int Distinct, Evidence Evidence)
 {
     /// <summary>A verdict: enough evidence and the suite's significance (interval excludes 0, >= 3 seeds).</summary>
     public bool Decisive => Evidence == Evidence.Enough && ExperimentSuite.Significant((Mean, Lo, Hi, N));
@@ -161,8 +161,8 @@ public static class Comparison
                 if (ExperimentSuite.PairedDifference(results, pair, o.Dataset) is not { } d) continue;
                 pairs.Add(new PairOutcome(a, b, fr, d.Mean, d.Lo, d.Hi, d.N, Distinct(diffs), EvidenceOf(testRows, diffs)));
             }
-        var choice = o.LabelFractions.ToDictionary(fr => fr, fr => Choose(pairs.Where(p => p.Fraction == fr).ToList(), scores
-            .Where(s => s.Fraction == fr).ToList()));
+        var choice = o.LabelFractions.ToDictionary(fr => fr, fr =>
+            Choose(pairs.Where(p => p.Fraction == fr).ToList(), scores.Where(s => s.Fraction == fr).ToList()));
         string metric = results.Select(r => r.Metric).FirstOrDefault() ?? "accuracy";
         return new ComparisonSummary(o, metric, testRows, scores, pairs, choice);
     }

@@ -6,8 +6,8 @@ namespace MetaMae.Experiments;
 
 /// <summary>What a comparison found: scores per features and label fraction, the paired outcomes, and the features to
 /// use per fraction (null: no verdict).</summary>
-public sealed record ComparisonSummary(ComparisonOptions Options, string Metric, int TestRows, IReadOnlyList<FeatureScore> Scores,
-    IReadOnlyList<PairOutcome> Pairs, IReadOnlyDictionary<double, CompareFeatures?> Choice)
+public sealed record ComparisonSummary(ComparisonOptions Options, string Metric, int TestRows,
+    IReadOnlyList<FeatureScore> Scores, IReadOnlyList<PairOutcome> Pairs, IReadOnlyDictionary<double, CompareFeatures?> Choice)
 {
     /// <summary>Whether the test set alone rules a verdict out (<see cref="Comparison.MinTestRows"/>).</summary>
     public bool TooFewTestRows => TestRows < Comparison.MinTestRows;
@@ -29,9 +29,11 @@ public static class ComparisonReport
     public static (string[] Header, List<string[]> Rows) ScoreTable(ComparisonSummary s)
     {
         var o = s.Options;
-        string[] header = ["features", .. o.LabelFractions.Select(f => $"test {s.Metric}, {Comparison.Percent(f)} of the labels")];
-        var rows = Enum.GetValues<CompareFeatures>().Select(f => (string[])[Comparison.Name(f), .. o.LabelFractions.Select(fr =>
-            s.Score(f, fr) is { } x ? ExperimentSuite.MeanCell(x.Mean, x.Std, x.N, o.Seeds.Length) : "-")]).ToList();
+        string[] header =
+            ["features", .. o.LabelFractions.Select(f => $"test {s.Metric}, {Comparison.Percent(f)} of the labels")];
+        var rows = Enum.GetValues<CompareFeatures>().Select(f => (string[])[Comparison.Name(f),
+            .. o.LabelFractions.Select(fr =>
+                s.Score(f, fr) is { } x ? ExperimentSuite.MeanCell(x.Mean, x.Std, x.N, o.Seeds.Length) : "-")]).ToList();
         return (header, rows);
     }
 
@@ -47,16 +49,18 @@ public static class ComparisonReport
         return (header, rows);
     }
 
-    /// <summary>"+0.0393 [+0.0120, +0.0667] * (n=3)"; without a verdict the reason instead of the star.</summary>
+    /// <summary>"+0.0393 [+0.0120, +0.0667] * (n=3)"; without a verdict the reason instead of the star, and no
+    /// interval where fewer than <see cref="Comparison.MinDistinctDifferences"/> distinct differences would make it.
+    /// </summary>
     public static string Cell(PairOutcome d)
     {
         if (d.N < 2) return $"{S(d.Mean, Signed)} (n=1)";
-        string interval = ExperimentSuite.NoWidth((d.Mean, d.Lo, d.Hi, d.N)) ? ""
-            : $" [{S(d.Lo, Signed)}, {S(d.Hi, Signed)}]";
+        string interval = d.Evidence == Evidence.TooFewDistinctDifferences || d.Distinct < Comparison.MinDistinctDifferences
+            ? "" : $" [{S(d.Lo, Signed)}, {S(d.Hi, Signed)}]";
         string why = d.Evidence switch
         {
             Evidence.TooFewTestRows => "; too few test rows: no verdict",
-            Evidence.TooFewDistinctDifferences => $"; {d.Distinct} distinct: no verdict",
+            Evidence.TooFewDistinctDifferences => $"; {d.Distinct} distinct: no interval, no verdict",
             _ => "",
         };
         return $"{S(d.Mean, Signed)}{interval}{(d.Decisive ? " *" : "")} (n={d.N}{why})";
@@ -76,14 +80,14 @@ public static class ComparisonReport
         return (l.Count == 1 ? l[0] : $"{string.Join(", ", l[..^1])} and {l[^1]}") + " of the labels";
     }
 
-    /// <summary>A - B with its interval where it has one: "+0.039 [+0.012, +0.067]".</summary>
+    /// <summary>A - B with its interval where it may carry a verdict: "+0.039 [+0.012, +0.067]".</summary>
     private static string Diff(ComparisonSummary s, CompareFeatures a, CompareFeatures b, double fr)
     {
         var d = s.Pairs.FirstOrDefault(p => (p.A, p.B, p.Fraction) == (a, b, fr));
         var r = d is null ? s.Pairs.FirstOrDefault(p => (p.A, p.B, p.Fraction) == (b, a, fr)) : null;
         if (d is null && r is null) return "?";
-        var (m, lo, hi, n) = d is not null ? (d.Mean, d.Lo, d.Hi, d.N) : (-r!.Mean, -r.Hi, -r.Lo, r.N);
-        return n < 2 || hi - lo < 1e-9 ? S(m, Signed3) : $"{S(m, Signed3)} [{S(lo, Signed3)}, {S(hi, Signed3)}]";
+        var (m, lo, hi, evidence) = d is not null ? (d.Mean, d.Lo, d.Hi, d.Evidence) : (-r!.Mean, -r.Hi, -r.Lo, r.Evidence);
+        return evidence != Evidence.Enough ? S(m, Signed3) : $"{S(m, Signed3)} [{S(lo, Signed3)}, {S(hi, Signed3)}]";
     }
 
     /// <summary>Three plain sentences: which features to use on this data, by how much, and how sure.</summary>
@@ -137,7 +141,8 @@ public static class ComparisonReport
                 null => $"too few distinct paired differences for a verdict (at least {Comparison.MinDistinctDifferences}" +
                         (seeds < Comparison.MinDistinctDifferences
                             ? $" are needed: run {Comparison.MinDistinctDifferences} or more seeds)"
-                            : "; seeds that differ by the same test rows: more seeds or more test rows would separate them)"),
+                            : "; seeds that differ by the same test rows: more seeds or more test rows would " +
+                              "separate them)"),
                 CompareFeatures.RawInput when s.Pairs.Count(p => p.Fraction == fr && p.B == CompareFeatures.RawInput
                         && p.Decisive && p.Mean < 0) == 3 => "all three encoders score below the raw input with 95% " +
                         "intervals below 0, so pretraining did not pay at this budget",
@@ -177,7 +182,8 @@ public static class ComparisonReport
         sb.AppendLine($"# Does pretraining pay on {o.Dataset}?").AppendLine();
         sb.AppendLine($"Made by `{command}`: {recipe}; seeds {string.Join(", ", o.Seeds)}; the " +
             $"{(o.Probe == Evaluation.ProbeProtocol.Paper ? "paper" : "converged")} linear probe on mean features; " +
-            $"{s.TestRows} test rows; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on a {Environment.ProcessorCount}-core " +
+            $"{s.TestRows} test rows; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on a " +
+            $"{Environment.ProcessorCount}-core " +
             "machine. Mean ± sample std over seeds; per-seed cells in compare.md and cells/.").AppendLine();
         void Table((string[] Header, List<string[]> Rows) t)
         {
@@ -187,7 +193,8 @@ public static class ComparisonReport
         }
         Table(ScoreTable(s));
         sb.AppendLine().AppendLine("Paired differences A - B (per seed, over the seeds both have): mean [95% interval, " +
-            $"Student t]; * marks a verdict: the interval excludes 0, with at least {Comparison.MinTestRows} test rows and " +
+            "Student t]; * marks a verdict: the interval excludes 0, with at least " +
+            $"{Comparison.MinTestRows} test rows and " +
             $"{Comparison.MinDistinctDifferences} distinct differences (forest plot: compare-pairs.png).").AppendLine();
         Table(PairTable(s));
         sb.AppendLine().AppendLine("**Verdict.** " + string.Join(" ", Sentences(s)));

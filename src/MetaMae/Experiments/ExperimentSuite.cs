@@ -104,7 +104,8 @@ public static class ExperimentSuite
 
     /// <summary>OUT/cells/ROW/COLUMN/sSEED: the folder of one cell (its result.json marks it done).</summary>
     public static string CellDir(ExperimentPlan plan, string outDir, PlanRow row, int column, long seed) =>
-        Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[column]), $"s{seed}");
+        Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[column]),
+            $"s{seed}");
 
     /// <summary>"42 s", "5m10s", "1h02m": a duration for progress lines (the CLI's pretraining progress uses it too).
     /// </summary>
@@ -119,7 +120,8 @@ public static class ExperimentSuite
         private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
         private readonly Dictionary<string, List<double>> byRow = [];
         private readonly List<(PlanRow Row, int Column, long Seed)> cells =
-            [.. plan.Rows.SelectMany(r => Enumerable.Range(0, plan.Columns.Count).SelectMany(c => plan.Seeds.Select(s => (r, c, s))))];
+            [.. plan.Rows.SelectMany(r => Enumerable.Range(0, plan.Columns.Count)
+                .SelectMany(c => plan.Seeds.Select(s => (r, c, s))))];
 
         public void Ran(PlanRow row, double seconds)
         {
