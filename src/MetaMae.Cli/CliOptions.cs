@@ -117,9 +117,11 @@ internal static class CliOptions
     };
 
     /// <summary>The fractions of --label-fraction, in the order given: each in (0, 1], none twice.</summary>
-    internal static double[] LabelFractions(ParseResult p)
+    internal static double[] LabelFractions(ParseResult p) => ParseLabelFractions(p.GetValue(LabelFraction)!);
+
+    /// <summary>A --label-fraction list (every command that takes one): each in (0, 1], none twice.</summary>
+    internal static double[] ParseLabelFractions(string text)
     {
-        var text = p.GetValue(LabelFraction)!;
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         var values = parts.Select(t => double.TryParse(t, System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : double.NaN).ToArray();

@@ -21,6 +21,7 @@ namespace MetaMae.Cli
             root.Add(DatasetsCommand.Create());
             root.Add(EmbedCommand.Create());
             root.Add(BenchSuiteCommand.Create());
+            root.Add(CompareCommand.Create());
             root.Add(BenchCommand.Create());
             root.Add(ExportCommand.Create());
             root.Add(ImportCommand.Create());

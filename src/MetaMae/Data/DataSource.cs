@@ -30,3 +30,10 @@ public sealed record OwnDataSource(string Path, ByoOptions Options) : DataSource
 {
     public override (Dataset, DatasetPreset) Load() => (ByoData.Load(Path, Options), Table8.ForModality(Options.Modality));
 }
+
+/// <summary>A dataset already loaded (with its preset): a caller that read the data itself (to size a run by it) hands
+/// it on without reading it again.</summary>
+public sealed record PreloadedSource(Dataset Data, DatasetPreset Preset) : DataSource
+{
+    public override (Dataset, DatasetPreset) Load() => (Data, Preset);
+}

@@ -78,14 +78,15 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     public bool KeepCheckpoints { get; init; }
 
     /// <summary>The row whose pretraining a row reuses: the first row of the same algorithm and pretraining settings
-    /// without probe settings (itself when it has none, or no such row exists).</summary>
+    /// without probe settings (itself when it has none); where no such row exists, the first row of the same
+    /// algorithm and pretraining settings (rows at 10% and 50% of the labels share one pretraining).</summary>
     public PlanRow PretrainingOf(PlanRow row)
     {
         static IEnumerable<(string, string)> Pre(PlanRow r) =>
             r.Settings.Where(kv => !ProbeSettingKeys.Contains(kv.Key)).Select(kv => (kv.Key, kv.Value?.ToJsonString() ?? "null")).Order();
         if (!row.Settings.Keys.Any(ProbeSettingKeys.Contains)) return row;
-        return Rows.FirstOrDefault(r => r.Algo == row.Algo && !r.Settings.Keys.Any(ProbeSettingKeys.Contains)
-            && Pre(r).SequenceEqual(Pre(row))) ?? row;
+        var same = Rows.Where(r => r.Algo == row.Algo && Pre(r).SequenceEqual(Pre(row))).ToList();
+        return same.FirstOrDefault(r => !r.Settings.Keys.Any(ProbeSettingKeys.Contains)) ?? same.FirstOrDefault() ?? row;
     }
 
     /// <summary>The probe options of a row's cells: the plan's protocol, the dataset's probe batch, the row's probe settings.</summary>

@@ -91,9 +91,11 @@ public static class ExperimentPlots
 
     /// <summary>The paired differences A - B as a forest plot: one row per pair (labelled on the left, in the plan's
     /// order from the top), one colour per column (dataset) within the row, each a marker at the mean with its 95%
-    /// interval; filled where it is significant (<see cref="ExperimentSuite.Significant"/>), open where not; 0
+    /// interval; filled where it is significant (<see cref="ExperimentSuite.Significant"/>, or the caller's
+    /// <paramref name="filled"/> rule of a pair in a column, said in <paramref name="filledMeans"/>), open where not; 0
     /// dashed.</summary>
-    public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
+    public static void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path,
+        Func<PlanPair, string, bool>? filled = null, string filledMeans = "excludes 0, >= 3 seeds")
     {
         var plt = new Plot();
         IPalette palette = plan.Columns.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
@@ -111,7 +113,7 @@ public static class ExperimentPlots
                     ys.Add(nPairs - 1 - pi + ((nCols - 1) / 2.0 - ci) * band);  // first pair and column on top
                     lo.Add(d.Mean - d.Lo);
                     hi.Add(d.Hi - d.Mean);
-                    significant.Add(ExperimentSuite.Significant(d));
+                    significant.Add(filled?.Invoke(plan.Pairs[pi], plan.Columns[ci]) ?? ExperimentSuite.Significant(d));
                 }
             if (xs.Count == 0) continue;
             var eb = plt.Add.ErrorBar(xs.ToArray(), ys.ToArray(), new double[xs.Count]);
@@ -119,15 +121,15 @@ public static class ExperimentPlots
             eb.XErrorNegative = lo.ToArray();
             eb.XErrorPositive = hi.ToArray();
             eb.Color = color;
-            foreach (bool filled in new[] { true, false })                  // the filled set (maybe empty) has the legend
+            foreach (bool full in new[] { true, false })                    // the filled set (maybe empty) has the legend
             {
-                var idx = Enumerable.Range(0, xs.Count).Where(i => significant[i] == filled).ToArray();
+                var idx = Enumerable.Range(0, xs.Count).Where(i => significant[i] == full).ToArray();
                 var sc = plt.Add.ScatterPoints(idx.Select(i => xs[i]).ToArray(), idx.Select(i => ys[i]).ToArray());
                 sc.Color = color;
-                sc.MarkerShape = filled ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+                sc.MarkerShape = full ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
                 sc.MarkerSize = 8;
                 sc.MarkerLineWidth = 1.5f;
-                if (filled) sc.LegendText = plan.Columns[ci];
+                if (full) sc.LegendText = plan.Columns[ci];
             }
         }
         var zero = plt.Add.VerticalLine(0);
@@ -142,7 +144,7 @@ public static class ExperimentPlots
             Enumerable.Range(0, nPairs).Select(i => (double)(nPairs - 1 - i)).ToArray(),
             plan.Pairs.Select(PairLabel).ToArray());
         plt.Axes.SetLimitsY(-0.6, nPairs - 0.4);
-        plt.XLabel("A - B: test metric, mean over seeds with its 95% interval (filled: excludes 0, >= 3 seeds)");
+        plt.XLabel($"A - B: test metric, mean over seeds with its 95% interval (filled: {filledMeans})");
         plt.ShowLegend(Edge.Right);
         plt.Title($"{ShortTitle(plan)}: paired differences A - B over seeds");
         plt.SavePng(path, 1400, 140 + nPairs * Math.Max(36, 9 * nCols));

@@ -26,9 +26,12 @@ public static class ExperimentSuite
 {
     /// <summary>Runs plan's cells into outDir (see the class); progress gets a line per cell, command heads the tables.
     /// With renderOnly nothing runs: the tables and plot are written from the cells already done (a campaign that
-    /// spans sessions shows what it has so far; the cells not yet run are listed and left out).</summary>
+    /// spans sessions shows what it has so far; the cells not yet run are listed and left out). cellSeconds: a prior
+    /// estimate of a cell's seconds (row, seed) for the ETA of the progress lines until a cell of the row has run
+    /// (then its measured time); without one, the mean of the cells run so far.</summary>
     public static IReadOnlyList<CellResult> Run(ExperimentPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
-        string command = "", CancellationToken cancel = default, bool renderOnly = false)
+        string command = "", CancellationToken cancel = default, bool renderOnly = false,
+        Func<PlanRow, long, double?>? cellSeconds = null)
     {
         // every dataset the plan names must be the user's (the plan's "data") or shipped, and transfer pairs must share an input spec
         var names = plan.Datasets.Concat(plan.Transfers.SelectMany(t => new[] { t.Pretrain, t.Probe })).Distinct().ToList();
@@ -48,6 +51,7 @@ public static class ExperimentSuite
 
         var results = new List<CellResult>();
         int total = plan.Rows.Length * plan.Columns.Count * plan.Seeds.Length, k = 0;
+        var eta = new CellEta(plan, outDir, cellSeconds);
         foreach (var row in plan.Rows)
             for (int c = 0; c < plan.Columns.Count; c++)
                 foreach (var seed in plan.Seeds)
@@ -56,8 +60,7 @@ public static class ExperimentSuite
                     k++;
                     string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
                     string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
-                    var dir = Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label),
-                        ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}");
+                    var dir = CellDir(plan, outDir, row, c, seed);
                     // transfer columns that pretrain on the same dataset share one pretraining per row and seed
                     // and rows that differ only in probe settings share the pretraining of the row without them
                     var pretrainDir = plan.Kind == "transfer"
@@ -76,9 +79,12 @@ public static class ExperimentSuite
                         if (why is null) results.Add(done!);
                         continue;
                     }
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
                     var r = RunCell(plan, row, plan.Columns[c], loaded[pre], loaded[probe], seed, dir, pretrainDir, cancel);
+                    if (!r.Skipped) eta.Ran(row, clock.Elapsed.TotalSeconds);
                     progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
-                        $"{(r.Skipped ? "done before, skipped" : "ran")}: test {r.Metric} {ExperimentPlan.F(r.Test)}");
+                        $"{(r.Skipped ? "done before, skipped" : $"ran in {Duration(clock.Elapsed)}")}: " +
+                        $"test {r.Metric} {ExperimentPlan.F(r.Test)}{eta.Line(k)}");
                     results.Add(r);
                 }
         if (renderOnly && plan.Kind != "transfer")             // only the rows and datasets that have a finished cell
@@ -94,6 +100,50 @@ public static class ExperimentSuite
         }
         WriteTables(plan, results, outDir, command, renderOnly);
         return results;
+    }
+
+    /// <summary>OUT/cells/ROW/COLUMN/sSEED: the folder of one cell (its result.json marks it done).</summary>
+    public static string CellDir(ExperimentPlan plan, string outDir, PlanRow row, int column, long seed) =>
+        Path.Combine(outDir, "cells", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(plan.Columns[column]),
+            $"s{seed}");
+
+    /// <summary>"42 s", "5m10s", "1h02m": a duration for progress lines (the CLI's pretraining progress uses it too).
+    /// </summary>
+    public static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m"
+        : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{Math.Max(0, t.TotalSeconds):F0} s";
+
+    /// <summary>The ETA over a suite's cells: the time of the cells left to run (those without a result.json), each at
+    /// the mean time its row's cells took so far, else the prior estimate, else the mean of every cell run so far.
+    /// </summary>
+    private sealed class CellEta(ExperimentPlan plan, string outDir, Func<PlanRow, long, double?>? prior)
+    {
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private readonly Dictionary<string, List<double>> byRow = [];
+        private readonly List<(PlanRow Row, int Column, long Seed)> cells =
+            [.. plan.Rows.SelectMany(r => Enumerable.Range(0, plan.Columns.Count)
+                .SelectMany(c => plan.Seeds.Select(s => (r, c, s))))];
+
+        public void Ran(PlanRow row, double seconds)
+        {
+            if (!byRow.TryGetValue(row.Label, out var l)) byRow[row.Label] = l = [];
+            l.Add(seconds);
+        }
+
+        /// <summary>"; 3m10s so far, about 5m20s left" after the k-th cell (1-based); "" while nothing is known.</summary>
+        public string Line(int k)
+        {
+            var all = byRow.Values.SelectMany(v => v).ToList();
+            double left = 0;
+            foreach (var (row, c, seed) in cells.Skip(k))
+            {
+                if (File.Exists(Path.Combine(CellDir(plan, outDir, row, c, seed), "result.json"))) continue;
+                double? est = byRow.TryGetValue(row.Label, out var l) ? l.Average()
+                    : prior?.Invoke(row, seed) ?? (all.Count > 0 ? all.Average() : null);
+                if (est is not double e) return "";
+                left += e;
+            }
+            return $"; {Duration(clock.Elapsed)} so far, about {Duration(TimeSpan.FromSeconds(left))} left";
+        }
     }
 
     private sealed class FileMonitor(TextWriter log) : ITrainingMonitor
@@ -410,13 +460,19 @@ public static class ExperimentSuite
     public static (double Mean, double Lo, double Hi, int N)? PairedDifference(IReadOnlyList<CellResult> results, PlanPair pair,
         string column)
     {
-        var a = results.Where(r => r.Row == pair.A && r.Column == column).ToDictionary(r => r.Seed, r => r.Test);
-        var d = results.Where(r => r.Row == pair.B && r.Column == column && a.ContainsKey(r.Seed))
-            .Select(r => a[r.Seed] - r.Test).ToList();
+        var d = PairedDifferences(results, pair, column);
         if (d.Count == 0) return null;
         var (m, sd) = MeanStd(d);
         if (d.Count < 2) return (m, double.NaN, double.NaN, 1);
         double half = MathNet.Numerics.Distributions.StudentT.InvCDF(0, 1, d.Count - 1, 0.975) * sd / Math.Sqrt(d.Count);
         return (m, m - half, m + half, d.Count);
+    }
+
+    /// <summary>The per-seed differences A - B in a column, over the seeds both rows have (in A's seed order).</summary>
+    public static IReadOnlyList<double> PairedDifferences(IReadOnlyList<CellResult> results, PlanPair pair, string column)
+    {
+        var a = results.Where(r => r.Row == pair.A && r.Column == column).ToDictionary(r => r.Seed, r => r.Test);
+        return results.Where(r => r.Row == pair.B && r.Column == column && a.ContainsKey(r.Seed))
+            .Select(r => a[r.Seed] - r.Test).ToList();
     }
 }

@@ -20,6 +20,12 @@ public sealed record Algorithm(string Name, string Summary, bool Adapts, double?
 /// <summary>The registry of algorithms: MetaMAE, MAE with a decoder, the DABS baselines, random init.</summary>
 public static class Algorithms
 {
+    /// <summary>MetaMAE: the paper's method (latent adaptation + task contrast).</summary>
+    public const string MetaMae = "metamae";
+
+    /// <summary>MAE with a Transformer decoder: MetaMAE without adaptation or contrast.</summary>
+    public const string Mae = "mae";
+
     /// <summary>The untrained encoder, probed as the baseline row; has no objective.</summary>
     public const string RandomInit = "random-init";
 
@@ -28,9 +34,9 @@ public static class Algorithms
 
     public static IReadOnlyList<Algorithm> All { get; } =
     [
-        new("metamae", "MetaMAE: latent adaptation + task contrast (Algorithm 1)", true, null, null,
+        new(MetaMae, "MetaMAE: latent adaptation + task contrast (Algorithm 1)", true, null, null,
             (_, _, o) => new MetaMaeObjective(o with { Adapt = true })),
-        new("mae", "MAE with a Transformer decoder (Table 4 row 2)", false, null, null,
+        new(Mae, "MAE with a Transformer decoder (Table 4 row 2)", false, null, null,
             (_, _, o) => new MetaMaeObjective(o with { Adapt = false, Lambda = 0 })),
         new("mae-dabs", "DABS MAE: linear head, masked embeddings zeroed, 15% masked", false, 0.15, 0.5,
             (s, m, o) => new MaeDabsObjective(s, m, o.MaskRatio)),
