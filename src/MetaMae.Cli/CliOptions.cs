@@ -21,6 +21,19 @@ internal static class CliOptions
         Description = "Model size: paper (12x256 encoder), small (4x128, the CPU scale) or tiny (2x64, for tests)",
         DefaultValueFactory = _ => "paper",
     }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
+    internal static readonly Option<Recipe> RecipeOpt = new("--recipe")
+    {
+        Description = "Defaults of the run: paper (Table 8 and the paper's optimiser: constant lr 1e-4) or cpu (the " +
+                      "measured CPU recipe: small preset, batch 32, warm-up + cosine at 1e-3, 4000 steps, MetaMAE at the " +
+                      "paper's inner-loss scaling with alpha 1); flags given explicitly override either [default: paper]",
+        DefaultValueFactory = _ => Recipe.Paper,
+        CustomParser = r => r.Tokens[0].Value switch
+        {
+            "paper" => Recipe.Paper,
+            "cpu" => Recipe.Cpu,
+            var v => throw new ArgumentException($"--recipe must be paper or cpu (got '{v}')"),
+        },
+    };
     internal static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
     internal static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
     internal static readonly Option<long> Seed = new("--seed")
@@ -246,10 +259,19 @@ internal static class CliOptions
             foreach (var o in new Option[]
                          {
                              Algo, Steps, Batch, MaskRatio, Alpha, Lambda, R, InnerSteps, FirstOrder, DecoderDepth, Dropout,
-                             Temperature, Lr, LogEvery,
+                             Temperature, Lr, LogEvery, RecipeOpt,
                          }
                          .Concat(AdaptationFlags))
                 c.Add(o);
         return c;
     }
+}
+
+/// <summary>Which defaults a run starts from (--recipe).</summary>
+internal enum Recipe
+{
+    /// <summary>Table 8's values and the paper's optimiser (constant lr 1e-4).</summary>
+    Paper,
+    /// <summary>The measured CPU recipe (<see cref="MetaMae.Experiments.CpuRecipe"/>).</summary>
+    Cpu,
 }

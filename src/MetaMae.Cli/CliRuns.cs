@@ -1,3 +1,4 @@
+using MetaMae.Experiments;
 namespace MetaMae.Cli;
 
 /// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset
@@ -42,9 +43,10 @@ internal static class CliRuns
         var name = p.GetValue(DatasetOpt) ?? "dna-splice";
         var ds = LoadData(p, ref name, out var preset);
         var algo = p.GetValue(Algo)!;
-        var presetName = p.GetValue(Preset)!;
+        bool cpu = p.GetValue(RecipeOpt) == Recipe.Cpu;
+        var presetName = cpu && p.GetResult(Preset) is not { Implicit: false } ? CpuRecipe.Preset : p.GetValue(Preset)!;
         long seed = p.GetValue(Seed);
-        var cfg = RunSettings.Resolve(algo, name, ds.Spec, preset, presetName, seed, new RunOverrides
+        var user = new RunOverrides
         {
             Steps = p.GetValue(Steps), Batch = ByoCli.DefaultBatch(p.GetValue(Batch), preset.Batch, ds.Train.Count), Lr = p.GetValue(Lr),
             SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
@@ -54,7 +56,10 @@ internal static class CliRuns
             InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
             ProjectorBatchNorm = p.GetValue(ProjectorBnOpt), MinVisible = p.GetValue(MinVisibleOpt),
             LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt), Precision = p.GetValue(PrecisionOpt),
-        });
+        };
+        // --recipe cpu: the recipe's values where the user gave none (the batch at most the training samples)
+        if (cpu) user = CpuRecipe.Fill(user with { Batch = p.GetValue(Batch) }, algo, ds.Train.Count);
+        var cfg = RunSettings.Resolve(algo, name, ds.Spec, preset, presetName, seed, user);
         var outDir = p.GetValue(Out) ?? Path.Combine("runs", $"{ByoCli.SafeRunName(p, name)}-{algo}-{presetName}-s{seed}");
         if (p.GetValue(Resume)) return CliResume.ResolveResumed(p, outDir, checkpointSubdir);
         return (ds, cfg, outDir, preset);

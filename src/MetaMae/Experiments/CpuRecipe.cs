@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MetaMae.Objectives;
+using MetaMae.Training;
 
 namespace MetaMae.Experiments;
 
@@ -40,6 +41,20 @@ public static class CpuRecipe
             s["alpha"] = MetaMaeAlpha;
         }
         return s;
+    }
+
+    /// <summary>The recipe under a run's own settings (`run --recipe cpu`): every setting the user left unset takes the
+    /// recipe's value; what the user gave stays.</summary>
+    public static RunOverrides Fill(RunOverrides user, string algo, int trainCount)
+    {
+        int steps = user.Steps ?? Steps;
+        return user with
+        {
+            Steps = steps, Batch = user.Batch ?? Math.Min(Batch, trainCount), Lr = user.Lr ?? Lr,
+            LrSchedule = user.LrSchedule ?? LrSchedule, WarmupSteps = user.WarmupSteps ?? WarmupFor(steps),
+            InnerLoss = algo == Algorithms.MetaMae ? user.InnerLoss ?? MetaMaeInnerLoss : user.InnerLoss,
+            Alpha = algo == Algorithms.MetaMae ? user.Alpha ?? MetaMaeAlpha : user.Alpha,
+        };
     }
 
     /// <summary>One line for tables and logs.</summary>
