@@ -207,16 +207,12 @@ internal static class CliOptions
 
 
     // inner-loss scaling, inner distance, learning-rate schedule: defaults in ObjectiveOptions / TrainOptions
-    internal static readonly Option<string?> InnerLossOpt = new Option<string?>("--inner-loss")
-    {
-        Description = "Inner (support) loss scaling: reference (the authors' code: per-sample mean over support " +
-                      "tokens, default) or paper (Eq. 1: per-sample sum over support tokens)",
-    }.AcceptOnlyFromAmong(ObjectiveOptions.InnerLosses);
-    internal static readonly Option<string?> DistanceOpt = new Option<string?>("--distance")
-    {
-        Description = "d of the inner loss for continuous tokens: mse (mean of squares over a token's values, " +
-                      "default), sq-l2 (sum of squares) or l2 (the norm); token inputs use cross-entropy, the outer loss mse",
-    }.AcceptOnlyFromAmong(ObjectiveOptions.Distances);
+    internal static readonly Option<InnerLossScaling?> InnerLossOpt = Choice<InnerLossScaling>("--inner-loss",
+        "Inner (support) loss scaling: reference (the authors' code: per-sample mean over support tokens, default) or " +
+        "paper (Eq. 1: per-sample sum over support tokens)");
+    internal static readonly Option<InnerDistance?> DistanceOpt = Choice<InnerDistance>("--distance",
+        "d of the inner loss for continuous tokens: mse (mean of squares over a token's values, default), sq-l2 " +
+        "(sum of squares) or l2 (the norm); token inputs use cross-entropy, the outer loss mse");
     internal static readonly Option<string?> LrScheduleOpt = new Option<string?>("--lr-schedule")
     {
         Description = "Learning-rate schedule: constant (the paper's, default) or cosine (to 0 at the last step, " +
@@ -227,22 +223,22 @@ internal static class CliOptions
         Description = "Linear learning-rate warm-up over the first N steps (default 0)",
     };
 
-    internal static readonly Option<ProjectorBatchNorm?> ProjectorBnOpt = new("--projector-bn")
-    {
-        Description = "Task-contrast projector's BatchNorm: per-view (the authors' code: each view's own batch " +
-                      "statistics, default) or joint (both views at once, as before issue 34)",
-        CustomParser = r => r.Tokens[0].Value switch
-        {
-            "per-view" => ProjectorBatchNorm.PerView,
-            "joint" => ProjectorBatchNorm.Joint,
-            var v => throw new ArgumentException($"--projector-bn must be per-view or joint (got '{v}')"),
-        },
-    };
+    internal static readonly Option<ProjectorBatchNorm?> ProjectorBnOpt = Choice<ProjectorBatchNorm>("--projector-bn",
+        "Task-contrast projector's BatchNorm: per-view (the authors' code: each view's own batch statistics, default) " +
+        "or joint (both views at once, as before issue 34)");
     internal static readonly Option<int?> MinVisibleOpt = new("--min-visible")
     {
         Description = "Fewest visible tokens per sample for mae / metamae (default 1: the mask ratio alone decides, " +
                       "as the paper; Table 8's ratios leave 1-2 visible on grids of 9-16 tokens)",
     };
+
+    /// <summary>An optional flag whose values are an enum's names (<see cref="EnumNames{T}"/>): one spelling of each
+    /// choice, checked by the parser.</summary>
+    static Option<T?> Choice<T>(string name, string description) where T : struct, Enum => new Option<T?>(name)
+    {
+        Description = description,
+        CustomParser = r => EnumNames<T>.Parse(r.Tokens[0].Value, name),
+    }.AcceptOnlyFromAmong(EnumNames<T>.All);
 
     /// <summary>The flags above, for the training commands; they define a run (a resume may not change them).</summary>
     internal static Option[] AdaptationFlags =>

@@ -38,6 +38,9 @@ internal static class CliResume
         static string F(object? v) => v switch
         {
             double d => d.ToString("R", CultureInfo.InvariantCulture),
+            InnerLossScaling e => EnumNames<InnerLossScaling>.Of(e),
+            InnerDistance e => EnumNames<InnerDistance>.Of(e),
+            ProjectorBatchNorm e => EnumNames<ProjectorBatchNorm>.Of(e),
             IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
             bool b => b ? "true" : "false",
             _ => v?.ToString() ?? "",

@@ -1,3 +1,5 @@
+using MetaMae.Objectives;
+using MetaMae.Training;
 using System.Text.Json.Nodes;
 using MetaMae.Experiments;
 using MetaMae.Data;
@@ -52,9 +54,10 @@ public class AdaptationCliTests
         Assert.True(json["train"]!.AsObject().Remove("lr_schedule") && json["train"]!.AsObject().Remove("warmup_steps"));
         var old = MetaMae.Training.RunConfig.FromJson(json.ToJsonString(), "old checkpoint");
         Assert.Equal(("reference", "mse", "constant", 0),
-            (old.Objective.InnerLoss, old.Objective.Distance, old.Train.LrSchedule, old.Train.WarmupSteps));
+            (EnumNames<InnerLossScaling>.Of(old.Objective.InnerLoss), EnumNames<InnerDistance>.Of(old.Objective.Distance),
+                old.Train.LrSchedule, old.Train.WarmupSteps));
         Assert.True(old.SameRunAs(cfg));
-        Assert.False(old.SameRunAs(cfg with { Objective = cfg.Objective with { InnerLoss = "paper" } }));
+        Assert.False(old.SameRunAs(cfg with { Objective = cfg.Objective with { InnerLoss = InnerLossScaling.Paper } }));
     }
 
     [Fact]
@@ -70,7 +73,8 @@ public class AdaptationCliTests
         var plan = ExperimentPlan.Load(path);
         var ds = Catalog.Load("spambase");
         var c = plan.CellConfig(plan.Rows[0], "spambase", ds.Spec, Table8.Higgs, 0);
-        Assert.Equal(("paper", "sq-l2", "cosine", 2), (c.Objective.InnerLoss, c.Objective.Distance, c.Train.LrSchedule, c.Train.WarmupSteps));
+        Assert.Equal(("paper", "sq-l2", "cosine", 2), (EnumNames<InnerLossScaling>.Of(c.Objective.InnerLoss),
+            EnumNames<InnerDistance>.Of(c.Objective.Distance), c.Train.LrSchedule, c.Train.WarmupSteps));
 
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"sq-l2\"", "\"l1\""));
         var bad = ExperimentPlan.Load(path);

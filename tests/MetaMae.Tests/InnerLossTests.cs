@@ -1,3 +1,4 @@
+using MetaMae.Training;
 using MetaMae.Model;
 using MetaMae.Modalities;
 using MetaMae.Objectives;
@@ -13,7 +14,8 @@ namespace MetaMae.Tests;
 public class InnerLossTests
 {
     private static ObjectiveOptions Paper(string distance, double alpha = 0.1) =>
-        new() { MaskRatio = 0.5, Alpha = alpha, Lambda = 1.0, NearbyRatio = 0.5, InnerLoss = "paper", Distance = distance };
+        new() { MaskRatio = 0.5, Alpha = alpha, Lambda = 1.0, NearbyRatio = 0.5, InnerLoss = InnerLossScaling.Paper,
+            Distance = EnumNames<InnerDistance>.Parse(distance, "distance") };
 
     public static TheoryData<InputSpec, string> PaperCases => new()
     {
@@ -68,8 +70,8 @@ public class InnerLossTests
         var (model, tokens) = GradientTests.Setup(spec);
         int s = Masking.KeepCount(spec.NumTokens, 0.5);
         Assert.Equal(4, s);
-        var paper = new ObjectiveOptions { MaskRatio = 0.5, Alpha = 0.05, Lambda = 1.0, NearbyRatio = 0, InnerLoss = "paper" };
-        var reference = paper with { InnerLoss = "reference", Alpha = 0.05 * s };
+        var paper = new ObjectiveOptions { MaskRatio = 0.5, Alpha = 0.05, Lambda = 1.0, NearbyRatio = 0, InnerLoss = InnerLossScaling.Paper };
+        var reference = paper with { InnerLoss = InnerLossScaling.Reference, Alpha = 0.05 * s };
         AssertSameLossAndGradients(model, tokens, paper, reference);
         // and the two scalings at the same alpha are different objectives
         double same = GradientTests.Loss(model, tokens, reference with { Alpha = 0.05 });
@@ -94,7 +96,7 @@ public class InnerLossTests
         using var pred = zeros(1, 2, 2, dtype: ScalarType.Float64);
         using var target = tensor(new double[] { 3, 4, 1, 0 }).view(1, 2, 2);
         using var sel = tensor(new double[] { 1, 1 }).view(1, 2);
-        double L(string d, bool sum) => Losses.Reconstruction(spec, pred, target, sel, d, sum).ToDouble();
+        double L(string d, bool sum) => Losses.Reconstruction(spec, pred, target, sel, EnumNames<InnerDistance>.Parse(d, "d"), sum).ToDouble();
         Assert.Equal((12.5 + 0.5) / 2, L("mse", false), 12);   // tokens' mean squares 12.5 and 0.5, averaged
         Assert.Equal(12.5 + 0.5, L("mse", true), 12);
         Assert.Equal(25 + 1, L("sq-l2", true), 12);
@@ -108,7 +110,7 @@ public class InnerLossTests
         using var pred = tensor(new double[] { 3, 4, 0, 0 }).view(1, 2, 2).requires_grad_(true);
         using var target = tensor(new double[] { 3, 4, 1, 0 }).view(1, 2, 2);
         using var sel = ones(1, 2, dtype: ScalarType.Float64);
-        Losses.Reconstruction(spec, pred, target, sel, "l2", sum: true).backward();
+        Losses.Reconstruction(spec, pred, target, sel, InnerDistance.L2, sum: true).backward();
         Assert.True(pred.grad!.isfinite().all().item<bool>());
         Assert.Equal(new double[] { 0, 0, -1, 0 }, pred.grad!.data<double>().ToArray());
     }
@@ -116,9 +118,15 @@ public class InnerLossTests
     [Fact]
     public void OptionsRejectUnknownScalingsAndDistances()
     {
-        Assert.Contains("--inner-loss", Assert.Throws<ArgumentException>(() => new ObjectiveOptions { InnerLoss = "sum" }.Validate()).Message);
-        Assert.Contains("--distance", Assert.Throws<ArgumentException>(() => new ObjectiveOptions { Distance = "l1" }.Validate()).Message);
-        new ObjectiveOptions { InnerLoss = "paper", Distance = "l2" }.Validate();
+        Assert.Contains("--inner-loss", Assert.Throws<ArgumentException>(() =>
+            new ObjectiveOptions { InnerLoss = (InnerLossScaling)7 }.Validate()).Message);
+        Assert.Contains("--distance", Assert.Throws<ArgumentException>(() =>
+            new ObjectiveOptions { Distance = (InnerDistance)7 }.Validate()).Message);
+        var e = Assert.Throws<ArgumentException>(() => EnumNames<InnerDistance>.Parse("l1", "--distance"));
+        Assert.Equal("--distance must be one of mse, sq-l2, l2 (got 'l1')", e.Message);
+        Assert.Equal(InnerLossScaling.Paper, EnumNames<InnerLossScaling>.Parse("paper", "--inner-loss"));
+        Assert.Equal("sq-l2", EnumNames<InnerDistance>.Of(InnerDistance.SqL2));
+        new ObjectiveOptions { InnerLoss = InnerLossScaling.Paper, Distance = InnerDistance.L2 }.Validate();
     }
 
     private static LossParts Parts(MetaMaeModel model, Tensor tokens, ObjectiveOptions o, bool measure)
@@ -159,7 +167,7 @@ public class InnerLossTests
         var (model, tokens) = GradientTests.Setup(new TokenSpec(5, 8));
         var o = new ObjectiveOptions { MaskRatio = 0.5, Alpha = 0.1, Lambda = 1.0, NearbyRatio = 0 };
         double reference = Parts(model, tokens, o, measure: true).LatentChange;
-        double paper = Parts(model, tokens, o with { InnerLoss = "paper" }, measure: true).LatentChange;
+        double paper = Parts(model, tokens, o with { InnerLoss = InnerLossScaling.Paper }, measure: true).LatentChange;
         Assert.Equal(4 * reference, paper, 10);
     }
 }

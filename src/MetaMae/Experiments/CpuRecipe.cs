@@ -20,7 +20,7 @@ public static class CpuRecipe
     public const int Steps = 4000;
     public const int WarmupSteps = 400;
     public const string LrSchedule = "cosine";
-    public const string MetaMaeInnerLoss = "paper";
+    public const InnerLossScaling MetaMaeInnerLoss = InnerLossScaling.Paper;
     public const double MetaMaeAlpha = 1.0;
 
     /// <summary>The warm-up for a step budget other than the recipe's: the same tenth of the steps.</summary>
@@ -37,7 +37,7 @@ public static class CpuRecipe
         };
         if (algo == Algorithms.MetaMae)
         {
-            s["inner_loss"] = MetaMaeInnerLoss;
+            s["inner_loss"] = EnumNames<InnerLossScaling>.Of(MetaMaeInnerLoss);
             s["alpha"] = MetaMaeAlpha;
         }
         return s;

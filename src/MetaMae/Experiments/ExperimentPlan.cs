@@ -299,6 +299,8 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 : throw new DataFormatException($"{where} must be true or false");
             string S(string[] allowed) => v is JsonValue jv && jv.TryGetValue<string>(out var t) && allowed.Contains(t) ? t
                 : throw new DataFormatException($"{where} must be one of: {string.Join(", ", allowed)}");
+            T E<T>() where T : struct, Enum => Enum.Parse<T>(EnumNames<T>.All.Zip(Enum.GetNames<T>())
+                .First(n => n.First == S(EnumNames<T>.All)).Second);
             o = k switch
             {
                 "decoder_depth" => o with { DecoderDepth = I() },
@@ -312,15 +314,11 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 "temperature" => o with { Temperature = D() },
                 "lr" => o with { Lr = D() },
                 "batch" => o with { Batch = I() },
-                "inner_loss" => o with { InnerLoss = S(ObjectiveOptions.InnerLosses) },
-                "distance" => o with { Distance = S(ObjectiveOptions.Distances) },
+                "inner_loss" => o with { InnerLoss = E<InnerLossScaling>() },
+                "distance" => o with { Distance = E<InnerDistance>() },
                 "lr_schedule" => o with { LrSchedule = S(TrainOptions.LrSchedules) },
                 "warmup_steps" => o with { WarmupSteps = I() },
-                "projector_bn" => o with
-                {
-                    ProjectorBatchNorm = S(["per-view", "joint"]) == "joint" ? ProjectorBatchNorm.Joint
-                        : ProjectorBatchNorm.PerView,
-                },
+                "projector_bn" => o with { ProjectorBatchNorm = E<ProjectorBatchNorm>() },
                 "min_visible" => o with { MinVisible = I() },
                 _ => o,
             };

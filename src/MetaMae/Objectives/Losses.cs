@@ -1,5 +1,6 @@
 using MetaMae.Modalities;
 using MetaMae.Model;
+using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -15,7 +16,8 @@ public static class Losses
     /// pred: (B, L, P) or logits (B, L, V); target: (B, L, P) or ids (B, L); sel: (B, L) 0/1.
     /// For token inputs with a padding id, padding targets are never selected.
     /// </summary>
-    public static Tensor Reconstruction(InputSpec spec, Tensor pred, Tensor target, Tensor sel, string distance = "mse",
+    public static Tensor Reconstruction(InputSpec spec, Tensor pred, Tensor target, Tensor sel,
+        InnerDistance distance = InnerDistance.Mse,
         bool sum = false)
     {
         Tensor per;                                                               // (B, L)
@@ -41,7 +43,7 @@ public static class Losses
     /// d of continuous tokens (Losses.Distance).
     /// </summary>
     public static Tensor Reconstruction(MetaMaeModel model, Tensor latent, Tensor? idsRestore, Tensor tokens, Tensor sel,
-        string distance = "mse", bool sum = false)
+        InnerDistance distance = InnerDistance.Mse, bool sum = false)
     {
         if (model.Spec is not MultiInputSpec multi)
             return Reconstruction(model.Spec, model.Decode(latent, idsRestore), tokens, sel, distance, sum);
@@ -73,14 +75,14 @@ public static class Losses
     }
 
     /// <summary>d per token of a difference diff (B, L, P) -> (B, L): mse, sq-l2 or l2 (ObjectiveOptions.Distance).</summary>
-    public static Tensor Distance(Tensor diff, string distance) => distance switch
+    public static Tensor Distance(Tensor diff, InnerDistance distance) => distance switch
     {
-        "mse" => diff.square().mean([-1]),
-        "sq-l2" => diff.square().sum([-1]),
+        InnerDistance.Mse => diff.square().mean([-1]),
+        InnerDistance.SqL2 => diff.square().sum([-1]),
         // libtorch's norm backward is 0 (not NaN) where a token is reconstructed exactly
-        "l2" => linalg.vector_norm(diff, 2, [-1]),
+        InnerDistance.L2 => linalg.vector_norm(diff, 2, [-1]),
         _ => throw new ArgumentException(
-            $"--distance must be one of {string.Join(", ", ObjectiveOptions.Distances)} (got '{distance}')"),
+            $"--distance must be one of {string.Join(", ", EnumNames<InnerDistance>.All)} (got {distance})"),
     };
 
     /// <summary>

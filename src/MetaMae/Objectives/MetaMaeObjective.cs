@@ -1,9 +1,34 @@
 using System.Text.Json.Serialization;
 using MetaMae.Model;
+using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MetaMae.Objectives;
+
+/// <summary>Scaling of MetaMAE's inner (support) loss.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<InnerLossScaling>))]
+public enum InnerLossScaling
+{
+    /// <summary>The authors' code (and the pinned losses): the batch-mean support loss times B, i.e. per sample the
+    /// MEAN of d over its support tokens.</summary>
+    [JsonStringEnumMemberName("reference")] Reference,
+    /// <summary>Eq. 1: per sample the SUM of d over its support tokens, so a token's latent moves by alpha x d'(token)
+    /// whatever the number of support tokens.</summary>
+    [JsonStringEnumMemberName("paper")] Paper,
+}
+
+/// <summary>d of the inner loss for continuous tokens (token inputs always use cross-entropy).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<InnerDistance>))]
+public enum InnerDistance
+{
+    /// <summary>The mean of squares over a token's values (the authors' code).</summary>
+    [JsonStringEnumMemberName("mse")] Mse,
+    /// <summary>The sum of squares (P times mse for P values per token).</summary>
+    [JsonStringEnumMemberName("sq-l2")] SqL2,
+    /// <summary>The unsquared norm, Eq. 1's l2.</summary>
+    [JsonStringEnumMemberName("l2")] L2,
+}
 
 /// <summary>How the task-contrastive projector's BatchNorm sees the two views (issue 34).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ProjectorBatchNorm>))]
@@ -45,13 +70,13 @@ public sealed record ObjectiveOptions
     /// tokens. "paper": Eq. 1, per sample the SUM of d over its support tokens, so a token's latent
     /// moves by alpha * d'(token) whatever the number of support tokens s. The outer loss is a mean in both.
     /// </summary>
-    public string InnerLoss { get; init; } = "reference";
+    public InnerLossScaling InnerLoss { get; init; } = InnerLossScaling.Reference;
     /// <summary>
     /// d of the inner loss for continuous tokens: "mse" (default: the authors' code, the mean of squares
     /// over a token's values), "sq-l2" (the sum of squares) or "l2" (the unsquared norm, Eq. 1's
     /// l2). Token inputs always use cross-entropy; the outer loss always uses mse.
     /// </summary>
-    public string Distance { get; init; } = "mse";
+    public InnerDistance Distance { get; init; } = InnerDistance.Mse;
 
     /// <summary>Projector BatchNorm per view (the authors') or over both views at once (<see cref="ProjectorBatchNorm"/>).
     /// </summary>
@@ -63,9 +88,6 @@ public sealed record ObjectiveOptions
     /// </summary>
     public int MinVisible { get; init; } = 1;
 
-    /// <summary>Values of InnerLoss and Distance (the CLI flags --inner-loss and --distance).</summary>
-    public static readonly string[] InnerLosses = ["reference", "paper"];
-    public static readonly string[] Distances = ["mse", "sq-l2", "l2"];
 
     public void Validate()
     {
@@ -78,10 +100,10 @@ public sealed record ObjectiveOptions
         if (MinVisible < 1) throw new ArgumentException($"--min-visible must be >= 1 (got {MinVisible})");
         if (!Enum.IsDefined(ProjectorBatchNorm))
             throw new ArgumentException($"--projector-bn must be per-view or joint (got {ProjectorBatchNorm})");
-        if (!InnerLosses.Contains(InnerLoss))
-            throw new ArgumentException($"--inner-loss must be one of {string.Join(", ", InnerLosses)} (got '{InnerLoss}')");
-        if (!Distances.Contains(Distance))
-            throw new ArgumentException($"--distance must be one of {string.Join(", ", Distances)} (got '{Distance}')");
+        if (!Enum.IsDefined(InnerLoss))
+            throw new ArgumentException($"--inner-loss must be one of {string.Join(", ", EnumNames<InnerLossScaling>.All)}");
+        if (!Enum.IsDefined(Distance))
+            throw new ArgumentException($"--distance must be one of {string.Join(", ", EnumNames<InnerDistance>.All)}");
     }
 }
 
@@ -136,7 +158,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
             // second order: this decode is differentiated twice, so its attention is the explicit form
             Tensor lossS;
             using (o.SecondOrder ? model.TwiceDifferentiableDecoder() : null)
-                lossS = o.InnerLoss == "paper"
+                lossS = o.InnerLoss == InnerLossScaling.Paper
                     ? Losses.Reconstruction(model, z, restore, tokens, support, o.Distance, sum: true)
                     : Losses.Reconstruction(model, z, restore, tokens, support, o.Distance) * b;
             if (k == 0) inner = lossS.ToDouble() / b;                              // per sample

@@ -26,8 +26,8 @@ public sealed record RunOverrides
     public double? Temperature { get; init; }
     public int? DecoderDepth { get; init; }
     public double? Dropout { get; init; }
-    public string? InnerLoss { get; init; }
-    public string? Distance { get; init; }
+    public InnerLossScaling? InnerLoss { get; init; }
+    public InnerDistance? Distance { get; init; }
     public string? LrSchedule { get; init; }
     public int? WarmupSteps { get; init; }
     public string? Precision { get; init; }
