@@ -181,8 +181,9 @@ internal static class CliOptions
 
     internal static readonly Option<string> Format = new Option<string>("--format")
     {
-        Description = "Export format: safetensors (weights with the PyTorch reference names) or onnx (the frozen encoder " +
-            "plus the --features step as one ONNX graph, opset 17, dynamic batch axis)",
+        Description = "Export format: safetensors (weights with the PyTorch reference names), pt (the same " +
+            "weights as a PyTorch state dict for torch.load) or onnx (the frozen encoder plus the --features step " +
+            "as one ONNX graph, opset 17, dynamic batch axis)",
         DefaultValueFactory = _ => "safetensors",
     }.AcceptOnlyFromAmong(ExportFormats.Names);
     internal static readonly Option<string> Parts = new("--parts")
@@ -194,7 +195,11 @@ internal static class CliOptions
     {
         Description = "An encoder exported with export --format onnx: features through ONNX Runtime instead of a checkpoint",
     };
-    internal static readonly Option<string?> In = new("--in") { Description = "A safetensors file with reference (timm/MAE-style) names" };
+    internal static readonly Option<string?> In = new("--in")
+    {
+        Description = "A safetensors file or a PyTorch state dict (.pt, torch.save) with reference " +
+            "(timm/MAE-style) names",
+    };
     internal static readonly Option<string?> Like =
         new("--like") { Description = "A checkpoint whose model (spec and sizes) the imported file fits" };
     internal static readonly Option<int> Samples = new("--samples") { Description = "Samples to draw", DefaultValueFactory = _ => 4 };

@@ -17,14 +17,21 @@ internal static class ExportCommand
             var format = ExportFormats.Parse(p.GetValue(Format)!);
             if (format == ExportFormat.Onnx) return Onnx(p, ckpt, outPath);
             if (p.GetResult(FeaturesOpt) is { Implicit: false })
-                throw new ArgumentException("--features applies to --format onnx (safetensors holds weights, not a feature step)");
+                throw new ArgumentException("--features applies to --format onnx " +
+                    $"({p.GetValue(Format)} holds weights, not a feature step)");
             var parts = ReferenceFormat.ParseParts(p.GetValue(Parts)!);
             using var model = Checkpoint.LoadModel(ckpt);
             using var ck = Checkpoint.Load(ckpt);
-            ReferenceFormat.Export(model, ck.Config, outPath, parts);
-            int keys = ReferenceFormat.ToReference(model, parts).Count;
-            Console.WriteLine($"exported {p.GetValue(Parts)} of {ckpt} ({keys} tensors, reference names) -> {outPath}");
-            PrintJson(p, new JsonObject { ["checkpoint"] = ckpt, ["out"] = outPath, ["parts"] = p.GetValue(Parts), ["tensors"] = keys });
+            if (format == ExportFormat.Pt) ReferenceFormat.ExportPyTorch(model, ck.Config, outPath, parts);
+            else ReferenceFormat.Export(model, ck.Config, outPath, parts);
+            int keys = model.state_dict().Keys.Count(k => (ReferenceFormat.PartOf(k) & parts) != 0);
+            Console.WriteLine($"exported {p.GetValue(Parts)} of {ckpt} ({keys} tensors, reference names" +
+                $"{(format == ExportFormat.Pt ? ", PyTorch state dict" : "")}) -> {outPath}");
+            PrintJson(p, new JsonObject
+            {
+                ["checkpoint"] = ckpt, ["out"] = outPath, ["format"] = p.GetValue(Format),
+                ["parts"] = p.GetValue(Parts), ["tensors"] = keys,
+            });
             return 0;
         });
         return c;
@@ -34,7 +41,8 @@ internal static class ExportCommand
     private static int Onnx(ParseResult p, string ckpt, string outPath)
     {
         if (p.GetResult(Parts) is { Implicit: false })
-            throw new ArgumentException("--parts applies to --format safetensors; an ONNX export is always the encoder");
+            throw new ArgumentException("--parts applies to --format safetensors or pt; " +
+                "an ONNX export is always the encoder");
         var features = FeatureExtraction.Parse(p.GetValue(FeaturesOpt)!);
         using var model = Checkpoint.LoadModel(ckpt);
         string dataset;

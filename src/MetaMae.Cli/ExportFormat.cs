@@ -7,17 +7,20 @@ public enum ExportFormat
     Safetensors,
     /// <summary>The frozen encoder plus its feature step as one ONNX graph.</summary>
     Onnx,
+    /// <summary>The same reference-named weights as a PyTorch state dict (torch.save's zip pickle, .pt).</summary>
+    Pt,
 }
 
 /// <summary>--format's names.</summary>
 public static class ExportFormats
 {
-    public static readonly string[] Names = ["safetensors", "onnx"];
+    public static readonly string[] Names = ["safetensors", "onnx", "pt"];
 
     public static ExportFormat Parse(string s) => s switch
     {
         "safetensors" => ExportFormat.Safetensors,
         "onnx" => ExportFormat.Onnx,
+        "pt" => ExportFormat.Pt,
         _ => throw new ArgumentException($"--format must be one of {string.Join(", ", Names)} (got '{s}')"),
     };
 }

@@ -7,7 +7,8 @@ internal static class ImportCommand
 {
     internal static Command Create()
     {
-        var c = new Command("import", "Read a reference-format safetensors file (from export, or from PyTorch) into a MetaMae checkpoint");
+        var c = new Command("import", "Read a reference-format safetensors file or PyTorch state dict " +
+            "(.pt; from export, or from PyTorch) into a MetaMae checkpoint");
         foreach (var o in new Option[] { In, Like, DatasetOpt, DataDir, Preset, DecoderDepth, Out, Json }) c.Add(o);
         c.SetAction(p =>
         {

@@ -133,21 +133,57 @@ public static class ReferenceFormat
         var tensors = ToReference(model, parts);
         try
         {
-            var meta = new Dictionary<string, string>
-            {
-                [FormatKey] = FormatName,
-                ["parts"] = string.Join(",", Enum.GetValues<ModelParts>()
-                    .Where(p => p != ModelParts.All && parts.HasFlag(p))
-                    .Select(p => p.ToString().ToLowerInvariant())),
-                ["spec"] = System.Text.Json.JsonSerializer.Serialize(model.Spec, RunConfig.Json),
-            };
-            if (config is not null) meta[ConfigKey] = config.ToJson();
-            SafeTensors.Save(path, tensors, meta);
+            SafeTensors.Save(path, tensors, Metadata(model, config, parts));
         }
         finally
         {
             foreach (var kv in tensors) kv.Value.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Writes the given parts as a PyTorch state dict (<c>torch.load</c> gives an OrderedDict of the same
+    /// reference-named tensors as <see cref="Export"/>); the metadata travels in a record of the archive.
+    /// </summary>
+    public static void ExportPyTorch(MetaMaeModel model, RunConfig? config, string path,
+        ModelParts parts = ModelParts.Encoder)
+    {
+        var tensors = ToReference(model, parts);
+        try
+        {
+            PyTorchStateDict.Save(path, tensors, Metadata(model, config, parts));
+        }
+        finally
+        {
+            foreach (var kv in tensors) kv.Value.Dispose();
+        }
+    }
+
+    private static Dictionary<string, string> Metadata(MetaMaeModel model, RunConfig? config, ModelParts parts)
+    {
+        var meta = new Dictionary<string, string>
+        {
+            [FormatKey] = FormatName,
+            ["parts"] = string.Join(",", Enum.GetValues<ModelParts>()
+                .Where(p => p != ModelParts.All && parts.HasFlag(p))
+                .Select(p => p.ToString().ToLowerInvariant())),
+            ["spec"] = System.Text.Json.JsonSerializer.Serialize(model.Spec, RunConfig.Json),
+        };
+        if (config is not null) meta[ConfigKey] = config.ToJson();
+        return meta;
+    }
+
+    /// <summary>
+    /// Reads a reference-format file's tensors and metadata: a PyTorch state dict (a zip archive, or any
+    /// <c>.pt</c> / <c>.pth</c> file) or else safetensors.
+    /// </summary>
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        return PyTorchStateDict.LooksLikePyTorch(path) || ext is ".pt" or ".pth"
+            ? PyTorchStateDict.Load(path)
+            : SafeTensors.Load(path);
     }
 
     /// <summary>
@@ -204,10 +240,13 @@ public static class ReferenceFormat
         return present;
     }
 
-    /// <summary>Reads a reference-format safetensors file into a new model. Without metadata, the spec and config must be given.</summary>
+    /// <summary>
+    /// Reads a reference-format file (safetensors or a PyTorch state dict, see <see cref="Read"/>) into a new
+    /// model. Without our metadata (a file PyTorch wrote), the spec and config must be given.
+    /// </summary>
     public static (MetaMaeModel Model, RunConfig? Config, ModelParts Parts) Import(string path, RunConfig? like = null)
     {
-        var (tensors, meta) = SafeTensors.Load(path);
+        var (tensors, meta) = Read(path);
         try
         {
             RunConfig? cfg = like;
