@@ -50,9 +50,10 @@ internal static class CliOptions
     };
     internal static readonly Option<string?> PrecisionOpt = new Option<string?>("--precision")
     {
-        Description = $"Matmul precision: fp32 (default) or bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
-                      "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16)",
-    }.AcceptOnlyFromAmong(MetaMae.Model.ComputePrecision.Names);
+        Description = $"Matmul precision: fp32 (default), bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
+                      "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16) or auto (bf16 where the CPU has " +
+                      "it, else fp32; the choice is printed and stored)",
+    }.AcceptOnlyFromAmong([.. MetaMae.Model.ComputePrecision.Names, MetaMae.Model.ComputePrecision.Auto]);
     internal static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
     // DABS datasets a user downloaded (docs/dabs-datasets.md)
     internal static readonly Option<string?> DabsRoot = new("--root")

@@ -71,7 +71,7 @@ internal static class CliResume
         double lr = p.GetValue(Lr) ?? stored.Train.Lr;
         if (lr != stored.Train.Lr)
             Console.Error.WriteLine($"resume: --lr {F(lr)} replaces the run's {F(stored.Train.Lr)} from here on");
-        var precision = p.GetValue(PrecisionOpt) ?? stored.Train.Precision;
+        var precision = PrecisionOf(p, ParseDevice(p.GetValue(DeviceOpt)!)) ?? stored.Train.Precision;
         if (precision != stored.Train.Precision)
             Console.Error.WriteLine($"resume: --precision {precision} replaces the run's {stored.Train.Precision} from here on");
         return stored with

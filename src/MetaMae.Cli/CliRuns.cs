@@ -17,12 +17,24 @@ internal static class CliRuns
     /// whatever the checkpoint was trained in; bf16 is refused on a CPU without it.</summary>
     internal static void SetPrecision(ParseResult p, MetaMae.Model.MetaMaeModel model, Device device)
     {
-        var name = p.GetValue(PrecisionOpt) ?? "fp32";
+        var name = PrecisionOf(p, device) ?? "fp32";
         MetaMae.Model.ComputePrecision.EnsureSupported(name, device);
         model.Precision = name;
     }
 
     /// <summary>--device: cpu, or cuda[:N] where a CUDA build of TorchSharp is in use.</summary>
+    /// <summary>--precision as given, with auto resolved for the device and the choice printed; null when not given.
+    /// </summary>
+    internal static string? PrecisionOf(ParseResult p, Device device)
+    {
+        var given = p.GetValue(PrecisionOpt);
+        if (given != MetaMae.Model.ComputePrecision.Auto) return given;
+        var chosen = MetaMae.Model.ComputePrecision.Resolve(given, device);
+        Console.Error.WriteLine($"precision: auto -> {chosen} (" + (chosen == "bf16"
+            ? "this CPU has native bfloat16 matmuls)" : "no native bfloat16 matmuls here)"));
+        return chosen;
+    }
+
     internal static Device ParseDevice(string d)
     {
         if (d == "cpu") return CPU;
@@ -55,7 +67,8 @@ internal static class CliRuns
             Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
             InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
             ProjectorBatchNorm = p.GetValue(ProjectorBnOpt), MinVisible = p.GetValue(MinVisibleOpt),
-            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt), Precision = p.GetValue(PrecisionOpt),
+            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
+            Precision = PrecisionOf(p, ParseDevice(p.GetValue(DeviceOpt)!)),
         };
         // --recipe cpu: the recipe's values where the user gave none (the batch at most the training samples)
         if (cpu) user = CpuRecipe.Fill(user with { Batch = p.GetValue(Batch) }, algo, ds.Train.Count);

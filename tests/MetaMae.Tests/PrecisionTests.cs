@@ -104,7 +104,9 @@ public class PrecisionTests(ITestOutputHelper output)
         var g = autograd.grad([lossS], [latent], create_graph: true, retain_graph: true)[0];
         var z = (latent - o.Alpha * g).detach().requires_grad_(true);                  // Z*, a leaf: v stops here
         var query = Losses.Reconstruction(model, z, restore, tokens, m.Query);
-        var proj = model.Project(cat([Losses.Pool(latent.detach()), Losses.Pool(z)], 0));
+        var proj = o.ProjectorBatchNorm == ProjectorBatchNorm.PerView                       // as the objective does
+            ? cat([model.Project(Losses.Pool(latent.detach())), model.Project(Losses.Pool(z))], 0)
+            : model.Project(cat([Losses.Pool(latent.detach()), Losses.Pool(z)], 0));
         var total = query + o.Lambda * Losses.NtXent(proj, o.Temperature);
         var v = autograd.grad([total], [z])[0].detach();                                 // (B, 1+keep, D)
         ((v * g).sum() * -o.Alpha).backward();
@@ -369,6 +371,23 @@ public class PrecisionTests(ITestOutputHelper output)
             "--split", "test", "--precision", "bf16", "--threads", "1");
         Assert.True(code == 0, err);
         Assert.True(new FileInfo(npy).Length > 128);
+    }
+
+    /// <summary>--precision auto (issue 29): bf16 where the CPU has native bfloat16 matmuls, fp32 elsewhere; the choice
+    /// is printed and the resolved precision stored, never "auto". Passes on both kinds of machine.</summary>
+    [Fact]
+    public void PrecisionAutoChoosesWhatThisCpuHasAndStoresTheChoice()
+    {
+        var dir = Tmp.Dir("precision-auto");
+        var (code, _, err) = CliTests.Metamae("pretrain", "--dataset", "dna-splice", "--preset", "tiny", "--batch", "8",
+            "--steps", "1", "--out", dir, "--threads", "1", "--precision", "auto");
+        Assert.True(code == 0, err);
+        var expected = ComputePrecision.NativeOnThisCpu() ? "bf16" : "fp32";
+        Assert.Contains($"precision: auto -> {expected}", err);
+        Assert.Contains($"precision {expected}", err);                               // the run's first line
+        Assert.Contains($"\"precision\":\"{expected}\"", File.ReadAllText(Path.Combine(dir, "config.json")));
+        Assert.Equal(expected, ComputePrecision.Resolve(ComputePrecision.Auto, CPU));
+        Assert.Equal("fp32", ComputePrecision.Resolve("fp32", CPU));
     }
 
     /// <summary>A run configuration stored before --precision existed (no "precision" key) reads as fp32 and is

@@ -18,6 +18,15 @@ public sealed class ComputePrecision
     /// <summary>Values of the --precision flag (TrainOptions.Precision): fp32 or bf16.</summary>
     public static readonly string[] Names = ["fp32", "bf16"];
 
+    /// <summary>--precision auto: bf16 on a CPU with native bfloat16 matmuls, fp32 elsewhere (issue 29). Opt-in, not
+    /// the default: bf16's learning parity with fp32 at the CPU recipe is not measured yet (results/performance.md).
+    /// </summary>
+    public const string Auto = "auto";
+
+    /// <summary>The precision a name stands for on a device: <see cref="Auto"/> resolved, any other name itself.</summary>
+    public static string Resolve(string name, Device device) =>
+        name != Auto ? name : device.type == DeviceType.CPU && NativeOnThisCpu() ? "bf16" : "fp32";
+
     /// <summary>The dtype of the matmuls, or null: every op in the model's own dtype.</summary>
     public ScalarType? Low { get; private set; }
 
