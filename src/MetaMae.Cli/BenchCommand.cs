@@ -10,7 +10,7 @@ public static class BenchCommand
         var algo = new Option<string>("--algo")
         {
             Description = "mae, metamae (second order) or metamae-fo (first order)",
-            DefaultValueFactory = _ => "metamae",
+            DefaultValueFactory = _ => Algorithms.MetaMae,
         }
             .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
         var preset = new Option<string>("--preset")

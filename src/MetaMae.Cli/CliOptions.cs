@@ -14,7 +14,7 @@ internal static class CliOptions
     internal static readonly Option<string> Algo = new Option<string>("--algo")
     {
         Description = "Objective",
-        DefaultValueFactory = _ => "metamae",
+        DefaultValueFactory = _ => Algorithms.MetaMae,
     }.AcceptOnlyFromAmong([.. Algorithms.Trainable]);
     internal static readonly Option<string> Preset = new Option<string>("--preset")
     {

@@ -58,7 +58,7 @@ internal static class CliResume
         Check(Seed, stored.Train.Seed); Check(MaskRatio, o.MaskRatio); Check(Alpha, o.Alpha); Check(R, o.NearbyRatio);
         Check(InnerSteps, o.InnerSteps); Check(FirstOrder, !o.SecondOrder); Check(DecoderDepth, stored.Model.DecDepth);
         Check(Dropout, stored.Model.Dropout); Check(Temperature, o.Temperature);
-        if (stored.Algo == "metamae") Check(Lambda, o.Lambda);   // other algorithms store lambda 0 whatever was given
+        if (stored.Algo == Algorithms.MetaMae) Check(Lambda, o.Lambda);   // other algorithms store lambda 0 whatever was given
         if (p.GetValue(DataOpt) is null) Check(DatasetOpt, stored.Dataset);
         Check(InnerLossOpt, o.InnerLoss); Check(DistanceOpt, o.Distance);
         Check(LrScheduleOpt, stored.Train.LrSchedule); Check(WarmupStepsOpt, stored.Train.WarmupSteps);

@@ -23,7 +23,7 @@ internal static class ImportCommand
             else if (p.GetValue(DatasetOpt) is string name)
             {
                 var ds = Catalog.Load(name, p.GetValue(DataDir));
-                like = RunSettings.Resolve("metamae", name, ds.Spec, Catalog.Get(name).Preset, p.GetValue(Preset)!, 0,
+                like = RunSettings.Resolve(Algorithms.MetaMae, name, ds.Spec, Catalog.Get(name).Preset, p.GetValue(Preset)!, 0,
                     new RunOverrides { DecoderDepth = p.GetValue(DecoderDepth) });
             }
             var (model, cfg, parts) = ReferenceFormat.Import(inPath, like);

@@ -52,7 +52,7 @@ internal static class ProbeCommand
                 ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
             };
             AddProbeJson(json, r);
-            AddRows(json, ckpt is null ? "random_init" : "checkpoint", rs);
+            AddRows(json, ckpt is null ? Algorithms.RandomInitRow : "checkpoint", rs);
             PrintJson(p, json);
             return 0;
         });
@@ -76,7 +76,7 @@ internal static class ProbeCommand
             ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
         };
         AddProbeJson(json, r);
-        AddRows(json, "raw_input", rs);
+        AddRows(json, Algorithms.RawInputRow, rs);
         PrintJson(p, json);
         return 0;
     }

@@ -67,8 +67,8 @@ internal static class RunCommand
 
             var encoders = new[]
             {
-                (Name: cfg.Algo, Label: cfg.Algo, Results: probes), (Name: "random_init", Label: "random init", Results: rnds),
-                (Name: "raw_input", Label: "raw input", Results: raws),
+                (Name: cfg.Algo, Label: cfg.Algo, Results: probes), (Name: Algorithms.RandomInitRow, Label: "random init", Results: rnds),
+                (Name: Algorithms.RawInputRow, Label: "raw input", Results: raws),
             };
             var table = new Table().Title($"{cfg.Dataset}: {cfg.Algo}, preset {PresetName(cfg.Model)}, " +
                 $"{cfg.Train.Steps} steps, seed {cfg.Train.Seed}").AddColumn("features");

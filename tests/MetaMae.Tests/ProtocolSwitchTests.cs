@@ -59,6 +59,8 @@ public class ProtocolSwitchTests
         Assert.Equal(3, Masking.KeepCount(9, 0.85, 3));
         Assert.Equal(4, Masking.KeepCount(9, 0.5, 3));                        // the ratio keeps more: unchanged
         Assert.Throws<ArgumentException>(() => Masking.KeepCount(9, 0.5, 9));
+        Assert.Contains("leaves no visible token", Assert.Throws<ArgumentException>(() => Masking.KeepCount(9, 0.95)).Message);
+        Assert.Equal(2, Masking.KeepCount(9, 0.95, 2));                       // the minimum rescues such a ratio
         using var g = new Generator().manual_seed(1);
         using var m = Masking.Random(5, 9, 0.85, new BatchRandom(g), CPU, ScalarType.Float32, minVisible: 3);
         Assert.Equal(3, m.Keep);

@@ -83,8 +83,8 @@ public static class Comparison
     /// <summary>The name in JSON: the algorithm's name, random_init or raw_input (as `run --json` rows).</summary>
     public static string Key(CompareFeatures f) => f switch
     {
-        CompareFeatures.RawInput => "raw_input",
-        CompareFeatures.RandomInit => "random_init",
+        CompareFeatures.RawInput => Algorithms.RawInputRow,
+        CompareFeatures.RandomInit => Algorithms.RandomInitRow,
         CompareFeatures.Mae => Algorithms.Mae,
         _ => Algorithms.MetaMae,
     };

@@ -199,9 +199,9 @@ public static class ExperimentSuite
         var alsoByStep = new Dictionary<int, JsonObject>();                     // step -> other probes (also_probe)
         ProbeResult probe;
         double seconds = 0;
-        if (row.Algo == "raw-input")
+        if (row.Algo == Algorithms.RawInput)
             probe = RawInputProbe.Run(probeDs, probeOpts);
-        else if (row.Algo == "random-init")
+        else if (row.Algo == Algorithms.RandomInit)
         {
             using var model = Pretrainer.CreateModel(cfg, CPU);
             probe = LinearProbe.Run(model, probeDs, probeOpts);

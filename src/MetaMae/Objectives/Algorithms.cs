@@ -32,6 +32,13 @@ public static class Algorithms
     /// <summary>No encoder at all: the probe on the raw input (the reference row every encoder must beat).</summary>
     public const string RawInput = "raw-input";
 
+    /// <summary>The random-init row's encoder name in result files (`run --json` rows, compare): the JSON spelling.
+    /// </summary>
+    public const string RandomInitRow = "random_init";
+
+    /// <summary>The raw-input row's encoder name in result files.</summary>
+    public const string RawInputRow = "raw_input";
+
     public static IReadOnlyList<Algorithm> All { get; } =
     [
         new(MetaMae, "MetaMAE: latent adaptation + task contrast (Algorithm 1)", true, null, null,

@@ -23,7 +23,8 @@ public sealed record Masking(Tensor KeepIds, Tensor IdsRestore, Tensor Mask) : I
     public static int KeepCount(int tokens, double maskRatio, int minVisible = 1)
     {
         if (maskRatio is <= 0 or >= 1) throw new ArgumentException($"mask ratio must be in (0, 1) (got {maskRatio})");
-        int keep = Math.Max((int)(tokens * (1 - maskRatio)), minVisible);
+        int keep = (int)(tokens * (1 - maskRatio));
+        if (minVisible > 1) keep = Math.Max(keep, minVisible);           // 1: the ratio alone, a ratio keeping none refused
         if (minVisible > 1 && keep >= tokens)
             throw new ArgumentException($"--min-visible {minVisible} leaves no masked token out of {tokens}");
         if (keep < 1) throw new ArgumentException($"mask ratio {maskRatio} leaves no visible token out of {tokens}");

@@ -116,7 +116,7 @@ public sealed class MetaMaeObjective(ObjectiveOptions options) : IObjective
 {
     public ObjectiveOptions Options { get; } = options;
 
-    public string Name => Options.Adapt ? "metamae" : "mae";
+    public string Name => Options.Adapt ? Algorithms.MetaMae : Algorithms.Mae;
 
     /// <summary>
     /// When set (the trainer sets it on logging steps), Loss also reports LatentChange = ||Z* - Z|| / ||Z||

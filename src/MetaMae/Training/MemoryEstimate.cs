@@ -105,5 +105,5 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     /// one term (MetaMAE's contrast has 2B - 2 negatives; the DABS baselines contrast or mix within the batch).
     /// </summary>
     public static bool AccumulationKeepsTheMethod(RunConfig c) =>
-        c.Algo == "mae" || (c.Algo == "metamae" && c.Objective.Lambda == 0);
+        c.Algo == Algorithms.Mae || (c.Algo == Algorithms.MetaMae && c.Objective.Lambda == 0);
 }

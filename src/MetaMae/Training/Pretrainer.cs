@@ -81,7 +81,7 @@ public static class Pretrainer
         if (n < config.Train.Batch)
             throw new ArgumentException(
                 $"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
-        if (missingCells && config.Algo is not ("metamae" or "mae"))
+        if (missingCells && config.Algo is not (Algorithms.MetaMae or Algorithms.Mae))
             throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: " +
                 $"--algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
         CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);

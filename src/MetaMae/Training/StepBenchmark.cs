@@ -12,7 +12,7 @@ namespace MetaMae.Training;
 public sealed record StepBenchmarkOptions
 {
     /// <summary>mae, metamae (second order) or metamae-fo (first order).</summary>
-    public string Algo { get; init; } = "metamae";
+    public string Algo { get; init; } = Algorithms.MetaMae;
     public string Preset { get; init; } = "paper";
     public int Batch { get; init; } = 64;
     /// <summary>Discrete tokens (vocabulary 26); otherwise continuous values.</summary>
@@ -41,7 +41,7 @@ public sealed record StepBenchmarkOptions
 
     public int L => Length ?? (Tokens ? 128 : 64);
 
-    public static readonly string[] Algos = ["mae", "metamae", "metamae-fo"];
+    public static readonly string[] Algos = [Algorithms.Mae, Algorithms.MetaMae, "metamae-fo"];
 
     public void Validate()
     {
@@ -68,8 +68,9 @@ public sealed record StepBenchmarkOptions
     /// <summary>The reference's MetaMAE settings: alpha 0.5, r 0.1, lambda 1, tau 0.5.</summary>
     public ObjectiveOptions Objective => new()
     {
-        MaskRatio = MaskRatio, Adapt = Algo != "mae", Alpha = 0.5, InnerSteps = 1, SecondOrder = Algo == "metamae",
-        NearbyRatio = 0.1, Lambda = Algo == "mae" ? 0 : 1.0, Temperature = 0.5,
+        MaskRatio = MaskRatio, Adapt = Algo != Algorithms.Mae, Alpha = 0.5, InnerSteps = 1,
+        SecondOrder = Algo == Algorithms.MetaMae,
+        NearbyRatio = 0.1, Lambda = Algo == Algorithms.Mae ? 0 : 1.0, Temperature = 0.5,
     };
 }
 
@@ -144,7 +145,7 @@ public static class StepBenchmark
         if (o.Tokens) dw += 2 * b * L * d * o.Vocab;
         double enc = 2 * embed + 3 * (ew + ea);
         double dec, proj = 0;
-        if (o.Algo == "mae") dec = 3 * (dw + da);
+        if (o.Algo == Algorithms.Mae) dec = 3 * (dw + da);
         else
         {
             dec = o.Algo == "metamae-fo" ? 5 * dw + 6 * da : 9 * dw + 12 * da;
