@@ -27,11 +27,17 @@ internal static class CliOptions
                       "measured CPU recipe: small preset, batch 32, warm-up + cosine at 1e-3, 4000 steps, MetaMAE at the " +
                       "paper's inner-loss scaling with alpha 1); flags given explicitly override either [default: paper]",
         DefaultValueFactory = _ => Recipe.Paper,
-        CustomParser = r => r.Tokens[0].Value switch
+        HelpName = "paper|cpu",
+        CustomParser = r =>
         {
-            "paper" => Recipe.Paper,
-            "cpu" => Recipe.Cpu,
-            var v => throw new ArgumentException($"--recipe must be paper or cpu (got '{v}')"),
+            switch (r.Tokens[0].Value)
+            {
+                case "paper": return Recipe.Paper;
+                case "cpu": return Recipe.Cpu;
+                default:
+                    r.AddError($"--recipe must be paper or cpu (got '{r.Tokens[0].Value}')");
+                    return Recipe.Paper;
+            }
         },
     };
     internal static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
@@ -243,8 +249,13 @@ internal static class CliOptions
     static Option<T?> Choice<T>(string name, string description) where T : struct, Enum => new Option<T?>(name)
     {
         Description = description,
-        CustomParser = r => EnumNames<T>.Parse(r.Tokens[0].Value, name),
-    }.AcceptOnlyFromAmong(EnumNames<T>.All);
+        HelpName = string.Join("|", EnumNames<T>.All),
+        CustomParser = r =>
+        {
+            try { return EnumNames<T>.Parse(r.Tokens[0].Value, name); }
+            catch (ArgumentException e) { r.AddError(e.Message); return null; }
+        },
+    };
 
     /// <summary>The flags above, for the training commands; they define a run (a resume may not change them).</summary>
     internal static Option[] AdaptationFlags =>

@@ -10,8 +10,8 @@ namespace MetaMae.Tests;
 public class AdaptationCliTests
 {
     [Theory]
-    [InlineData(new[] { "pretrain", "--inner-loss", "sum" }, "'sum' not recognized. Must be one of: 'reference'")]
-    [InlineData(new[] { "pretrain", "--distance", "l1" }, "'l1' not recognized. Must be one of: 'mse'")]
+    [InlineData(new[] { "pretrain", "--inner-loss", "sum" }, "--inner-loss must be one of reference, paper (got 'sum')")]
+    [InlineData(new[] { "pretrain", "--distance", "l1" }, "--distance must be one of mse, sq-l2, l2 (got 'l1')")]
     [InlineData(new[] { "pretrain", "--lr-schedule", "step" }, "'step' not recognized. Must be one of: 'constant'")]
     [InlineData(new[] { "pretrain", "--preset", "tiny", "--steps", "3", "--lr-schedule", "cosine", "--warmup-steps", "3" }, "--warmup-steps")]
     public void BadValuesGetOneClearLineAndExitCode2(string[] args, string mentions)
