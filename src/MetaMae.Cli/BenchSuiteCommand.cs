@@ -47,7 +47,8 @@ public static class BenchSuiteCommand
             Directory.CreateDirectory(outDir);
             var cmd = "metamae bench-suite " + string.Join(" ", Environment.GetCommandLineArgs().Skip(2));
             bool renderOnly = p.GetValue(render);
-            var results = ExperimentSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd, renderOnly: renderOnly);
+            var results = ExperimentSuite.Run(pl, outDir, p.GetValue(DataDir), Console.Out, cmd, renderOnly: renderOnly,
+                plots: ExperimentPlots.Instance);
             int planned = pl.Rows.Length * pl.Columns.Count * pl.Seeds.Length;
             if (renderOnly) Console.WriteLine($"{results.Count} of {planned} cells done; rendered without running the rest");
             else Console.WriteLine($"{results.Count} cells ({results.Count(r => r.Skipped)} done before) " +

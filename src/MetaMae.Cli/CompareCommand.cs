@@ -135,7 +135,8 @@ internal static class CompareCommand
         CompareSettings.Write(outDir, settings);
         var cmd = "metamae compare " + string.Join(" ", Environment.GetCommandLineArgs().Skip(2));
         var results = ExperimentSuite.Run(plan, outDir, progress: Console.Out, command: cmd,
-            cellSeconds: speed is null ? null : (row, _) => speed.CellSeconds(plan, row, steps));
+            cellSeconds: speed is null ? null : (row, _) => speed.CellSeconds(plan, row, steps),
+            plots: ExperimentPlots.Instance);
 
         var summary = Comparison.Summarise(options, results, ds.Test.Count);
         var recipe = CpuRecipe.Describe(options.Preset, steps);

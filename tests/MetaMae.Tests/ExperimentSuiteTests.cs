@@ -29,10 +29,14 @@ public class ExperimentSuiteTests
     {
         var dir = Tmp.Dir("bench");
         var plan = ExperimentPlan.Load(Plan(dir, TwoCells));
-        var first = ExperimentSuite.Run(plan, dir);
+        var first = ExperimentSuite.Run(plan, dir, plots: MetaMae.Cli.ExperimentPlots.Instance);
         Assert.Equal(2, first.Count);
         Assert.All(first, r => Assert.False(r.Skipped));
         Assert.True(File.Exists(Path.Combine(dir, "mini.md")) && new FileInfo(Path.Combine(dir, "mini.png")).Length > 1000);
+        // the library alone draws nothing (no plotting dependency, issue 30): tables only
+        var bare = Tmp.Dir("bench-bare");
+        ExperimentSuite.Run(plan, bare, renderOnly: false);
+        Assert.True(File.Exists(Path.Combine(bare, "mini.md")) && !File.Exists(Path.Combine(bare, "mini.png")));
         var md = File.ReadAllText(Path.Combine(dir, "mini.md"));
         Assert.Contains("| MAE d0 |", md);
         Assert.Contains("(n=1)", md);                     // one seed: no '± 0.0000' pretending to be a spread

@@ -112,7 +112,7 @@ public class LabelEfficiencyTests
             """);
         var plan = ExperimentPlan.Load(path);
         Assert.Equal("MAE", plan.PretrainingOf(plan.Rows[1]).Label);
-        var results = ExperimentSuite.Run(plan, dir);
+        var results = ExperimentSuite.Run(plan, dir, plots: MetaMae.Cli.ExperimentPlots.Instance);
         Assert.Equal(12, results.Count);
         // the 10% row reused the MAE row's pretraining: no pretraining folder of its own
         Assert.False(Directory.Exists(Path.Combine(dir, "cells", "mae_10", "dna-splice", "s0", "pretrain")));
@@ -138,7 +138,7 @@ public class LabelEfficiencyTests
     [InlineData("MAE, tokens, 10% labels", "MAE, 10% labels", "MAE, tokens, 10% labels - MAE, 10% labels")]
     [InlineData("MAE", "Random init", "MAE - Random init")]
     public void ThePairsPlotWritesSharedQualifiersOnce(string a, string b, string expected) =>
-        Assert.Equal(expected, ExperimentPlots.PairLabel(new PlanPair(a, b)));
+        Assert.Equal(expected, MetaMae.Cli.ExperimentPlots.PairLabel(new PlanPair(a, b)));
 
     [Theory]
     [InlineData(new[] { 0.90, 0.92, 0.91 }, new[] { 0.88, 0.895, 0.895 }, true)] // +0.02, +0.025, +0.015: excludes 0

@@ -20,8 +20,18 @@ public sealed record CellResult(string Row, string Column, long Seed, string Met
 /// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv, config.json and result.json.
 /// A cell with a result.json is skipped (an efficiency cell whose plan now has later eval steps continues from its
 /// checkpoint to reach them); a cell killed mid-pretraining resumes from its
-/// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and OUT/NAME.png.
+/// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and, given plots,
+/// OUT/NAME.png.
 /// </summary>
+/// <summary>Pictures of a suite's tables (the CLI's ScottPlot plots; the library itself draws nothing).</summary>
+public interface IExperimentPlots
+{
+    /// <summary>The plan's table as a picture at path (PNG).</summary>
+    void Write(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path);
+    /// <summary>The plan's paired differences as a picture at path (PNG).</summary>
+    void WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path);
+}
+
 public static class ExperimentSuite
 {
     /// <summary>Runs plan's cells into outDir (see the class); progress gets a line per cell, command heads the tables.
@@ -31,7 +41,7 @@ public static class ExperimentSuite
     /// (then its measured time); without one, the mean of the cells run so far.</summary>
     public static IReadOnlyList<CellResult> Run(ExperimentPlan plan, string outDir, string? dataRoot = null, TextWriter? progress = null,
         string command = "", CancellationToken cancel = default, bool renderOnly = false,
-        Func<PlanRow, long, double?>? cellSeconds = null)
+        Func<PlanRow, long, double?>? cellSeconds = null, IExperimentPlots? plots = null)
     {
         // every dataset the plan names must be the user's (the plan's "data") or shipped, and transfer pairs must share an input spec
         var names = plan.Datasets.Concat(plan.Transfers.SelectMany(t => new[] { t.Pretrain, t.Probe })).Distinct().ToList();
@@ -98,7 +108,7 @@ public static class ExperimentSuite
             };
             if (results.Count == 0) throw new InvalidOperationException($"{outDir}: no finished cells to render");
         }
-        WriteTables(plan, results, outDir, command, renderOnly);
+        WriteTables(plan, results, outDir, command, renderOnly, plots);
         return results;
     }
 
@@ -337,7 +347,7 @@ public static class ExperimentSuite
     }
 
     private static void WriteTables(ExperimentPlan plan, IReadOnlyList<CellResult> results, string outDir, string command,
-        bool renderOnly)
+        bool renderOnly, IExperimentPlots? plots)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"# {plan.Title}").AppendLine();
@@ -437,8 +447,8 @@ public static class ExperimentSuite
             sb.AppendLine($"| {r.Row} | {r.Column} | {r.Seed} | {ExperimentPlan.F(r.Test)} | " +
                 $"{ExperimentPlan.F(r.Validation)} | {r.ProbeNote} | {r.PretrainSeconds:F1} |");
         AtomicFile.WriteText(Path.Combine(outDir, plan.Name + ".md"), sb.ToString());
-        ExperimentPlots.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
-        if (plan.Pairs.Length > 0) ExperimentPlots.WritePairs(plan, results, Path.Combine(outDir, plan.Name + "-pairs.png"));
+        plots?.Write(plan, results, Path.Combine(outDir, plan.Name + ".png"));
+        if (plan.Pairs.Length > 0) plots?.WritePairs(plan, results, Path.Combine(outDir, plan.Name + "-pairs.png"));
     }
 
     /// <summary>The fewest seeds whose paired interval may be called significant: two seeds give a t interval with one

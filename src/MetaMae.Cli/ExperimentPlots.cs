@@ -1,11 +1,23 @@
+using MetaMae.Experiments;
 using ScottPlot;
+using Color = ScottPlot.Color;   // Spectre.Console (a global using of the CLI) has a Color too
 
-namespace MetaMae.Experiments;
+namespace MetaMae.Cli;
 
 /// <summary>One PNG per table (ScottPlot): a dot plot of mean ± std per row and column, or accuracy-vs-time lines for
-/// efficiency plans.</summary>
-public static class ExperimentPlots
+/// efficiency plans. In the CLI, not the library (issue 30): the MetaMae package carries no plotting dependency; a
+/// suite run from the library writes its tables, and its pictures when given these (<see cref="Instance"/>).</summary>
+public sealed class ExperimentPlots : IExperimentPlots
 {
+    /// <summary>The plots the CLI's bench-suite and compare draw.</summary>
+    public static readonly ExperimentPlots Instance = new();
+
+    void IExperimentPlots.Write(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path) =>
+        Write(plan, results, path);
+
+    void IExperimentPlots.WritePairs(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path) =>
+        WritePairs(plan, results, path);
+
     public static void Write(ExperimentPlan plan, IReadOnlyList<CellResult> results, string path)
     {
         var plt = new Plot();
