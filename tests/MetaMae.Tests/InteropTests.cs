@@ -20,7 +20,7 @@ public class InteropTests
 
     public static TheoryData<string> Specs => new() { "grid", "sequence", "tabular", "tokens" };
 
-    private static InputSpec SpecOf(string kind) => kind switch
+    internal static InputSpec SpecOf(string kind) => kind switch
     {
         "grid" => new GridSpec(3, 8, 8, 4, 2),
         "sequence" => new SequenceSpec(2, 12, 3),

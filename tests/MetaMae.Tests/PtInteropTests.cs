@@ -16,15 +16,9 @@ public class PtInteropTests(ITestOutputHelper output)
     private static readonly ModelConfig Small =
         ModelConfig.Tiny with { EncDepth = 1, DecDepth = 1, ProjHidden = 16, ProjDim = 8 };
 
-    public static TheoryData<string> Specs => new() { "grid", "sequence", "tabular", "tokens" };
+    public static TheoryData<string> Specs => InteropTests.Specs;
 
-    private static InputSpec SpecOf(string kind) => kind switch
-    {
-        "grid" => new GridSpec(3, 8, 8, 4, 2),
-        "sequence" => new SequenceSpec(2, 12, 3),
-        "tabular" => new TabularSpec(5),
-        _ => new TokenSpec(7, 6),
-    };
+    private static InputSpec SpecOf(string kind) => InteropTests.SpecOf(kind);
 
     private static MetaMaeModel Build(InputSpec spec, long seed)
     {
