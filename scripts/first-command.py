@@ -1,26 +1,49 @@
 #!/usr/bin/env python3
 """Paired differences of the first command's rows over seeds (issue 31).
 
-usage: scripts/first-command.py DIR   (reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout)
+usage: scripts/first-command.py DIR [--against DIR2]
+(reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout)
 For each label fraction: the encoder's test accuracy minus the raw input's and minus the random-init encoder's, per
-seed (the same label subset and test rows at a seed), mean with a 95% Student-t interval."""
+seed (the same label subset and test rows at a seed), mean with a 95% Student-t interval. With --against: every row
+of DIR minus the same row of DIR2 at the same seed (issue 29: bf16 runs against fp32 runs of the same command)."""
 import glob, json, os, statistics, sys
 
 from pairstats import paired_cell
 
+
+def load(root):
+    """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under root."""
+    rows, walls, algo = {}, [], None
+    for path in sorted(glob.glob(os.path.join(root, "s*", "result.json"))):
+        r = json.load(open(path))
+        algo = r["algo"]
+        for row in r["rows"]:
+            rows.setdefault((row["encoder"], row["label_fraction"]), {})[r["seed"]] = row["test"]
+        w = os.path.join(os.path.dirname(path), "wall-seconds.txt")
+        if os.path.exists(w):
+            walls.append(float(open(w).read()))
+    return algo, rows, walls
+
+
 root = sys.argv[1]
-runs = sorted(glob.glob(os.path.join(root, "s*", "result.json")))
-rows = {}                                                  # (encoder, fraction) -> {seed: test}
-walls = []
-algo = None
-for path in runs:
-    r = json.load(open(path))
-    algo = r["algo"]
-    for row in r["rows"]:
-        rows.setdefault((row["encoder"], row["label_fraction"]), {})[r["seed"]] = row["test"]
-    w = os.path.join(os.path.dirname(path), "wall-seconds.txt")
-    if os.path.exists(w):
-        walls.append(float(open(w).read()))
+algo, rows, walls = load(root)
+if len(sys.argv) == 4 and sys.argv[2] == "--against":
+    other = sys.argv[3]
+    _, base, base_walls = load(other)
+    fractions = sorted({f for _, f in rows})
+    print(f"From `scripts/first-command.py {root} --against {other}`: {root} minus {other}, paired by seed"
+          + (f"; wall clock per run {min(walls):.0f}-{max(walls):.0f} s against "
+             f"{min(base_walls):.0f}-{max(base_walls):.0f} s" if walls and base_walls else "") + ".\n")
+    print("| features | " + " | ".join(f"{f:.0%} of the labels" for f in fractions) + " |")
+    print("|---|" + "---|" * len(fractions))
+    for enc in [algo, "random_init", "raw_input"]:
+        cells = []
+        for f in fractions:
+            a, b = rows.get((enc, f), {}), base.get((enc, f), {})
+            d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
+            cells.append(paired_cell(d) if len(d) > 1 else (f"{d[0]:+.4f} (one seed)" if d else "-"))
+        print(f"| {enc} | " + " | ".join(cells) + " |")
+    sys.exit(0)
 fractions = sorted({f for _, f in rows})
 print(f"From `scripts/first-command.py {root}` over seeds {sorted({s for v in rows.values() for s in v})}"
       + (f"; wall clock per run {min(walls):.0f}-{max(walls):.0f} s" if walls else "") + ".\n")

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # The README's first command over seeds 0..N-1 (issue 31): each run's table, result.json and wall-clock seconds
-# under results/first-command/sSEED, then the paired differences (scripts/first-command.py).
+# under OUT/sSEED, then the paired differences (scripts/first-command.py). Skips seeds already done (resumable).
 #   scripts/first-command.sh [SEEDS]     (default 3)
+# The same command on another dataset or at another precision (issue 29's bf16 - fp32 parity):
+#   DATASET=spambase PRECISION=bf16 OUT=results/precision-parity/spambase/bf16 scripts/first-command.sh 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
+dataset=${DATASET:-dna-splice}
+out_root=${OUT:-results/first-command}
+precision=()
+[[ -n ${PRECISION:-} ]] && precision=(--precision "$PRECISION")
+mkdir -p "$out_root"
 for ((s = 0; s < n; s++)); do
-  out=results/first-command/s$s
+  out=$out_root/s$s
   [[ -f $out/result.json ]] && continue
   start=$(date +%s.%N)
-  ./metamae run --dataset dna-splice --recipe cpu --label-fraction 0.1,1 --seed "$s" --threads 2 --out "$out" \
-    > "results/first-command/s$s.log" 2>&1
+  ./metamae run --dataset "$dataset" --recipe cpu --label-fraction 0.1,1 "${precision[@]}" --seed "$s" --threads 2 \
+    --out "$out" > "$out_root/s$s.log" 2>&1
   echo "$(date +%s.%N) - $start" | bc > "$out/wall-seconds.txt"
 done
-/usr/bin/python3 scripts/first-command.py results/first-command
+/usr/bin/python3 scripts/first-command.py "$out_root"
