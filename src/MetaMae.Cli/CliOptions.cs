@@ -3,8 +3,10 @@ namespace MetaMae.Cli;
 /// <summary>The options commands share (one declaration each), and the sets of them commands take.</summary>
 internal static class CliOptions
 {
-    internal static readonly TrainOptions DefaultTrain = new();
-    internal static readonly ObjectiveOptions DefaultObjective = new();
+    /// <summary>The run settings' flags (<see cref="RunSettingTable"/>), each with how it reads a parse; filled by the
+    /// Flag methods below as the fields are made, so this comes first.</summary>
+    internal static readonly List<SettingFlag> SettingFlags = [];
+
     internal static readonly Option<string?> DatasetOpt =
         new("--dataset") { Description = "Shipped dataset (see 'metamae datasets'); default dna-splice" };
     internal static readonly Option<string?> DataDir = new("--data-dir")
@@ -40,8 +42,8 @@ internal static class CliOptions
             }
         },
     };
-    internal static readonly Option<int?> Steps = new("--steps") { Description = $"Pretraining steps (default {DefaultTrain.Steps})" };
-    internal static readonly Option<int?> Batch = new("--batch") { Description = "Pretraining batch (default: the dataset preset's)" };
+    internal static readonly Option<int?> Steps = Flag(RunSettingTable.Steps);
+    internal static readonly Option<int?> Batch = Flag(RunSettingTable.Batch);
     internal static readonly Option<long> Seed = new("--seed")
     {
         Description = "Seed of init, batches, masks, dropout and the probe",
@@ -54,12 +56,12 @@ internal static class CliOptions
         Description = "cpu, or cuda with a CUDA build of TorchSharp",
         DefaultValueFactory = _ => "cpu",
     };
-    internal static readonly Option<string?> PrecisionOpt = new Option<string?>("--precision")
-    {
-        Description = $"Matmul precision: fp32 (default), bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
-                      "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16) or auto (bf16 where the CPU has " +
-                      "it, else fp32; the choice is printed and stored)",
-    }.AcceptOnlyFromAmong([.. MetaMae.Model.ComputePrecision.Names, MetaMae.Model.ComputePrecision.Auto]);
+    internal static readonly Option<string?> PrecisionOpt = Bind(RunSettingTable.Precision,
+        new Option<string?>(RunSettingTable.Precision.Flag) { Description = RunSettingTable.Precision.Help }
+            .AcceptOnlyFromAmong([.. MetaMae.Model.ComputePrecision.Names, MetaMae.Model.ComputePrecision.Auto]),
+        // auto is resolved for the device here (and the choice printed), so a run stores what it ran in
+        (p, opt) => CliRuns.PrecisionOf(p, CliRuns.ParseDevice(p.GetValue(DeviceOpt)!)),
+        (o, v) => o with { Precision = (string?)v });
     internal static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
     // DABS datasets a user downloaded (docs/dabs-datasets.md)
     internal static readonly Option<string?> DabsRoot = new("--root")
@@ -73,28 +75,20 @@ internal static class CliOptions
         DefaultValueFactory = _ => 0,
     };
     // MetaMAE switches (defaults: the dataset preset, i.e. Table 8)
-    internal static readonly Option<double?> MaskRatio = new("--mask-ratio") { Description = "Fraction of tokens masked" };
-    internal static readonly Option<double?> Alpha = new("--alpha") { Description = "Inner step size of the latent adaptation" };
-    internal static readonly Option<double?> Lambda = new("--lambda") { Description = "Weight of the task-contrastive loss (0 = off)" };
-    internal static readonly Option<double?> R = new("--r") { Description = $"Nearby-S ratio r (default {DefaultObjective.NearbyRatio})" };
-    internal static readonly Option<int?> InnerSteps =
-        new("--inner-steps") { Description = $"Latent adaptation steps (default {DefaultObjective.InnerSteps})" };
-    internal static readonly Option<bool> FirstOrder =
-        new("--first-order") { Description = "Detach the inner gradient (first-order adaptation)" };
-    internal static readonly Option<int?> DecoderDepth =
-        new("--decoder-depth") { Description = "Decoder blocks n (0 = linear decoder, encoder sees every token)" };
-    internal static readonly Option<double?> Dropout = new("--dropout") { Description = "Encoder dropout p" };
-    internal static readonly Option<double?> Temperature = new("--temperature")
-    {
-        Description = $"NT-Xent temperature (default {DefaultObjective.Temperature}; e-Mix and Capri bring their own)",
-    };
-    internal static readonly Option<double?> Lr = new("--lr") { Description = $"AdamW learning rate (default {DefaultTrain.Lr})" };
-    // pretrain
-    internal static readonly Option<int> SaveEvery = new("--save-every")
-    {
-        Description = "Checkpoint every N steps (0 = only at the end)",
-        DefaultValueFactory = _ => 100,
-    };
+    internal static readonly Option<double?> MaskRatio = Flag(RunSettingTable.MaskRatio);
+    internal static readonly Option<double?> Alpha = Flag(RunSettingTable.Alpha);
+    internal static readonly Option<double?> Lambda = Flag(RunSettingTable.Lambda);
+    internal static readonly Option<double?> R = Flag(RunSettingTable.NearbyRatio);
+    internal static readonly Option<int?> InnerSteps = Flag(RunSettingTable.InnerSteps);
+    internal static readonly Option<bool> FirstOrder = Bind(RunSettingTable.FirstOrder,
+        new Option<bool>(RunSettingTable.FirstOrder.Flag) { Description = RunSettingTable.FirstOrder.Help },
+        (p, opt) => p.GetValue(opt), (o, v) => o with { FirstOrder = (bool?)v });
+    internal static readonly Option<int?> DecoderDepth = Flag(RunSettingTable.DecoderDepth);
+    internal static readonly Option<double?> Dropout = Flag(RunSettingTable.Dropout);
+    internal static readonly Option<double?> Temperature = Flag(RunSettingTable.Temperature);
+    internal static readonly Option<double?> Lr = Flag(RunSettingTable.Lr);
+    // pretrain: the command line's cadences (a plan's are its steps / 4 and / 10)
+    internal static readonly Option<int> SaveEvery = Flag(RunSettingTable.SaveEvery, cliDefault: 100);
     internal static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
     internal static readonly Option<int> Accumulate = new("--accumulate")
     {
@@ -102,8 +96,7 @@ internal static class CliOptions
             "under mpirun, per process",
         DefaultValueFactory = _ => 1,
     };
-    internal static readonly Option<int> LogEvery =
-        new("--log-every") { Description = "Progress line every N steps", DefaultValueFactory = _ => 20 };
+    internal static readonly Option<int> LogEvery = Flag(RunSettingTable.LogEvery, cliDefault: 20);
     // probe
     internal static readonly Option<string?> CheckpointOpt =
         new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
@@ -219,30 +212,36 @@ internal static class CliOptions
 
 
     // inner-loss scaling, inner distance, learning-rate schedule: defaults in ObjectiveOptions / TrainOptions
-    internal static readonly Option<InnerLossScaling?> InnerLossOpt = Choice<InnerLossScaling>("--inner-loss",
-        "Inner (support) loss scaling: reference (the authors' code: per-sample mean over support tokens, default) or " +
-        "paper (Eq. 1: per-sample sum over support tokens)");
-    internal static readonly Option<InnerDistance?> DistanceOpt = Choice<InnerDistance>("--distance",
-        "d of the inner loss for continuous tokens: mse (mean of squares over a token's values, default), sq-l2 " +
-        "(sum of squares) or l2 (the norm); token inputs use cross-entropy, the outer loss mse");
-    internal static readonly Option<string?> LrScheduleOpt = new Option<string?>("--lr-schedule")
-    {
-        Description = "Learning-rate schedule: constant (the paper's, default) or cosine (to 0 at the last step, " +
-                      "as the MAE reference)",
-    }.AcceptOnlyFromAmong(TrainOptions.LrSchedules);
-    internal static readonly Option<int?> WarmupStepsOpt = new("--warmup-steps")
-    {
-        Description = "Linear learning-rate warm-up over the first N steps (default 0)",
-    };
+    internal static readonly Option<InnerLossScaling?> InnerLossOpt = ChoiceFlag(RunSettingTable.InnerLoss);
+    internal static readonly Option<InnerDistance?> DistanceOpt = ChoiceFlag(RunSettingTable.Distance);
+    internal static readonly Option<LrSchedule?> LrScheduleOpt = ChoiceFlag(RunSettingTable.Schedule);
+    internal static readonly Option<int?> WarmupStepsOpt = Flag(RunSettingTable.WarmupSteps);
+    internal static readonly Option<ProjectorBatchNorm?> ProjectorBnOpt = ChoiceFlag(RunSettingTable.ProjectorBn);
+    internal static readonly Option<int?> MinVisibleOpt = Flag(RunSettingTable.MinVisible);
 
-    internal static readonly Option<ProjectorBatchNorm?> ProjectorBnOpt = Choice<ProjectorBatchNorm>("--projector-bn",
-        "Task-contrast projector's BatchNorm: per-view (the authors' code: each view's own batch statistics, default) " +
-        "or joint (both views at once, as before issue 34)");
-    internal static readonly Option<int?> MinVisibleOpt = new("--min-visible")
+    /// <summary>The flag of a setting: an optional value, null when not given (the default is then the run's).
+    /// </summary>
+    static Option<T?> Flag<T>(RunSetting<T> s) where T : struct => Bind(s,
+        new Option<T?>(s.Flag) { Description = s.Help }, (p, opt) => p.GetValue(opt), (o, v) => s.Set(o, (T?)v));
+
+    /// <summary>The flag of a setting whose command-line default is fixed (the cadences): always a value.</summary>
+    static Option<T> Flag<T>(RunSetting<T> s, T cliDefault) where T : struct => Bind(s,
+        new Option<T>(s.Flag) { Description = s.Help, DefaultValueFactory = _ => cliDefault },
+        (p, opt) => p.GetValue(opt), (o, v) => s.Set(o, (T?)v));
+
+    /// <summary>The flag of a choice setting: its names from <see cref="EnumNames{T}"/>.</summary>
+    static Option<T?> ChoiceFlag<T>(RunSetting<T> s) where T : struct, Enum => Bind(s, Choice<T>(s.Flag, s.Help),
+        (p, opt) => p.GetValue(opt), (o, v) => s.Set(o, (T?)v));
+
+    /// <summary>Registers opt as the flag of s: read gives its value in a parse, set puts a value into overrides.
+    /// </summary>
+    static O Bind<O>(RunSetting s, O opt, Func<ParseResult, O, object?> read, Func<RunOverrides, object?, RunOverrides> set)
+        where O : Option
     {
-        Description = "Fewest visible tokens per sample for mae / metamae (default 1: the mask ratio alone decides, " +
-                      "as the paper; Table 8's ratios leave 1-2 visible on grids of 9-16 tokens)",
-    };
+        SettingFlags.Add(new SettingFlag(s, opt, (p, o) => set(o, read(p, opt)),
+            p => p.GetResult(opt) is { Implicit: false } ? read(p, opt) : null));
+        return opt;
+    }
 
     /// <summary>An optional flag whose values are an enum's names (<see cref="EnumNames{T}"/>): one spelling of each
     /// choice, checked by the parser.</summary>
@@ -288,3 +287,8 @@ internal enum Recipe
     /// <summary>The measured CPU recipe (<see cref="MetaMae.Experiments.CpuRecipe"/>).</summary>
     Cpu,
 }
+
+/// <summary>A run setting's command-line flag: Read puts the parse's value (given or the flag's default) into the
+/// overrides; Given is the value when the flag was given explicitly, else null (what --resume checks).</summary>
+internal sealed record SettingFlag(RunSetting Setting, Option Option,
+    Func<ParseResult, RunOverrides, RunOverrides> Read, Func<ParseResult, object?> Given);

@@ -7,7 +7,7 @@ namespace MetaMae.Cli;
 /// `--resume` continues the run stored in the output folder: its checkpoint's configuration, or, for a
 /// run stopped before its first checkpoint, its config.json (from step 0). The original command may be
 /// given again unchanged: an option equal to the stored run's value is fine, a different one is an error
-/// naming the option and both values. Only --steps, --save-every, --log-every, --lr and --precision may change.
+/// naming the option and both values. Only the settings RunSettingTable marks OnResume.MayChange may change.
 /// A folder holding no run is refused; defaults are never substituted for the stored settings.
 /// </summary>
 internal static class CliResume
@@ -35,53 +35,32 @@ internal static class CliResume
     /// <summary>The stored run's configuration with the options a resume may change; a conflicting option is an error.</summary>
     static RunConfig ResumedConfig(ParseResult p, RunConfig stored, string source)
     {
-        static string F(object? v) => v switch
-        {
-            double d => d.ToString("R", CultureInfo.InvariantCulture),
-            InnerLossScaling e => EnumNames<InnerLossScaling>.Of(e),
-            InnerDistance e => EnumNames<InnerDistance>.Of(e),
-            ProjectorBatchNorm e => EnumNames<ProjectorBatchNorm>.Of(e),
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            bool b => b ? "true" : "false",
-            _ => v?.ToString() ?? "",
-        };
-        var o = stored.Objective;
         var conflicts = new List<string>();
         // an option that defines the run, given explicitly, must have the stored run's value
-        void Check<T>(Option<T> opt, object stored)
+        void Check(Option opt, object? given, string has)
         {
-            if (p.GetResult(opt) is not { Implicit: false }) return;
-            string given = F(p.GetValue(opt)), has = F(stored);
-            if (given != has) conflicts.Add($"{opt.Name} {given} (the run has {has})");
+            if (given is not null && RunSetting.Text(given) != has) conflicts.Add($"{opt.Name} {RunSetting.Text(given)} (the run has {has})");
         }
-        Check(Algo, stored.Algo); Check(Preset, PresetName(stored.Model)); Check(Batch, stored.Train.Batch);
-        Check(Seed, stored.Train.Seed); Check(MaskRatio, o.MaskRatio); Check(Alpha, o.Alpha); Check(R, o.NearbyRatio);
-        Check(InnerSteps, o.InnerSteps); Check(FirstOrder, !o.SecondOrder); Check(DecoderDepth, stored.Model.DecDepth);
-        Check(Dropout, stored.Model.Dropout); Check(Temperature, o.Temperature);
-        if (stored.Algo == Algorithms.MetaMae) Check(Lambda, o.Lambda);   // other algorithms store lambda 0 whatever was given
-        if (p.GetValue(DataOpt) is null) Check(DatasetOpt, stored.Dataset);
-        Check(InnerLossOpt, o.InnerLoss); Check(DistanceOpt, o.Distance);
-        Check(LrScheduleOpt, stored.Train.LrSchedule); Check(WarmupStepsOpt, stored.Train.WarmupSteps);
-        Check(ProjectorBnOpt, o.ProjectorBatchNorm); Check(MinVisibleOpt, o.MinVisible);
+        object? Given<T>(Option<T> opt) => p.GetResult(opt) is { Implicit: false } ? p.GetValue(opt) : null;
+        Check(Algo, Given(Algo), stored.Algo);
+        Check(Preset, Given(Preset), PresetName(stored.Model));
+        Check(Seed, Given(Seed), RunSetting.Text(stored.Train.Seed));
+        if (p.GetValue(DataOpt) is null) Check(DatasetOpt, Given(DatasetOpt), stored.Dataset);
+        foreach (var f in SettingFlags.Where(f => f.Setting.Resume == OnResume.DefinesRun && f.Setting.UsedBy(stored)))
+            Check(f.Option, f.Given(p), f.Setting.StoredText(stored));
         if (conflicts.Count > 0)
             throw new ArgumentException($"--resume continues the run of {source}, whose settings differ from the command's: " +
                                         $"{string.Join("; ", conflicts)}. Give the run's values or drop those options " +
-                                        "(only --steps, --save-every, --log-every, --lr and --precision may change)");
-        int Given(Option<int> opt, int storedValue) => p.GetResult(opt) is { Implicit: false } ? p.GetValue(opt) : storedValue;
-        double lr = p.GetValue(Lr) ?? stored.Train.Lr;
-        if (lr != stored.Train.Lr)
-            Console.Error.WriteLine($"resume: --lr {F(lr)} replaces the run's {F(stored.Train.Lr)} from here on");
-        var precision = PrecisionOf(p, ParseDevice(p.GetValue(DeviceOpt)!)) ?? stored.Train.Precision;
-        if (precision != stored.Train.Precision)
-            Console.Error.WriteLine($"resume: --precision {precision} replaces the run's {stored.Train.Precision} from here on");
-        return stored with
+                                        $"(only {RunSettingTable.MayChangeFlags()} may change)");
+        var cfg = stored;
+        foreach (var f in SettingFlags.Where(f => f.Setting.Resume == OnResume.MayChange))
         {
-            Train = stored.Train with
-            {
-                Steps = p.GetValue(Steps) ?? stored.Train.Steps, SaveEvery = Given(SaveEvery, stored.Train.SaveEvery),
-                LogEvery = Given(LogEvery, stored.Train.LogEvery), Lr = lr, Precision = precision,
-            },
-        };
+            if (f.Given(p) is not { } v) continue;
+            string was = f.Setting.StoredText(stored), now = RunSetting.Text(v);
+            if (now != was && RunSettingTable.AlterSteps.Contains(f.Setting)) Console.Error.WriteLine($"resume: {f.Setting.Flag} {now} replaces the run's {was} from here on");
+            cfg = f.Setting.Store(cfg, v);
+        }
+        return cfg;
     }
 
     /// <summary>The stored run's data, loaded again; it must be the same data as the run was trained on.</summary>

@@ -58,17 +58,9 @@ internal static class CliRuns
         bool cpu = p.GetValue(RecipeOpt) == Recipe.Cpu;
         var presetName = cpu && p.GetResult(Preset) is not { Implicit: false } ? CpuRecipe.Preset : p.GetValue(Preset)!;
         long seed = p.GetValue(Seed);
-        var user = new RunOverrides
+        var user = SettingFlags.Aggregate(new RunOverrides(), (o, f) => f.Read(p, o)) with
         {
-            Steps = p.GetValue(Steps), Batch = ByoCli.DefaultBatch(p.GetValue(Batch), preset.Batch, ds.Train.Count), Lr = p.GetValue(Lr),
-            SaveEvery = p.GetValue(SaveEvery), LogEvery = p.GetValue(LogEvery),
-            MaskRatio = p.GetValue(MaskRatio), Alpha = p.GetValue(Alpha), Lambda = p.GetValue(Lambda),
-            NearbyRatio = p.GetValue(R), InnerSteps = p.GetValue(InnerSteps), FirstOrder = p.GetValue(FirstOrder),
-            Temperature = p.GetValue(Temperature), DecoderDepth = p.GetValue(DecoderDepth), Dropout = p.GetValue(Dropout),
-            InnerLoss = p.GetValue(InnerLossOpt), Distance = p.GetValue(DistanceOpt),
-            ProjectorBatchNorm = p.GetValue(ProjectorBnOpt), MinVisible = p.GetValue(MinVisibleOpt),
-            LrSchedule = p.GetValue(LrScheduleOpt), WarmupSteps = p.GetValue(WarmupStepsOpt),
-            Precision = PrecisionOf(p, ParseDevice(p.GetValue(DeviceOpt)!)),
+            Batch = ByoCli.DefaultBatch(p.GetValue(Batch), preset.Batch, ds.Train.Count),
         };
         // --recipe cpu: the recipe's values where the user gave none (the batch at most the training samples)
         if (cpu) user = CpuRecipe.Fill(user with { Batch = p.GetValue(Batch) }, algo, ds.Train.Count);

@@ -12,7 +12,7 @@ public class AdaptationCliTests
     [Theory]
     [InlineData(new[] { "pretrain", "--inner-loss", "sum" }, "--inner-loss must be one of reference, paper (got 'sum')")]
     [InlineData(new[] { "pretrain", "--distance", "l1" }, "--distance must be one of mse, sq-l2, l2 (got 'l1')")]
-    [InlineData(new[] { "pretrain", "--lr-schedule", "step" }, "'step' not recognized. Must be one of: 'constant'")]
+    [InlineData(new[] { "pretrain", "--lr-schedule", "step" }, "--lr-schedule must be one of constant, cosine (got 'step')")]
     [InlineData(new[] { "pretrain", "--preset", "tiny", "--steps", "3", "--lr-schedule", "cosine", "--warmup-steps", "3" }, "--warmup-steps")]
     public void BadValuesGetOneClearLineAndExitCode2(string[] args, string mentions)
     {
@@ -55,7 +55,7 @@ public class AdaptationCliTests
         var old = MetaMae.Training.RunConfig.FromJson(json.ToJsonString(), "old checkpoint");
         Assert.Equal(("reference", "mse", "constant", 0),
             (EnumNames<InnerLossScaling>.Of(old.Objective.InnerLoss), EnumNames<InnerDistance>.Of(old.Objective.Distance),
-                old.Train.LrSchedule, old.Train.WarmupSteps));
+                EnumNames<LrSchedule>.Of(old.Train.LrSchedule), old.Train.WarmupSteps));
         Assert.True(old.SameRunAs(cfg));
         Assert.False(old.SameRunAs(cfg with { Objective = cfg.Objective with { InnerLoss = InnerLossScaling.Paper } }));
     }
@@ -74,7 +74,7 @@ public class AdaptationCliTests
         var ds = Catalog.Load("spambase");
         var c = plan.CellConfig(plan.Rows[0], "spambase", ds.Spec, Table8.Higgs, 0);
         Assert.Equal(("paper", "sq-l2", "cosine", 2), (EnumNames<InnerLossScaling>.Of(c.Objective.InnerLoss),
-            EnumNames<InnerDistance>.Of(c.Objective.Distance), c.Train.LrSchedule, c.Train.WarmupSteps));
+            EnumNames<InnerDistance>.Of(c.Objective.Distance), EnumNames<LrSchedule>.Of(c.Train.LrSchedule), c.Train.WarmupSteps));
 
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"sq-l2\"", "\"l1\""));
         var bad = ExperimentPlan.Load(path);

@@ -17,7 +17,7 @@ public class LrScheduleTests
         Assert.All(Enumerable.Range(0, 10), s => Assert.Equal(1e-4, constant.LrAt(s)));   // exactly the paper's rate
         var warm = constant with { WarmupSteps = 4 };
         Assert.Equal([0.25e-4, 0.5e-4, 0.75e-4, 1e-4, 1e-4], Enumerable.Range(0, 5).Select(warm.LrAt).Select(v => Math.Round(v, 12)));
-        var cos = new TrainOptions { Steps = 12, Lr = 1e-4, LrSchedule = "cosine", WarmupSteps = 2 };
+        var cos = new TrainOptions { Steps = 12, Lr = 1e-4, LrSchedule = LrSchedule.Cosine, WarmupSteps = 2 };
         var lr = Enumerable.Range(0, 12).Select(cos.LrAt).ToArray();
         Assert.Equal(0.5e-4, lr[0], 12);
         Assert.Equal(1e-4, lr[2], 12);                   // the peak right after the warm-up
@@ -29,16 +29,16 @@ public class LrScheduleTests
     [Fact]
     public void BadScheduleSettingsAreRejected()
     {
-        Assert.Contains("--lr-schedule", Assert.Throws<ArgumentException>(() => new TrainOptions { LrSchedule = "step" }.Validate()).Message);
+        Assert.Contains("--lr-schedule", Assert.Throws<ArgumentException>(() => new TrainOptions { LrSchedule = (LrSchedule)7 }.Validate()).Message);
         Assert.Contains("--warmup-steps", Assert.Throws<ArgumentException>(() => new TrainOptions { WarmupSteps = -1 }.Validate()).Message);
         Assert.Contains("--warmup-steps", Assert.Throws<ArgumentException>(() =>
-            new TrainOptions { Steps = 5, WarmupSteps = 5, LrSchedule = "cosine" }.Validate()).Message);
+            new TrainOptions { Steps = 5, WarmupSteps = 5, LrSchedule = LrSchedule.Cosine }.Validate()).Message);
     }
 
     private static RunConfig Cosine(int steps, int saveEvery = 0)
     {
         var c = TrainingTests.Config("metamae", steps, saveEvery);
-        return c with { Train = c.Train with { LrSchedule = "cosine", WarmupSteps = 2, Lr = 1e-3 } };
+        return c with { Train = c.Train with { LrSchedule = LrSchedule.Cosine, WarmupSteps = 2, Lr = 1e-3 } };
     }
 
     private sealed class StopAt(int step, CancellationTokenSource cts) : ITrainingMonitor
@@ -56,7 +56,7 @@ public class LrScheduleTests
         var full = Pretrainer.Run(Dna.Train.X, Cosine(6), Tmp.Dir("cos-full"));
         var fullW = Weights(full.Model);
         // the schedule matters: the constant rate gives other weights
-        var constant = Pretrainer.Run(Dna.Train.X, Cosine(6) with { Train = Cosine(6).Train with { LrSchedule = "constant", WarmupSteps = 0 } },
+        var constant = Pretrainer.Run(Dna.Train.X, Cosine(6) with { Train = Cosine(6).Train with { LrSchedule = LrSchedule.Constant, WarmupSteps = 0 } },
             Tmp.Dir("cos-const"));
         Assert.Contains(constant.Model.state_dict(), kv => !T.Same(kv.Value, fullW[kv.Key]));
 

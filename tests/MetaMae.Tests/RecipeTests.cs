@@ -12,7 +12,7 @@ public class RecipeTests
     public void FillTakesTheRecipeWhereTheUserGaveNothing()
     {
         var meta = CpuRecipe.Fill(new RunOverrides(), Algorithms.MetaMae, 2000);
-        Assert.Equal((4000, 32, 1e-3, "cosine", 400), (meta.Steps, meta.Batch, meta.Lr, meta.LrSchedule, meta.WarmupSteps));
+        Assert.Equal((4000, 32, 1e-3, LrSchedule.Cosine, 400), (meta.Steps, meta.Batch, meta.Lr, meta.LrSchedule, meta.WarmupSteps));
         Assert.Equal((InnerLossScaling.Paper, 1.0), (meta.InnerLoss, meta.Alpha));
         var mae = CpuRecipe.Fill(new RunOverrides { Steps = 1000, Lr = 5e-4 }, Algorithms.Mae, 20);
         Assert.Equal((1000, 20, 5e-4, 100), (mae.Steps, mae.Batch, mae.Lr, mae.WarmupSteps));  // batch <= the samples

@@ -19,7 +19,7 @@ public static class CpuRecipe
     public const double Lr = 1e-3;
     public const int Steps = 4000;
     public const int WarmupSteps = 400;
-    public const string LrSchedule = "cosine";
+    public const LrSchedule Schedule = Training.LrSchedule.Cosine;
     public const InnerLossScaling MetaMaeInnerLoss = InnerLossScaling.Paper;
     public const double MetaMaeAlpha = 1.0;
 
@@ -32,7 +32,7 @@ public static class CpuRecipe
     {
         var s = new Dictionary<string, JsonNode?>
         {
-            ["lr_schedule"] = LrSchedule, ["lr"] = Lr, ["warmup_steps"] = WarmupFor(steps),
+            ["lr_schedule"] = EnumNames<LrSchedule>.Of(Schedule), ["lr"] = Lr, ["warmup_steps"] = WarmupFor(steps),
             ["batch"] = Math.Min(Batch, trainCount),
         };
         if (algo == Algorithms.MetaMae)
@@ -51,7 +51,7 @@ public static class CpuRecipe
         return user with
         {
             Steps = steps, Batch = user.Batch ?? Math.Min(Batch, trainCount), Lr = user.Lr ?? Lr,
-            LrSchedule = user.LrSchedule ?? LrSchedule, WarmupSteps = user.WarmupSteps ?? WarmupFor(steps),
+            LrSchedule = user.LrSchedule ?? Schedule, WarmupSteps = user.WarmupSteps ?? WarmupFor(steps),
             InnerLoss = algo == Algorithms.MetaMae ? user.InnerLoss ?? MetaMaeInnerLoss : user.InnerLoss,
             Alpha = algo == Algorithms.MetaMae ? user.Alpha ?? MetaMaeAlpha : user.Alpha,
         };

@@ -61,10 +61,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     public static readonly string[] ProbeSettingKeys = ["features", "label_fraction"];
 
     /// <summary>Settings a row may override, as the CLI flags of the same name.</summary>
-    public static readonly string[] SettingKeys =
-        ["decoder_depth", "dropout", "alpha", "lambda", "r", "inner_steps", "first_order", "mask_ratio", "temperature", "lr", "batch",
-         "inner_loss", "distance", "lr_schedule", "warmup_steps", "projector_bn", "min_visible", "preset",
-         .. ProbeSettingKeys];
+    public static readonly string[] SettingKeys = [.. RunSettingTable.PlanKeys, "preset", .. ProbeSettingKeys];
 
     /// <summary>Paired differences to report (plan "pairs": [{"a": ROW, "b": ROW}]).</summary>
     public PlanPair[] Pairs { get; init; } = [];
@@ -289,40 +286,8 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     {
         var o = new RunOverrides { Steps = Steps, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
         foreach (var (k, v) in row.Settings)
-        {
-            string where = $"{Source}: row '{row.Label}' setting \"{k}\"";
-            double D() => v is JsonValue jv && jv.TryGetValue<double>(out var d) ? d
-                : throw new DataFormatException($"{where} must be a number");
-            int I() => v is JsonValue jv && jv.TryGetValue<int>(out var d) ? d
-                : throw new DataFormatException($"{where} must be an integer");
-            bool B() => v is JsonValue jv && jv.TryGetValue<bool>(out var d) ? d
-                : throw new DataFormatException($"{where} must be true or false");
-            string S(string[] allowed) => v is JsonValue jv && jv.TryGetValue<string>(out var t) && allowed.Contains(t) ? t
-                : throw new DataFormatException($"{where} must be one of: {string.Join(", ", allowed)}");
-            T E<T>() where T : struct, Enum => Enum.Parse<T>(EnumNames<T>.All.Zip(Enum.GetNames<T>())
-                .First(n => n.First == S(EnumNames<T>.All)).Second);
-            o = k switch
-            {
-                "decoder_depth" => o with { DecoderDepth = I() },
-                "dropout" => o with { Dropout = D() },
-                "alpha" => o with { Alpha = D() },
-                "lambda" => o with { Lambda = D() },
-                "r" => o with { NearbyRatio = D() },
-                "inner_steps" => o with { InnerSteps = I() },
-                "first_order" => o with { FirstOrder = B() },
-                "mask_ratio" => o with { MaskRatio = D() },
-                "temperature" => o with { Temperature = D() },
-                "lr" => o with { Lr = D() },
-                "batch" => o with { Batch = I() },
-                "inner_loss" => o with { InnerLoss = E<InnerLossScaling>() },
-                "distance" => o with { Distance = E<InnerDistance>() },
-                "lr_schedule" => o with { LrSchedule = S(TrainOptions.LrSchedules) },
-                "warmup_steps" => o with { WarmupSteps = I() },
-                "projector_bn" => o with { ProjectorBatchNorm = E<ProjectorBatchNorm>() },
-                "min_visible" => o with { MinVisible = I() },
-                _ => o,
-            };
-        }
+            if (RunSettingTable.Find(k) is { InPlans: true } setting)
+                o = setting.ReadJson(o, v, $"{Source}: row '{row.Label}' setting \"{k}\"");
         // a row's "preset" (model size) overrides the plan's, so one plan can set model sizes side by side
         var modelPreset = row.Settings.TryGetValue("preset", out var mp) ? mp!.GetValue<string>() : Preset;
         return RunSettings.Resolve(row.Algo, dataset, spec, p, modelPreset, seed, o);

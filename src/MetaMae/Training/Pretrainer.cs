@@ -115,7 +115,7 @@ public static class Pretrainer
             if (!ck.Config.SameRunAs(config))
                 throw new InvalidOperationException(
                     $"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
-            if (config.Train.LrSchedule == "cosine" && ck.Config.Train.Steps != config.Train.Steps)
+            if (config.Train.LrSchedule == LrSchedule.Cosine && ck.Config.Train.Steps != config.Train.Steps)
                 throw new InvalidOperationException($"{ckptPath}: --resume with --lr-schedule cosine keeps the run's --steps " +
                     $"({ck.Config.Train.Steps}, the horizon of its cosine); got {config.Train.Steps}");
             Checkpoint.LoadModel(model, ck, ckptPath);

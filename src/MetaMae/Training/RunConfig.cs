@@ -7,6 +7,16 @@ using MetaMae.Objectives;
 
 namespace MetaMae.Training;
 
+/// <summary>The learning-rate schedule (config.json "lr_schedule", the flag --lr-schedule).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LrSchedule>))]
+public enum LrSchedule
+{
+    /// <summary>The paper's: no schedule (after the warm-up, if any).</summary>
+    [JsonStringEnumMemberName("constant")] Constant,
+    /// <summary>The MAE reference's: after the warm-up, half a cosine from Lr down to 0 at the last of Steps.</summary>
+    [JsonStringEnumMemberName("cosine")] Cosine,
+}
+
 /// <summary>Optimisation settings of a pretraining run (paper Appendix A).</summary>
 public sealed record TrainOptions
 {
@@ -24,11 +34,9 @@ public sealed record TrainOptions
     public int SaveEvery { get; init; } = 0;
     /// <summary>Report progress every N steps (and measure the latent adaptation on those steps).</summary>
     public int LogEvery { get; init; } = 10;
-    /// <summary>
-    /// Learning-rate schedule: "constant" (default: the paper's, no schedule) or "cosine" (the MAE
-    /// reference's: after the warm-up, half a cosine from Lr down to 0 at the last of Steps).
+    /// <summary>Learning-rate schedule: constant (default: the paper's, no schedule) or cosine (the MAE reference's).
     /// </summary>
-    public string LrSchedule { get; init; } = "constant";
+    public LrSchedule LrSchedule { get; init; } = LrSchedule.Constant;
     /// <summary>Linear warm-up from Lr / N to Lr over the first N steps, with either schedule (0: none, as the paper).</summary>
     public int WarmupSteps { get; init; } = 0;
 
@@ -41,9 +49,6 @@ public sealed record TrainOptions
     /// </summary>
     public string Precision { get; init; } = "fp32";
 
-    /// <summary>Values of LrSchedule (the CLI flag --lr-schedule).</summary>
-    public static readonly string[] LrSchedules = ["constant", "cosine"];
-
     /// <summary>
     /// The learning rate of the step with 0-based index `step`: a function of the step and the settings
     /// alone, so a resumed run uses the rates an uninterrupted one would. Constant without warm-up is Lr exactly.
@@ -51,7 +56,7 @@ public sealed record TrainOptions
     public double LrAt(int step)
     {
         if (step < WarmupSteps) return Lr * (step + 1) / WarmupSteps;
-        if (LrSchedule != "cosine") return Lr;
+        if (LrSchedule != LrSchedule.Cosine) return Lr;
         double progress = (double)(step - WarmupSteps) / Math.Max(1, Steps - WarmupSteps);   // [0, 1)
         return Lr * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
@@ -64,13 +69,14 @@ public sealed record TrainOptions
         if (WeightDecay < 0) throw new ArgumentException($"--weight-decay must be >= 0 (got {WeightDecay})");
         if (SaveEvery < 0) throw new ArgumentException($"--save-every must be >= 0 (got {SaveEvery})");
         if (LogEvery < 1) throw new ArgumentException($"log interval must be >= 1 (got {LogEvery})");
-        if (!LrSchedules.Contains(LrSchedule))
-            throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", LrSchedules)} (got '{LrSchedule}')");
+        if (!Enum.IsDefined(LrSchedule))
+            throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", EnumNames<LrSchedule>.All)} " +
+                                        $"(got {(int)LrSchedule})");
         if (!Model.ComputePrecision.Names.Contains(Precision))
             throw new ArgumentException($"--precision must be one of {string.Join(", ", Model.ComputePrecision.Names)} " +
                                         $"(got '{Precision}')");
         if (WarmupSteps < 0) throw new ArgumentException($"--warmup-steps must be >= 0 (got {WarmupSteps})");
-        if (LrSchedule == "cosine" && WarmupSteps >= Steps)
+        if (LrSchedule == LrSchedule.Cosine && WarmupSteps >= Steps)
             throw new ArgumentException($"--warmup-steps ({WarmupSteps}) must be below --steps ({Steps}) with --lr-schedule cosine");
     }
 }
@@ -112,13 +118,13 @@ public sealed record RunConfig(string Algo, string Dataset, InputSpec Spec, Mode
     }
 
     /// <summary>
-    /// Same run except the step budget, logging/checkpoint cadence, learning rate and precision (what a resume
-    /// may change: a run stopped by a NaN loss continues from its last checkpoint with a smaller --lr; a bf16
-    /// run continues in fp32 on a CPU without bf16: the weights and optimizer state are float32 in both). Under
-    /// the cosine schedule the budget is its horizon, so the resumed run must keep it (see Pretrainer).
+    /// Same run except the settings a resume may change (<see cref="OnResume.MayChange"/>: the step budget, the
+    /// logging/checkpoint cadence, the learning rate and the precision). Under the cosine schedule the budget is its
+    /// horizon, so the resumed run must keep it (see Pretrainer).
     /// </summary>
-    public bool SameRunAs(RunConfig o) =>
-        Algo == o.Algo && Dataset == o.Dataset && Spec == o.Spec && Model == o.Model && Objective == o.Objective &&
-        Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1, Precision = "fp32" } ==
-        o.Train with { Steps = 0, SaveEvery = 0, LogEvery = 1, Lr = 1, Precision = "fp32" };
+    public bool SameRunAs(RunConfig o) => Neutral(this) == Neutral(o);
+
+    /// <summary>c with every setting a resume may change (<see cref="RunSettingTable"/>) at a fixed value.</summary>
+    private static RunConfig Neutral(RunConfig c) =>
+        RunSettingTable.All.Where(s => s.Resume == OnResume.MayChange).Aggregate(c, (r, s) => s.Neutral(r));
 }

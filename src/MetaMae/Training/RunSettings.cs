@@ -28,7 +28,7 @@ public sealed record RunOverrides
     public double? Dropout { get; init; }
     public InnerLossScaling? InnerLoss { get; init; }
     public InnerDistance? Distance { get; init; }
-    public string? LrSchedule { get; init; }
+    public LrSchedule? LrSchedule { get; init; }
     public int? WarmupSteps { get; init; }
     public string? Precision { get; init; }
     public ProjectorBatchNorm? ProjectorBatchNorm { get; init; }
