@@ -68,8 +68,33 @@ public static class Pretrainer
         bool missingCells = false)
     {
         device ??= CPU;
-        var par = parallel ?? new DataParallel();
+        Validate(trainX, config, device, missingCells);
+        // memory before the first step, before anything is written: fits, adapts (keeping the method) or refuses
+        var (par, memoryNote) = PlanMemory(trainX, config, parallel ?? new DataParallel(), device, dtype);
+        OutputWriteException.Guard(outDir, () => Directory.CreateDirectory(outDir));
+        var run = Restore(config, outDir, resume, device, dtype);
+        if (par.Comm is { Size: > 1 } comm) DataParallel.BroadcastParameters(run.Parameters, comm);   // rank 0's weights
+        if (par.Writes) AtomicFile.WriteText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
+        var metricsPath = Path.Combine(outDir, "metrics.csv");
+        var losses = par.Writes ? MetricsCsvMonitor.Trim(metricsPath, run.Start) : [];
+
+        // rank 0 reports and writes: the caller's monitor, then metrics.csv, then TensorBoard's curves
+        using var csv = par.Writes ? new MetricsCsvMonitor(metricsPath) : null;
+        var monitors = par.Writes
+            ? new CombinedMonitor(monitor, csv, new TensorBoardMonitor(Path.Combine(outDir, "tensorboard")))
+            : new CombinedMonitor();
         int micro = par.MicroBatch(config.Train.Batch);
+        var ways = par.Ranks * par.Accumulate > 1
+            ? $" ({par.Ranks} process(es) x {par.Accumulate} micro-batch(es) of {micro})" : "";
+        monitors.OnStart(config, run.Start, run.StartMessage + ways);
+        if (memoryNote is not null) monitors.OnNote(memoryNote);
+        return Loop(trainX, config, run, par, monitors, losses, device, dtype, cancel, stop);
+    }
+
+    /// <summary>Everything checked before a run touches its folder; a bad setting or bad data is an exception naming it.
+    /// </summary>
+    private static void Validate(Tensor trainX, RunConfig config, Device device, bool missingCells)
+    {
         config.Spec.Validate();
         config.Model.Validate();
         config.Objective.Validate();
@@ -85,19 +110,29 @@ public static class Pretrainer
             throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: " +
                 $"--algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
         CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);
-        // memory before the first step, before anything is written: fits, adapts (keeping the method) or refuses
-        var memory = par.Ranks == 1 ? MemoryEstimate.ForPretraining(trainX, config, device, dtype, micro) : null;
-        string? memoryNote = memory?.Describe();
-        if (memory is { Fits: false })
-        {
-            (par, memoryNote) = FitInMemory(memory, config, par, trainX, device, dtype);
-            micro = par.MicroBatch(config.Train.Batch);
-        }
+    }
 
-        OutputWriteException.Guard(outDir, () => Directory.CreateDirectory(outDir));
+    /// <summary>The parallel split the run's memory allows (single process: measured, and split into micro-batches where
+    /// that keeps the method, else refused), and the line that says so (null under MPI).</summary>
+    private static (DataParallel Parallel, string? Note) PlanMemory(Tensor trainX, RunConfig config, DataParallel par,
+        Device device, ScalarType dtype)
+    {
+        var memory = par.Ranks == 1
+            ? MemoryEstimate.ForPretraining(trainX, config, device, dtype, par.MicroBatch(config.Train.Batch)) : null;
+        return memory is { Fits: false } ? FitInMemory(memory, config, par, trainX, device, dtype) : (par, memory?.Describe());
+    }
+
+    /// <summary>A run's trainable state at its first step: fresh from the seed, or restored from the folder's checkpoint
+    /// (with --resume; a checkpoint of another run, or any checkpoint without --resume, is refused).</summary>
+    private sealed record RunState(MetaMaeModel Model, IObjective Objective, nn.Module? Head, AdamW Optimizer,
+        List<(string, TorchSharp.Modules.Parameter)> Trainable, int Start, string StartMessage, string CheckpointPath)
+    {
+        public List<Tensor> Parameters { get; } = Trainable.Select(t => (Tensor)t.Item2).ToList();
+    }
+
+    private static RunState Restore(RunConfig config, string outDir, bool resume, Device device, ScalarType dtype)
+    {
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
-        var metricsPath = Path.Combine(outDir, "metrics.csv");
-        int start = 0;
         var model = CreateModel(config, device, dtype);
         var objective = MakeObjective(config);                 // after CreateModel: its head's init follows the seed too
         var head = (objective as IHasHead)?.Head;
@@ -105,45 +140,36 @@ public static class Pretrainer
         var trainable = model.named_parameters()
             .Concat(head?.named_parameters().Select(p => ("objective." + p.name, p.parameter)) ?? []).ToList();
         var opt = new AdamW(trainable, config.Train.Lr, config.Train.WeightDecay, decoupled: true);
-        string startMessage;
-        if (File.Exists(ckptPath))
-        {
-            using var ck = Checkpoint.Load(ckptPath);
-            if (!resume)
-                throw new InvalidOperationException($"{outDir} already holds a run (checkpoint at step {ck.Step}); " +
-                    "pass --resume to continue it or choose another --out");
-            if (!ck.Config.SameRunAs(config))
-                throw new InvalidOperationException(
-                    $"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
-            if (config.Train.LrSchedule == LrSchedule.Cosine && ck.Config.Train.Steps != config.Train.Steps)
-                throw new InvalidOperationException($"{ckptPath}: --resume with --lr-schedule cosine keeps the run's --steps " +
-                    $"({ck.Config.Train.Steps}, the horizon of its cosine); got {config.Train.Steps}");
-            Checkpoint.LoadModel(model, ck, ckptPath);
-            if (head is not null) Checkpoint.LoadObjectiveHead(head, ck, ckptPath);
-            opt.LoadState(ck.Prefixed("optim."), ckptPath);
-            start = ck.Step;
-            startMessage = $"resuming from step {start} ({ckptPath})";
-        }
-        else
-        {
-            startMessage = resume ? ResumeWithoutCheckpoint(outDir, config) : "starting a new run";
-        }
-        var parameters = trainable.Select(t => (Tensor)t.Item2).ToList();
-        if (par.Comm is { Size: > 1 } comm) DataParallel.BroadcastParameters(parameters, comm);   // rank 0's weights everywhere
-        if (par.Writes) AtomicFile.WriteText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
-        var losses = par.Writes ? MetricsCsvMonitor.Trim(metricsPath, start) : [];
+        if (!File.Exists(ckptPath))
+            return new RunState(model, objective, head, opt, trainable, 0,
+                resume ? ResumeWithoutCheckpoint(outDir, config) : "starting a new run", ckptPath);
+        using var ck = Checkpoint.Load(ckptPath);
+        if (!resume)
+            throw new InvalidOperationException($"{outDir} already holds a run (checkpoint at step {ck.Step}); " +
+                "pass --resume to continue it or choose another --out");
+        if (!ck.Config.SameRunAs(config))
+            throw new InvalidOperationException(
+                $"{ckptPath}: --resume with different settings; the checkpoint's run is {ck.Config.ToJson()}");
+        if (config.Train.LrSchedule == LrSchedule.Cosine && ck.Config.Train.Steps != config.Train.Steps)
+            throw new InvalidOperationException($"{ckptPath}: --resume with --lr-schedule cosine keeps the run's --steps " +
+                $"({ck.Config.Train.Steps}, the horizon of its cosine); got {config.Train.Steps}");
+        Checkpoint.LoadModel(model, ck, ckptPath);
+        if (head is not null) Checkpoint.LoadObjectiveHead(head, ck, ckptPath);
+        opt.LoadState(ck.Prefixed("optim."), ckptPath);
+        return new RunState(model, objective, head, opt, trainable, ck.Step, $"resuming from step {ck.Step} ({ckptPath})",
+            ckptPath);
+    }
 
-        // rank 0 reports and writes: the caller's monitor, then metrics.csv, then TensorBoard's curves
-        using var csv = par.Writes ? new MetricsCsvMonitor(metricsPath) : null;
-        var monitors = par.Writes
-            ? new CombinedMonitor(monitor, csv, new TensorBoardMonitor(Path.Combine(outDir, "tensorboard")))
-            : new CombinedMonitor();
-        var ways = par.Ranks * par.Accumulate > 1
-            ? $" ({par.Ranks} process(es) x {par.Accumulate} micro-batch(es) of {micro})" : "";
-        monitors.OnStart(config, start, startMessage + ways);
-        if (memoryNote is not null) monitors.OnNote(memoryNote);
+    /// <summary>The steps from run.Start to the budget: checkpoints at the cadence and at the end, progress on logging
+    /// steps, a stop request saved at the step boundary (RunStoppedException).</summary>
+    private static PretrainResult Loop(Tensor trainX, RunConfig config, RunState run, DataParallel par,
+        CombinedMonitor monitors, List<(int Step, double Loss)> losses, Device device, ScalarType dtype,
+        CancellationToken cancel, CancellationToken stop)
+    {
+        var (model, opt, ckptPath, start) = (run.Model, run.Optimizer, run.CheckpointPath, run.Start);
         var sw = Stopwatch.StartNew();
-        var setup = new StepSetup(trainX, config, model, objective, opt, parameters, par, micro, device, dtype, sw);
+        var setup = new StepSetup(trainX, config, model, run.Objective, opt, run.Parameters, par,
+            par.MicroBatch(config.Train.Batch), device, dtype, sw);
         double lastLoss = losses.Count > 0 ? losses[^1].Loss : double.NaN;
         int lastSaved = start;
         model.train();
@@ -152,8 +178,8 @@ public static class Pretrainer
 
         void Save(int step, double loss)
         {
-            CheckFiniteState(trainable, opt, step, ckptPath);
-            Checkpoint.Save(ckptPath, model, opt, config, step, loss, head);
+            CheckFiniteState(run.Trainable, opt, step, ckptPath);
+            Checkpoint.Save(ckptPath, model, opt, config, step, loss, run.Head);
             lastSaved = step;
             monitors.OnCheckpoint(step, ckptPath);
         }
@@ -244,8 +270,7 @@ public static class Pretrainer
     {
         var (config, par, opt, micro) = (t.Config, t.Parallel, t.Optimizer, t.MicroBatch);
         if (t.Objective is MetaMaeObjective measured) measured.MeasureAdaptation = measureAdaptation;
-        // total, reconstruction, contrast, inner, latent change, inner gain, contrast share, second-order share
-        var sum = new double[8];
+        var sum = new StepSums();
         using (var scope = NewDisposeScope())
         {
             manual_seed(Mix(config.Train.Seed, s, 2));                         // dropout (drawn per shard: not shard-invariant)
@@ -265,23 +290,40 @@ public static class Pretrainer
                 var tokens = config.Spec.Patchify(config.Spec.IsDiscrete ? x : x.to(t.Dtype)).to(t.Device);
                 var p = t.Objective.Loss(t.Model, tokens, new BatchRandom(gen, first, config.Train.Batch));
                 (par.Accumulate == 1 ? p.Total : p.Total / par.Accumulate).backward();
-                double[] v = [p.Total.ToDouble(), p.Reconstruction, p.Contrast, p.Inner, p.LatentChange, p.InnerGain,
-                    p.ContrastShare, p.SecondOrderShare];
-                for (int i = 0; i < v.Length; i++) sum[i] += v[i] / par.Accumulate;
+                sum = sum.Plus(p, par.Accumulate);
             }
-            if (par.Comm is { Size: > 1 } c) DataParallel.AverageGradients(t.Parameters, c, sum);   // one allreduce per step
-            if (!double.IsFinite(sum[0]))
-                throw new ArithmeticException($"step {s + 1}: the loss is {sum[0]} (reconstruction {sum[1]}, " +
-                    $"contrast {sum[2]}); lower --lr or --alpha, or check the data for extreme values");
+            if (par.Comm is { Size: > 1 } c)                                     // one allreduce per step
+            {
+                var extras = sum.ToArray();
+                DataParallel.AverageGradients(t.Parameters, c, extras);
+                sum = StepSums.From(extras);
+            }
+            if (!double.IsFinite(sum.Total))
+                throw new ArithmeticException($"step {s + 1}: the loss is {sum.Total} (reconstruction {sum.Reconstruction}, " +
+                    $"contrast {sum.Contrast}); lower --lr or --alpha, or check the data for extreme values");
             opt.Lr = config.Train.LrAt(s);
             opt.Step();
             opt.ZeroGrad();
         }
         ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
-        return new StepMetrics(s + 1, sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], t.Clock.Elapsed.TotalSeconds)
-        {
-            ContrastShare = sum[6], SecondOrderShare = sum[7],
-        };
+        return new StepMetrics(s + 1, sum.Total, sum.Reconstruction, sum.Contrast, sum.Inner, sum.LatentChange,
+            sum.InnerGain, t.Clock.Elapsed.TotalSeconds) { ContrastShare = sum.ContrastShare, SecondOrderShare = sum.SecondOrderShare };
+    }
+
+    /// <summary>A step's loss parts: each micro-batch's divided by their count and summed, then averaged over ranks
+    /// (through the allreduce of the gradients, as an array in this order).</summary>
+    private readonly record struct StepSums(double Total, double Reconstruction, double Contrast, double Inner,
+        double LatentChange, double InnerGain, double ContrastShare, double SecondOrderShare)
+    {
+        public StepSums Plus(LossParts p, int k) => new(Total + p.Total.ToDouble() / k,
+            Reconstruction + p.Reconstruction / k, Contrast + p.Contrast / k, Inner + p.Inner / k,
+            LatentChange + p.LatentChange / k, InnerGain + p.InnerGain / k, ContrastShare + p.ContrastShare / k,
+            SecondOrderShare + p.SecondOrderShare / k);
+
+        public double[] ToArray() =>
+            [Total, Reconstruction, Contrast, Inner, LatentChange, InnerGain, ContrastShare, SecondOrderShare];
+
+        public static StepSums From(double[] v) => new(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
     }
 
     /// <summary>
