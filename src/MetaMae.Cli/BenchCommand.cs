@@ -88,7 +88,8 @@ public static class BenchCommand
                 PeakSize = p.GetValue(peak),
             };
             var which = p.GetValue(precision)!;
-            var names = which == "both" ? ComputePrecision.Names : [which];
+            Precision[] names = which == "both" ? Enum.GetValues<Precision>()
+                : [EnumNames<Precision>.Parse(which, "--precision")];
             foreach (var n in names) ComputePrecision.EnsureSupported(n, dev);     // refuse before any timing
             var results = new List<StepBenchmarkResult>();
             foreach (var n in names)
@@ -121,7 +122,7 @@ public static class BenchCommand
         foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
         return new JsonObject
         {
-            ["algo"] = o.Algo, ["precision"] = o.Precision, ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
+            ["algo"] = o.Algo, ["precision"] = EnumNames<Precision>.Of(o.Precision), ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
             ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
             ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
             ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,

@@ -61,7 +61,7 @@ internal static class CliOptions
             .AcceptOnlyFromAmong([.. MetaMae.Model.ComputePrecision.Names, MetaMae.Model.ComputePrecision.Auto]),
         // auto is resolved for the device here (and the choice printed), so a run stores what it ran in
         (p, opt) => CliRuns.PrecisionOf(p, CliRuns.ParseDevice(p.GetValue(DeviceOpt)!)),
-        (o, v) => o with { Precision = (string?)v });
+        (o, v) => o with { Precision = (Precision?)v });
     internal static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object as the last line of stdout" };
     // DABS datasets a user downloaded (docs/dabs-datasets.md)
     internal static readonly Option<string?> DabsRoot = new("--root")

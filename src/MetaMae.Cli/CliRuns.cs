@@ -17,20 +17,21 @@ internal static class CliRuns
     /// whatever the checkpoint was trained in; bf16 is refused on a CPU without it.</summary>
     internal static void SetPrecision(ParseResult p, MetaMae.Model.MetaMaeModel model, Device device)
     {
-        var name = PrecisionOf(p, device) ?? "fp32";
-        MetaMae.Model.ComputePrecision.EnsureSupported(name, device);
-        model.Precision = name;
+        var precision = PrecisionOf(p, device) ?? Precision.Fp32;
+        MetaMae.Model.ComputePrecision.EnsureSupported(precision, device);
+        model.Precision = precision;
     }
 
     /// <summary>--device: cpu, or cuda[:N] where a CUDA build of TorchSharp is in use.</summary>
     /// <summary>--precision as given, with auto resolved for the device and the choice printed; null when not given.
     /// </summary>
-    internal static string? PrecisionOf(ParseResult p, Device device)
+    internal static Precision? PrecisionOf(ParseResult p, Device device)
     {
         var given = p.GetValue(PrecisionOpt);
-        if (given != MetaMae.Model.ComputePrecision.Auto) return given;
+        if (given is null) return null;
         var chosen = MetaMae.Model.ComputePrecision.Resolve(given, device);
-        Console.Error.WriteLine($"precision: auto -> {chosen} (" + (chosen == "bf16"
+        if (given != MetaMae.Model.ComputePrecision.Auto) return chosen;
+        Console.Error.WriteLine($"precision: auto -> {EnumNames<Precision>.Of(chosen)} (" + (chosen == Precision.Bf16
             ? "this CPU has native bfloat16 matmuls)" : "no native bfloat16 matmuls here)"));
         return chosen;
     }

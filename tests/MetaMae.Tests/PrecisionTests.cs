@@ -66,9 +66,9 @@ public class PrecisionTests(ITestOutputHelper output)
         var (model, tokens) = Tiny(spec);
         using var scope = NewDisposeScope();
         var (l32, g32) = Step(model, tokens, SecondOrder);
-        model.Precision = "bf16";
+        model.Precision = Precision.Bf16;
         var (l16, g16) = Step(model, tokens, SecondOrder);
-        model.Precision = "fp32";
+        model.Precision = Precision.Fp32;
         var (again, _) = Step(model, tokens, SecondOrder);
         var (_, otherMasks) = Step(model, tokens, SecondOrder, maskSeed: 8);
         double lossErr = Math.Abs(l16 - l32) / Math.Abs(l32), gradErr = RelErr(g16, g32), noise = RelErr(otherMasks, g32);
@@ -142,7 +142,7 @@ public class PrecisionTests(ITestOutputHelper output)
         var enc64 = SecondOrderTerm(m64, t64, SecondOrder, encoderOnly: true);
         double direct = Cosine(term64, (so64 - fo64).to(ScalarType.Float64));
         double fp32 = Cosine(SecondOrderTerm(model, tokens, SecondOrder), term64);
-        model.Precision = "bf16";
+        model.Precision = Precision.Bf16;
         double all = Cosine(SecondOrderTerm(model, tokens, SecondOrder), term64);
         double enc = Cosine(SecondOrderTerm(model, tokens, SecondOrder, encoderOnly: true), enc64);
         var (_, so16) = Step(model, tokens, SecondOrder);
@@ -198,7 +198,7 @@ public class PrecisionTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         fused.eval();
         explicitModel.eval();
-        fused.Precision = explicitModel.Precision = "bf16";
+        fused.Precision = explicitModel.Precision = Precision.Bf16;
         var a = fused.Encode(fused.Embed(tokens));
         var b = explicitModel.Encode(explicitModel.Embed(tokens));
         double err = RelErr(a, b);
@@ -277,14 +277,14 @@ public class PrecisionTests(ITestOutputHelper output)
     {
         const string noBf16 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw avx512_vnni\n\n" +
                               "processor\t: 1\nflags\t\t: fpu avx2\n";
-        var e = Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("bf16", CPU, () => noBf16));
+        var e = Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported(Precision.Bf16, CPU, () => noBf16));
         Assert.Contains("avx512_bf16", e.Message);
         Assert.Contains("--precision fp32", e.Message);
-        Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("bf16", CPU, () => null));   // cannot tell
-        ComputePrecision.EnsureSupported("bf16", CPU, () => "flags\t\t: fpu avx512f avx512_bf16\n");
-        ComputePrecision.EnsureSupported("bf16", CPU, () => "flags\t\t: fpu amx_bf16 amx_tile\n");
-        ComputePrecision.EnsureSupported("fp32", CPU, () => noBf16);              // fp32 runs anywhere
-        Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported("fp16", CPU, () => noBf16));
+        Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported(Precision.Bf16, CPU, () => null));   // cannot tell
+        ComputePrecision.EnsureSupported(Precision.Bf16, CPU, () => "flags\t\t: fpu avx512f avx512_bf16\n");
+        ComputePrecision.EnsureSupported(Precision.Bf16, CPU, () => "flags\t\t: fpu amx_bf16 amx_tile\n");
+        ComputePrecision.EnsureSupported(Precision.Fp32, CPU, () => noBf16);              // fp32 runs anywhere
+        Assert.Throws<ArgumentException>(() => ComputePrecision.EnsureSupported((Precision)7, CPU, () => noBf16));
         Assert.False(ComputePrecision.HasNativeBf16("Features\t: fp asimd bf16\n")); // only x86 flags count
     }
 
@@ -299,11 +299,11 @@ public class PrecisionTests(ITestOutputHelper output)
         using var g = new Generator().manual_seed(123);
         using var x = randn([32, 6, 48], generator: g);
         var obj = SecondOrder with { MaskRatio = 0.75, NearbyRatio = 0.3 };
-        foreach (var trained in ComputePrecision.Names)
+        foreach (var trained in Enum.GetValues<Precision>())
         {
             var cfg = new RunConfig("metamae", "synthetic", spec, ModelConfig.Tiny, obj,
                 new TrainOptions { Steps = 2, Batch = 8, Seed = 7, LogEvery = 1, Precision = trained });
-            if (trained == "bf16" && !ComputePrecision.NativeOnThisCpu())
+            if (trained == Precision.Bf16 && !ComputePrecision.NativeOnThisCpu())
             {
                 var refused = Assert.Throws<ArgumentException>(() => Pretrainer.Run(x, cfg, Tmp.Dir("precision-refused")));
                 Assert.Contains("no native bfloat16 matmuls", refused.Message);
@@ -315,13 +315,13 @@ public class PrecisionTests(ITestOutputHelper output)
             r.Model.Dispose();
             using var loaded = Checkpoint.LoadModel(r.CheckpointPath);
             using (var ck = Checkpoint.Load(r.CheckpointPath)) Assert.Equal(trained, ck.Config.Train.Precision);
-            Assert.Equal("fp32", loaded.Precision);
+            Assert.Equal(Precision.Fp32, loaded.Precision);
             loaded.eval();
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var tokens = spec.Patchify(x[..16]);
             var f32 = loaded.forward(tokens);
-            loaded.Precision = "bf16";
+            loaded.Precision = Precision.Bf16;
             var f16 = loaded.forward(tokens);
             double err = RelErr(f16, f32);
             output.WriteLine($"trained {trained}: features bf16 vs fp32 relative error {err:E2}");
@@ -386,8 +386,10 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Contains($"precision: auto -> {expected}", err);
         Assert.Contains($"precision {expected}", err);                               // the run's first line
         Assert.Contains($"\"precision\":\"{expected}\"", File.ReadAllText(Path.Combine(dir, "config.json")));
-        Assert.Equal(expected, ComputePrecision.Resolve(ComputePrecision.Auto, CPU));
-        Assert.Equal("fp32", ComputePrecision.Resolve("fp32", CPU));
+        Assert.Equal(expected, EnumNames<Precision>.Of(ComputePrecision.Resolve(ComputePrecision.Auto, CPU)));
+        Assert.Equal(Precision.Fp32, ComputePrecision.Resolve("fp32", CPU));
+        Assert.Equal(Precision.Bf16, ComputePrecision.Resolve("bf16", CPU));
+        Assert.Throws<ArgumentException>(() => ComputePrecision.Resolve("fp16", CPU));
     }
 
     /// <summary>A run configuration stored before --precision existed (no "precision" key) reads as fp32 and is
@@ -401,10 +403,10 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Contains("\"precision\":\"fp32\"", json);
         var old = RunConfig.FromJson(json.Replace(",\"precision\":\"fp32\"", ""), "old.json");
         Assert.DoesNotContain("precision", json.Replace(",\"precision\":\"fp32\"", ""));
-        Assert.Equal("fp32", old.Train.Precision);
+        Assert.Equal(Precision.Fp32, old.Train.Precision);
         Assert.True(old.SameRunAs(cfg));
-        Assert.True(old.SameRunAs(cfg with { Train = cfg.Train with { Precision = "bf16" } }));   // a resume may change it
-        Assert.Throws<ArgumentException>(() => (cfg.Train with { Precision = "fp16" }).Validate());
+        Assert.True(old.SameRunAs(cfg with { Train = cfg.Train with { Precision = Precision.Bf16 } }));   // a resume may change it
+        Assert.Throws<ArgumentException>(() => (cfg.Train with { Precision = (Precision)7 }).Validate());
     }
 
     /// <summary>bench --precision both: both precisions and both matmul peaks side by side; on a CPU without native

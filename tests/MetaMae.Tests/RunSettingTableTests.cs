@@ -17,7 +17,6 @@ public class RunSettingTableTests
         RunSetting<int> i => i.Store(c, i.Stored(c) + 1),
         RunSetting<double> d => d.Store(c, d.Stored(c) + 0.25),
         RunSetting<bool> b => b.Store(c, !b.Stored(c)),
-        PrecisionSetting p => p.Store(c, c.Train.Precision == "fp32" ? "bf16" : "fp32"),
         _ => NextChoice(s, c),
     };
 

@@ -1,8 +1,20 @@
+using System.Text.Json.Serialization;
+using MetaMae.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MetaMae.Model;
+
+/// <summary>The matmul precision of a run (config.json "precision", the flag --precision).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Precision>))]
+public enum Precision
+{
+    /// <summary>float32 throughout (the default: exact; the pinned losses are float32).</summary>
+    [JsonStringEnumMemberName("fp32")] Fp32,
+    /// <summary>bfloat16 matmuls; float32 weights, optimizer, LayerNorm, softmax and losses.</summary>
+    [JsonStringEnumMemberName("bf16")] Bf16,
+}
 
 /// <summary>
 /// Mixed precision, the one place that casts. TorchSharp 0.107 has no autocast, so a model holds one
@@ -16,29 +28,30 @@ namespace MetaMae.Model;
 public sealed class ComputePrecision
 {
     /// <summary>Values of the --precision flag (TrainOptions.Precision): fp32 or bf16.</summary>
-    public static readonly string[] Names = ["fp32", "bf16"];
+    public static string[] Names => EnumNames<Precision>.All;
 
     /// <summary>--precision auto: bf16 on a CPU with native bfloat16 matmuls, fp32 elsewhere (issue 29). Opt-in, not
     /// the default: bf16's learning parity with fp32 at the CPU recipe is not measured yet (results/performance.md).
     /// </summary>
     public const string Auto = "auto";
 
-    /// <summary>The precision a name stands for on a device: <see cref="Auto"/> resolved, any other name itself.</summary>
-    public static string Resolve(string name, Device device) =>
-        name != Auto ? name : device.type == DeviceType.CPU && NativeOnThisCpu() ? "bf16" : "fp32";
+    /// <summary>The precision a name stands for on a device: <see cref="Auto"/> resolved, any other name parsed.</summary>
+    public static Precision Resolve(string name, Device device) =>
+        name != Auto ? EnumNames<Precision>.Parse(name, "--precision")
+            : device.type == DeviceType.CPU && NativeOnThisCpu() ? Precision.Bf16 : Precision.Fp32;
 
     /// <summary>The dtype of the matmuls, or null: every op in the model's own dtype.</summary>
     public ScalarType? Low { get; private set; }
 
-    /// <summary>"fp32" or "bf16".</summary>
-    public string Name => Low is null ? "fp32" : "bf16";
+    /// <summary>The precision set.</summary>
+    public Precision Value => Low is null ? Precision.Fp32 : Precision.Bf16;
 
-    /// <summary>Sets the precision by name (<see cref="Names"/>); anything else is an ArgumentException.</summary>
-    public void Set(string name) => Low = name switch
+    /// <summary>Sets the precision.</summary>
+    public void Set(Precision p) => Low = p switch
     {
-        "fp32" => null,
-        "bf16" => ScalarType.BFloat16,
-        _ => throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got '{name}')"),
+        Precision.Fp32 => null,
+        Precision.Bf16 => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got {(int)p})"),
     };
 
     /// <summary>x cast to the matmul dtype (x itself when off or already there).</summary>
@@ -78,11 +91,11 @@ public sealed class ComputePrecision
     /// cpuinfo: the text of /proc/cpuinfo (injectable for tests); null reads the file. A non-CPU device
     /// is not checked. Returns normally for fp32.
     /// </summary>
-    public static void EnsureSupported(string name, Device device, Func<string?>? cpuinfo = null)
+    public static void EnsureSupported(Precision precision, Device device, Func<string?>? cpuinfo = null)
     {
-        if (!Names.Contains(name))
-            throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got '{name}')");
-        if (name == "fp32" || device.type != DeviceType.CPU) return;
+        if (!Enum.IsDefined(precision))
+            throw new ArgumentException($"--precision must be one of {string.Join(", ", Names)} (got {(int)precision})");
+        if (precision == Precision.Fp32 || device.type != DeviceType.CPU) return;
         var text = (cpuinfo ?? ReadCpuInfo)();
         if (text is null)
             throw new ArgumentException("--precision bf16: cannot tell whether this CPU has native bfloat16 matmuls " +

@@ -42,7 +42,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// bf16. A run setting, not part of the weights: a checkpoint loads in fp32 whatever it was trained in.
     /// Multi-input embeddings and heads, and the projector (small matmuls), stay in the model's dtype.
     /// </summary>
-    public string Precision { get => precision.Name; set => precision.Set(value); }
+    public Precision Precision { get => precision.Value; set => precision.Set(value); }
 
     private readonly ComputePrecision precision = new();
     private readonly AttentionKernel decoderKernel;

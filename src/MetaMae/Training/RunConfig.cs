@@ -47,7 +47,7 @@ public sealed record TrainOptions
     /// LayerNorm, softmax and losses; refused on a CPU without native bf16). Weights are float32 either way,
     /// so a resume may change it, like the learning rate.
     /// </summary>
-    public string Precision { get; init; } = "fp32";
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>
     /// The learning rate of the step with 0-based index `step`: a function of the step and the settings
@@ -72,9 +72,9 @@ public sealed record TrainOptions
         if (!Enum.IsDefined(LrSchedule))
             throw new ArgumentException($"--lr-schedule must be one of {string.Join(", ", EnumNames<LrSchedule>.All)} " +
                                         $"(got {(int)LrSchedule})");
-        if (!Model.ComputePrecision.Names.Contains(Precision))
+        if (!Enum.IsDefined(Precision))
             throw new ArgumentException($"--precision must be one of {string.Join(", ", Model.ComputePrecision.Names)} " +
-                                        $"(got '{Precision}')");
+                                        $"(got {(int)Precision})");
         if (WarmupSteps < 0) throw new ArgumentException($"--warmup-steps must be >= 0 (got {WarmupSteps})");
         if (LrSchedule == LrSchedule.Cosine && WarmupSteps >= Steps)
             throw new ArgumentException($"--warmup-steps ({WarmupSteps}) must be below --steps ({Steps}) with --lr-schedule cosine");

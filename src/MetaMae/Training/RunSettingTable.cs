@@ -115,17 +115,6 @@ public sealed class RunSetting<T>(string key, string help, OnResume resume, bool
     }
 }
 
-/// <summary>The precision setting: a name (fp32, bf16; the CLI also takes auto, resolved before a run starts).</summary>
-public sealed class PrecisionSetting(string help)
-    : RunSetting("precision", help, OnResume.MayChange, inPlans: false)
-{
-    public override string StoredText(RunConfig c) => c.Train.Precision;
-    public override RunConfig Neutral(RunConfig c) => c with { Train = c.Train with { Precision = "fp32" } };
-    public override RunConfig Store(RunConfig c, object v) => c with { Train = c.Train with { Precision = (string)v } };
-    public override RunOverrides ReadJson(RunOverrides o, JsonNode? value, string where) =>
-        throw new NotSupportedException($"{where}: precision is not a plan row setting");
-}
-
 /// <summary>
 /// Every run setting a user may give, once (issue 30): the CLI's flags for pretrain / run, the keys of a plan row's
 /// "settings", what a resume may change, and what <see cref="RunConfig.SameRunAs"/> ignores all come from here.
@@ -213,10 +202,12 @@ public static class RunSettingTable
     public static readonly RunSetting<int> LogEvery = new("log_every", "Progress line every N steps",
         OnResume.MayChange, false, o => o.LogEvery, (o, v) => o with { LogEvery = v },
         c => c.Train.LogEvery, (c, v) => c with { Train = c.Train with { LogEvery = v } });
-    public static readonly PrecisionSetting Precision = new(
+    public static readonly RunSetting<Model.Precision> Precision = new("precision",
         "Matmul precision: fp32 (default), bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
         "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16) or auto (bf16 where the CPU has " +
-        "it, else fp32; the choice is printed and stored)");
+        "it, else fp32; the choice is printed and stored)", OnResume.MayChange, false,
+        o => o.Precision, (o, v) => o with { Precision = v },
+        c => c.Train.Precision, (c, v) => c with { Train = c.Train with { Precision = v } });
 
     /// <summary>Every setting: what a resume may change first, then the optimiser's, the model's and the objective's.
     /// </summary>

@@ -30,7 +30,7 @@ public sealed record RunOverrides
     public InnerDistance? Distance { get; init; }
     public LrSchedule? LrSchedule { get; init; }
     public int? WarmupSteps { get; init; }
-    public string? Precision { get; init; }
+    public Precision? Precision { get; init; }
     public ProjectorBatchNorm? ProjectorBatchNorm { get; init; }
     public int? MinVisible { get; init; }
 }

@@ -37,7 +37,7 @@ public sealed record StepBenchmarkOptions
     /// <summary>Size n of the n^3 matmul whose speed is the peak (0 = skip it).</summary>
     public int PeakSize { get; init; } = 2048;
     /// <summary>Matmul precision of the step and the feature extraction (TrainOptions.Precision): fp32 or bf16.</summary>
-    public string Precision { get; init; } = "fp32";
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     public int L => Length ?? (Tokens ? 128 : 64);
 
@@ -55,9 +55,9 @@ public sealed record StepBenchmarkOptions
         if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
         if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
         if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
-        if (!ComputePrecision.Names.Contains(Precision))
+        if (!Enum.IsDefined(Precision))
             throw new ArgumentException($"--precision must be one of {string.Join(", ", ComputePrecision.Names)} " +
-                                        $"(got '{Precision}')");
+                                        $"(got {(int)Precision})");
         Masking.KeepCount(L, MaskRatio);
     }
 
@@ -79,7 +79,7 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
     IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator, double PeakBf16Gflops = double.NaN)
 {
     /// <summary>The matmul peak of the run's own precision (fp32 or bf16), what pct_peak compares to.</summary>
-    public double OwnPeakGflops => Options.Precision == "bf16" ? PeakBf16Gflops : PeakGflops;
+    public double OwnPeakGflops => Options.Precision == Precision.Bf16 ? PeakBf16Gflops : PeakGflops;
     public double MsMedian => StepBenchmark.Median(StepMs);
     public double MsMin => StepMs.Min();
     public double MsMax => StepMs.Max();
@@ -94,7 +94,7 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
     {
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-        return $"RESULT impl=metamae-cs algo={o.Algo} precision={o.Precision} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
+        return $"RESULT impl=metamae-cs algo={o.Algo} precision={EnumNames<Precision>.Of(o.Precision)} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
                $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} dropout={o.Dropout.ToString(CultureInfo.InvariantCulture)} " +
                $"threads={Threads} alloc={Allocator} " +
                $"mkl={CpuMath.MklState.Split(':')[0]} " +
@@ -260,7 +260,7 @@ public static class StepBenchmark
     /// <summary>Whether bf16 runs natively here (what --precision bf16 needs): a bf16 peak is measured only then.</summary>
     private static bool Bf16Native(Device device)
     {
-        try { ComputePrecision.EnsureSupported("bf16", device); return true; }
+        try { ComputePrecision.EnsureSupported(Precision.Bf16, device); return true; }
         catch (ArgumentException) { return false; }
     }
 
