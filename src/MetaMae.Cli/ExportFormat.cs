@@ -14,13 +14,7 @@ public enum ExportFormat
 /// <summary>--format's names.</summary>
 public static class ExportFormats
 {
-    public static readonly string[] Names = ["safetensors", "onnx", "pt"];
+    public static string[] Names => EnumNames<ExportFormat>.All;
 
-    public static ExportFormat Parse(string s) => s switch
-    {
-        "safetensors" => ExportFormat.Safetensors,
-        "onnx" => ExportFormat.Onnx,
-        "pt" => ExportFormat.Pt,
-        _ => throw new ArgumentException($"--format must be one of {string.Join(", ", Names)} (got '{s}')"),
-    };
+    public static ExportFormat Parse(string s) => EnumNames<ExportFormat>.Parse(s, "--format");
 }

@@ -1,5 +1,6 @@
 using MetaMae.Data;
 using MetaMae.Model;
+using MetaMae.Training;
 using static TorchSharp.torch;
 
 namespace MetaMae.Evaluation;
@@ -18,17 +19,12 @@ public enum FeatureKind
 /// <summary>Frozen features of whole, unmasked inputs, in one place for probes, embeddings and the library API.</summary>
 public static class FeatureExtraction
 {
-    public static readonly string[] Names = ["mean", "cls", "tokens"];
+    /// <summary>--features' names (<see cref="EnumNames{T}"/>: the members in lower case).</summary>
+    public static string[] Names => EnumNames<FeatureKind>.All;
 
-    public static FeatureKind Parse(string s) => s switch
-    {
-        "mean" => FeatureKind.Mean,
-        "cls" => FeatureKind.Cls,
-        "tokens" => FeatureKind.Tokens,
-        _ => throw new ArgumentException($"--features must be one of {string.Join(", ", Names)} (got '{s}')"),
-    };
+    public static FeatureKind Parse(string s) => EnumNames<FeatureKind>.Parse(s, "--features");
 
-    public static string Name(FeatureKind k) => Names[(int)k];
+    public static string Name(FeatureKind k) => EnumNames<FeatureKind>.Of(k);
 
     /// <summary>Shape of one sample's features: [D] or [L, D].</summary>
     public static long[] Shape(MetaMaeModel model, FeatureKind kind) =>

@@ -72,15 +72,13 @@ public sealed record ProbeOptions
     }
 
     /// <summary>The protocol's CLI / JSON name.</summary>
-    public static string Name(ProbeProtocol p) => p == ProbeProtocol.Paper ? "paper" : "converged";
+    public static string Name(ProbeProtocol p) => EnumNames<ProbeProtocol>.Of(p);
 
     /// <summary>Parses a protocol name (CLI --probe, plan "probe").</summary>
-    public static ProbeProtocol Parse(string name, string where) => name switch
-    {
-        "converged" => ProbeProtocol.Converged,
-        "paper" => ProbeProtocol.Paper,
-        _ => throw new ArgumentException($"{where}: probe '{name}' is unknown (expected converged or paper)"),
-    };
+    public static ProbeProtocol Parse(string name, string where) => EnumNames<ProbeProtocol>.All.Contains(name)
+        ? EnumNames<ProbeProtocol>.Parse(name, where)
+        : throw new ArgumentException($"{where}: probe '{name}' is unknown " +
+                                      $"(expected {string.Join(" or ", EnumNames<ProbeProtocol>.All)})");
 }
 
 /// <summary>
