@@ -14,8 +14,10 @@ namespace MetaMae.Objectives;
 /// <param name="MaskRatio">The algorithm's own corruption rate (DABS baselines: 15%), instead of the preset's.</param>
 /// <param name="Temperature">The algorithm's own contrast temperature, instead of NT-Xent's 0.5.</param>
 /// <param name="Create">The objective; null for an encoder that is not trained (random init).</param>
+/// <param name="MasksMissingCells">Its reconstruction can skip missing cells (NaN in the data, Data/Missing.cs): the
+/// masked decoders of MetaMAE and MAE.</param>
 public sealed record Algorithm(string Name, string Summary, bool Adapts, double? MaskRatio, double? Temperature,
-    Func<InputSpec, ModelConfig, ObjectiveOptions, IObjective>? Create);
+    Func<InputSpec, ModelConfig, ObjectiveOptions, IObjective>? Create, bool MasksMissingCells = false);
 
 /// <summary>The registry of algorithms: MetaMAE, MAE with a decoder, the DABS baselines, random init.</summary>
 public static class Algorithms
@@ -42,9 +44,9 @@ public static class Algorithms
     public static IReadOnlyList<Algorithm> All { get; } =
     [
         new(MetaMae, "MetaMAE: latent adaptation + task contrast (Algorithm 1)", true, null, null,
-            (_, _, o) => new MetaMaeObjective(o with { Adapt = true })),
+            (_, _, o) => new MetaMaeObjective(o with { Adapt = true }), MasksMissingCells: true),
         new(Mae, "MAE with a Transformer decoder (Table 4 row 2)", false, null, null,
-            (_, _, o) => new MetaMaeObjective(o with { Adapt = false, Lambda = 0 })),
+            (_, _, o) => new MetaMaeObjective(o with { Adapt = false, Lambda = 0 }), MasksMissingCells: true),
         new("mae-dabs", "DABS MAE: linear head, masked embeddings zeroed, 15% masked", false, 0.15, 0.5,
             (s, m, o) => new MaeDabsObjective(s, m, o.MaskRatio)),
         new("emix", "e-Mix: embedding mixup contrast, temperature 0.2 (masks nothing)", false, 0.15, 0.2,

@@ -106,9 +106,11 @@ public static class Pretrainer
         if (n < config.Train.Batch)
             throw new ArgumentException(
                 $"--batch {config.Train.Batch} is larger than the {n} training samples of '{config.Dataset}'");
-        if (missingCells && config.Algo is not (Algorithms.MetaMae or Algorithms.Mae))
+        if (missingCells && !Algorithms.Get(config.Algo).MasksMissingCells)
             throw new ArgumentException($"the training data of '{config.Dataset}' has missing cells: " +
-                $"--algo {config.Algo} cannot mask them; use metamae or mae, or impute them yourself");
+                $"--algo {config.Algo} cannot mask them; use " +
+                $"{string.Join(" or ", Algorithms.All.Where(a => a.MasksMissingCells).Select(a => a.Name))}, " +
+                "or impute them yourself");
         CheckFinite(trainX, config.Dataset, missingAllowed: missingCells);
     }
 

@@ -139,7 +139,7 @@ public static class RunSettingTable
     public static readonly RunSetting<double> Lambda = new("lambda", "Weight of the task-contrastive loss (0 = off)",
         OnResume.DefinesRun, true, o => o.Lambda, (o, v) => o with { Lambda = v },
         c => c.Objective.Lambda, (c, v) => c with { Objective = c.Objective with { Lambda = v } },
-        usedBy: c => c.Algo == Algorithms.MetaMae);   // other algorithms store lambda 0 whatever was given
+        usedBy: c => Algorithms.Get(c.Algo).Adapts);   // other algorithms store lambda 0 whatever was given
     public static readonly RunSetting<double> NearbyRatio = new("r", $"Nearby-S ratio r (default {O0.NearbyRatio})",
         OnResume.DefinesRun, true, o => o.NearbyRatio, (o, v) => o with { NearbyRatio = v },
         c => c.Objective.NearbyRatio, (c, v) => c with { Objective = c.Objective with { NearbyRatio = v } });
