@@ -1,0 +1,20 @@
+namespace MetaMae.Tests;
+
+/// <summary>results/INDEX.md (scripts/results-index.py) lists every entry of results/ (issue 30, item 5).</summary>
+public class ResultsIndexTests
+{
+    [Fact]
+    public void EveryResultsEntryIsInTheIndex()
+    {
+        var repo = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(repo, "MetaMae.slnx")))
+            repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("repository root not found");
+        var root = Path.Combine(repo, "results");
+        var index = File.ReadAllText(Path.Combine(root, "INDEX.md"));
+        var missing = Directory.EnumerateFileSystemEntries(root).Select(Path.GetFileName)
+            .Where(n => n is not ("INDEX.md" or "README.md") && !n!.StartsWith('.'))
+            .Where(n => !index.Contains($"]({n})")).ToList();
+        Assert.True(missing.Count == 0,
+            $"results/INDEX.md misses {string.Join(", ", missing)}: run scripts/results-index.py");
+    }
+}
