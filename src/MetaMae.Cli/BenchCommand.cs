@@ -7,58 +7,55 @@ public static class BenchCommand
 {
     public static Command Create()
     {
+        var D = new StepBenchmarkOptions();                    // the defaults: the PyTorch reference's shapes
         var algo = new Option<string>("--algo")
         {
             Description = "mae, metamae (second order) or metamae-fo (first order)",
-            DefaultValueFactory = _ => Algorithms.MetaMae,
+            DefaultValueFactory = _ => D.Algo,
         }
             .AcceptOnlyFromAmong(StepBenchmarkOptions.Algos);
         var preset = new Option<string>("--preset")
         {
             Description = $"Model size: {string.Join(", ", ModelConfig.PresetNames)}",
-            DefaultValueFactory = _ => "paper",
+            DefaultValueFactory = _ => D.Preset,
         }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
-        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => D.Batch };
         var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
-        var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => 260 };
+        var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => D.Values };
         var length = new Option<int?>("--L") { Description = "Tokens per sample (default 64, or 128 with --tokens)" };
-        var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => 0.85 };
+        var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => D.MaskRatio };
         var dropout = new Option<double>("--dropout")
         {
             Description = "Encoder dropout p (0, the reference's; Table 8 gives tabular and sensor data 0.1)",
-            DefaultValueFactory = _ => 0,
+            DefaultValueFactory = _ => D.Dropout,
         };
-        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: all cores)" };
-        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => 0 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => D.Steps };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => D.Warmup };
+        var threads = Threads;                                 // the common --threads and --device
+        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => D.Seed };
         var rssEvery = new Option<int>("--rss-every")
         {
             Description = "Print resident memory every N timed steps (0 = off)",
-            DefaultValueFactory = _ => 0,
+            DefaultValueFactory = _ => D.RssEvery,
         };
         var featBatch = new Option<int>("--feature-batch")
         {
             Description = "Batch of the feature-extraction timing (0 = skip)",
-            DefaultValueFactory = _ => 256,
+            DefaultValueFactory = _ => D.FeatureBatch,
         };
         var featReps = new Option<int>("--feature-reps")
         {
             Description = "Timed repetitions of feature extraction",
-            DefaultValueFactory = _ => 10,
+            DefaultValueFactory = _ => D.FeatureReps,
         };
         var peak = new Option<int>("--peak-size")
         {
             Description = "n of the n^3 matmul that measures the float32 (and, where native, bfloat16) peak " +
                 "(0 = skip)",
-            DefaultValueFactory = _ => 2048,
+            DefaultValueFactory = _ => D.PeakSize,
         };
-        var device = new Option<string>("--device")
-        {
-            Description = "cpu, or cuda with a CUDA build of TorchSharp",
-            DefaultValueFactory = _ => "cpu",
-        };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object as the last line of stdout" };
+        var device = DeviceOpt;
+        var json = Json;
         var precision = new Option<string>("--precision")
         {
             Description = "Matmul precision: fp32, bf16, or both (fp32 then bf16, side by side)", DefaultValueFactory = _ => "fp32",
@@ -95,7 +92,7 @@ public static class BenchCommand
             foreach (var n in names)
             {
                 var r = StepBenchmark.Run(o with { Precision = n }, dev, line => Console.Error.WriteLine(line));
-                Console.WriteLine($"INFO precision={n} loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
+                Console.WriteLine($"INFO precision={EnumNames<Precision>.Of(n)} loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
                 Console.WriteLine(r.ResultLine());
                 results.Add(r);
             }

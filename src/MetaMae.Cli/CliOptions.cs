@@ -103,7 +103,7 @@ internal static class CliOptions
     internal static readonly Option<bool> RandomInit =
         new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
     internal static readonly Option<int> ProbeEpochs =
-        new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => 100 };
+        new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => new ProbeOptions().Epochs };
     internal static readonly Option<int?> ProbeMaxIterations = new("--probe-max-iterations")
     {
         Description = $"Converged probe: L-BFGS iteration cap per fit (default {new ProbeOptions().MaxIterations}); a fit that "
@@ -112,7 +112,7 @@ internal static class CliOptions
     internal static readonly Option<string?> ProbeProtocolOpt = new Option<string?>("--probe")
     {
         Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "
-            + "(Adam 1e-4, 100 epochs; --probe-epochs or --probe-batch imply it)",
+            + $"(Adam 1e-4, {new ProbeOptions().Epochs} epochs; --probe-epochs or --probe-batch imply it)",
     }.AcceptOnlyFromAmong("converged", "paper");
     internal static readonly Option<bool> RawInput =
         new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };

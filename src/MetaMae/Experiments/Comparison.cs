@@ -22,7 +22,7 @@ public sealed record ComparisonOptions
     public long[] Seeds { get; init; } = [0, 1, 2];
     public double[] LabelFractions { get; init; } = [0.1, 1];
     public ProbeProtocol Probe { get; init; } = ProbeProtocol.Converged;
-    public int ProbeEpochs { get; init; } = 100;
+    public int ProbeEpochs { get; init; } = new ProbeOptions().Epochs;
 }
 
 /// <summary>One row of the comparison's table: features at a label fraction, mean and sample std over seeds.</summary>

@@ -266,7 +266,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
             : o["keep_checkpoints"] is JsonValue kv && kv.TryGetValue<bool>(out var kb) ? kb
             : throw new DataFormatException($"{path}: \"keep_checkpoints\" must be true or false");
         return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds,
-            Int("probe_epochs", 100), datasets, transfers, rows.ToArray(), evalSteps, path)
+            Int("probe_epochs", new ProbeOptions().Epochs), datasets, transfers, rows.ToArray(), evalSteps, path)
         { OwnData = own, Probe = probe, Pairs = pairs, AlsoProbe = also.Where(a => a != probe).Distinct().ToArray(),
           KeepCheckpoints = keep };
     }
