@@ -87,8 +87,8 @@ internal static class CliOptions
     internal static readonly Option<double?> Dropout = Flag(RunSettingTable.Dropout);
     internal static readonly Option<double?> Temperature = Flag(RunSettingTable.Temperature);
     internal static readonly Option<double?> Lr = Flag(RunSettingTable.Lr);
-    // pretrain: the command line's cadences (a plan's are its steps / 4 and / 10)
-    internal static readonly Option<int> SaveEvery = Flag(RunSettingTable.SaveEvery, cliDefault: 100);
+    // pretrain: the cadences default to TrainOptions' (a plan's are its steps / 4 and / 10)
+    internal static readonly Option<int> SaveEvery = Flag(RunSettingTable.SaveEvery, new TrainOptions().SaveEvery);
     internal static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its checkpoint" };
     internal static readonly Option<int> Accumulate = new("--accumulate")
     {
@@ -96,7 +96,7 @@ internal static class CliOptions
             "under mpirun, per process",
         DefaultValueFactory = _ => 1,
     };
-    internal static readonly Option<int> LogEvery = Flag(RunSettingTable.LogEvery, cliDefault: 20);
+    internal static readonly Option<int> LogEvery = Flag(RunSettingTable.LogEvery, new TrainOptions().LogEvery);
     // probe
     internal static readonly Option<string?> CheckpointOpt =
         new("--checkpoint") { Description = "A checkpoint.safetensors written by pretrain" };
