@@ -25,7 +25,7 @@ public static class ByoCli
     internal static bool byoReported;
 
     /// <summary>Once per process: what the reader left out or imputed, and which preset values were taken and why.</summary>
-    internal static void ReportByo(Dataset ds, string modality, DatasetPreset preset)
+    internal static void ReportByo(Dataset ds, string modality, Table8Row preset)
     {
         if (byoReported) return;
         byoReported = true;

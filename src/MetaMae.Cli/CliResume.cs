@@ -64,7 +64,7 @@ internal static class CliResume
     }
 
     /// <summary>The stored run's data, loaded again; it must be the same data as the run was trained on.</summary>
-    static (Dataset, DatasetPreset) ResumedData(ParseResult p, RunConfig cfg, string source)
+    static (Dataset, Table8Row) ResumedData(ParseResult p, RunConfig cfg, string source)
     {
         var name = cfg.Dataset;
         var ds = LoadData(p, ref name, out var preset);
@@ -77,7 +77,7 @@ internal static class CliResume
     }
 
     /// <summary>Resolve for --resume: the run of --out (or of the default folder the options name).</summary>
-    internal static (Dataset, RunConfig, string, DatasetPreset) ResolveResumed(ParseResult p, string outDir, string? subdir)
+    internal static (Dataset, RunConfig, string, Table8Row) ResolveResumed(ParseResult p, string outDir, string? subdir)
     {
         var (stored, source) = StoredRun(outDir, subdir);
         var cfg = ResumedConfig(p, stored, source);

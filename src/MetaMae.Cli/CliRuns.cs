@@ -49,7 +49,7 @@ internal static class CliRuns
         throw new ArgumentException($"--device must be cpu or cuda[:N] (got '{d}')");
     }
 
-    internal static (Dataset, RunConfig, string, DatasetPreset) Resolve(ParseResult p, string? checkpointSubdir = null)
+    internal static (Dataset, RunConfig, string, Table8Row) Resolve(ParseResult p, string? checkpointSubdir = null)
     {
         // --resume continues the stored run of --out (Resume.cs); without --out, that of the default folder below
         if (p.GetValue(Resume) && p.GetValue(Out) is string resumeDir) return CliResume.ResolveResumed(p, resumeDir, checkpointSubdir);
@@ -72,7 +72,7 @@ internal static class CliRuns
     }
 
     /// <summary>The shipped dataset NAME, a DABS dataset under --root, or the user's --data (named byo:FILE).</summary>
-    internal static Dataset LoadData(ParseResult p, ref string name, out DatasetPreset preset)
+    internal static Dataset LoadData(ParseResult p, ref string name, out Table8Row preset)
     {
         var source = SourceOf(p, name);
         var (ds, pr) = source.Load();
@@ -105,7 +105,7 @@ internal static class CliRuns
 
     /// <summary>--probe (default converged); --probe-epochs / --probe-batch set the paper probe and imply it;
     /// --probe-max-iterations sets the converged probe's cap.</summary>
-    internal static ProbeOptions ProbeOpts(ParseResult p, DatasetPreset preset)
+    internal static ProbeOptions ProbeOpts(ParseResult p, Table8Row preset)
     {
         var paperOnly = new Option[] { ProbeEpochs, ProbeBatch }.Where(o => p.GetResult(o) is { Implicit: false })
             .Select(o => o.Name).ToList();

@@ -1,7 +1,7 @@
 namespace MetaMae.Data;
 
 /// <summary>A dataset that ships in the repository's data/ folder.</summary>
-public sealed record CatalogEntry(string Name, string Modality, string Description, string RelativePath, DatasetPreset Preset,
+public sealed record CatalogEntry(string Name, string Modality, string Description, string RelativePath, Table8Row Preset,
     Func<string, Dataset> Load);
 
 public static class Catalog

@@ -10,30 +10,30 @@ namespace MetaMae.Data;
 public abstract record DataSource
 {
     /// <summary>The dataset and its preset.</summary>
-    public abstract (Dataset Data, DatasetPreset Preset) Load();
+    public abstract (Dataset Data, Table8Row Preset) Load();
 }
 
 /// <summary>A dataset shipped in the data/ folder (<see cref="Catalog"/>); dataDir overrides where data/ is.</summary>
 public sealed record ShippedSource(string Name, string? DataDir = null) : DataSource
 {
-    public override (Dataset, DatasetPreset) Load() => (Catalog.Load(Name, DataDir), Catalog.Get(Name).Preset);
+    public override (Dataset, Table8Row) Load() => (Catalog.Load(Name, DataDir), Catalog.Get(Name).Preset);
 }
 
 /// <summary>A DABS dataset under a root folder (<see cref="DabsCatalog"/>).</summary>
 public sealed record DabsSource(string Name, string Root, DabsOptions Options) : DataSource
 {
-    public override (Dataset, DatasetPreset) Load() => (DabsCatalog.Load(Name, Root, Options), DabsCatalog.Get(Name).Preset);
+    public override (Dataset, Table8Row) Load() => (DabsCatalog.Load(Name, Root, Options), DabsCatalog.Get(Name).Preset);
 }
 
 /// <summary>Your own data (<see cref="ByoData"/>), with the preset of the paper dataset nearest to its modality.</summary>
 public sealed record OwnDataSource(string Path, ByoOptions Options) : DataSource
 {
-    public override (Dataset, DatasetPreset) Load() => (ByoData.Load(Path, Options), Table8.ForModality(Options.Modality));
+    public override (Dataset, Table8Row) Load() => (ByoData.Load(Path, Options), Table8.ForModality(Options.Modality));
 }
 
 /// <summary>A dataset already loaded (with its preset): a caller that read the data itself (to size a run by it) hands
 /// it on without reading it again.</summary>
-public sealed record PreloadedSource(Dataset Data, DatasetPreset Preset) : DataSource
+public sealed record PreloadedSource(Dataset Data, Table8Row Preset) : DataSource
 {
-    public override (Dataset, DatasetPreset) Load() => (Data, Preset);
+    public override (Dataset, Table8Row) Load() => (Data, Preset);
 }

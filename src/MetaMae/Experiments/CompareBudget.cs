@@ -37,7 +37,7 @@ public static class CompareBudget
     /// <summary>Times warm + timed real steps of the plan's MAE and MetaMAE rows on the data (seed of the plan's first,
     /// in a temporary folder, deleted after) and one probe of the random-init encoder at the largest label fraction.
     /// </summary>
-    public static CompareSpeed Measure(ExperimentPlan plan, Dataset ds, DatasetPreset preset, int warm = 2, int timed = 4)
+    public static CompareSpeed Measure(ExperimentPlan plan, Dataset ds, Table8Row preset, int warm = 2, int timed = 4)
     {
         var clock = Stopwatch.StartNew();
         long seed = plan.Seeds[0];

@@ -181,7 +181,7 @@ public static class ComparisonReport
         var sb = new StringBuilder();
         sb.AppendLine($"# Does pretraining pay on {o.Dataset}?").AppendLine();
         sb.AppendLine($"Made by `{command}`: {recipe}; seeds {string.Join(", ", o.Seeds)}; the " +
-            $"{(o.Probe == Evaluation.ProbeProtocol.Paper ? "paper" : "converged")} linear probe on mean features; " +
+            $"{Evaluation.ProbeOptions.Name(o.Probe)} linear probe on mean features; " +
             $"{s.TestRows} test rows; written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on a " +
             $"{Environment.ProcessorCount}-core " +
             "machine. Mean ± sample std over seeds; per-seed cells in compare.md and cells/.").AppendLine();
@@ -212,7 +212,7 @@ public static class ComparisonReport
             ["dataset"] = o.Dataset, ["metric"] = s.Metric, ["test_rows"] = s.TestRows, ["preset"] = o.Preset,
             ["steps"] = o.Steps, ["seeds"] = new JsonArray(o.Seeds.Select(x => (JsonNode)x).ToArray()),
             ["label_fractions"] = new JsonArray(o.LabelFractions.Select(x => (JsonNode)x).ToArray()),
-            ["probe"] = o.Probe == Evaluation.ProbeProtocol.Paper ? "paper" : "converged", ["recipe"] = recipe,
+            ["probe"] = Evaluation.ProbeOptions.Name(o.Probe), ["recipe"] = recipe,
             ["too_small"] = s.TooFewTestRows,
             ["rows"] = new JsonArray(s.Scores.Select(x => (JsonNode)new JsonObject
             {

@@ -87,7 +87,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     }
 
     /// <summary>The probe options of a row's cells: the plan's protocol, the dataset's probe batch, the row's probe settings.</summary>
-    public ProbeOptions ProbeOf(PlanRow row, DatasetPreset preset, long seed) =>
+    public ProbeOptions ProbeOf(PlanRow row, Table8Row preset, long seed) =>
         WithProbeSettings(new ProbeOptions { Protocol = Probe, Epochs = ProbeEpochs, Batch = preset.ProbeBatch, Seed = seed },
             row.Settings, $"{Source}: row '{row.Label}'");
 
@@ -282,7 +282,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
     };
 
     /// <summary>The run configuration of one cell: the dataset preset, the algorithm's defaults, then the row's settings.</summary>
-    public RunConfig CellConfig(PlanRow row, string dataset, InputSpec spec, DatasetPreset p, long seed)
+    public RunConfig CellConfig(PlanRow row, string dataset, InputSpec spec, Table8Row p, long seed)
     {
         var o = new RunOverrides { Steps = Steps, LogEvery = Math.Max(1, Steps / 10), SaveEvery = Math.Max(1, Steps / 4) };
         foreach (var (k, v) in row.Settings)

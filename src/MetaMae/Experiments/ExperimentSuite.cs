@@ -173,8 +173,8 @@ public static class ExperimentSuite
         public void OnCheckpoint(int step, string path) { log.WriteLine($"checkpoint at step {step}"); log.Flush(); }
     }
 
-    private static CellResult RunCell(ExperimentPlan plan, PlanRow row, string column, (Dataset Data, DatasetPreset Preset) preSource,
-        (Dataset Data, DatasetPreset Preset) probeSource, long seed, string dir, string pretrainDir, CancellationToken cancel)
+    private static CellResult RunCell(ExperimentPlan plan, PlanRow row, string column, (Dataset Data, Table8Row Preset) preSource,
+        (Dataset Data, Table8Row Preset) probeSource, long seed, string dir, string pretrainDir, CancellationToken cancel)
     {
         var (pre, probeDs) = (preSource.Data, probeSource.Data);
         var resultPath = Path.Combine(dir, "result.json");

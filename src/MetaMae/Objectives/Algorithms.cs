@@ -28,6 +28,9 @@ public static class Algorithms
     /// <summary>MAE with a Transformer decoder: MetaMAE without adaptation or contrast.</summary>
     public const string Mae = "mae";
 
+    /// <summary>The DABS baselines (Table 3): MAE with a linear head, e-Mix, ShED and Capri.</summary>
+    public const string MaeDabs = "mae-dabs", EMix = "emix", Shed = "shed", Capri = "capri";
+
     /// <summary>The untrained encoder, probed as the baseline row; has no objective.</summary>
     public const string RandomInit = "random-init";
 
@@ -47,13 +50,13 @@ public static class Algorithms
             (_, _, o) => new MetaMaeObjective(o with { Adapt = true }), MasksMissingCells: true),
         new(Mae, "MAE with a Transformer decoder (Table 4 row 2)", false, null, null,
             (_, _, o) => new MetaMaeObjective(o with { Adapt = false, Lambda = 0 }), MasksMissingCells: true),
-        new("mae-dabs", "DABS MAE: linear head, masked embeddings zeroed, 15% masked", false, 0.15, 0.5,
+        new(MaeDabs, "DABS MAE: linear head, masked embeddings zeroed, 15% masked", false, 0.15, 0.5,
             (s, m, o) => new MaeDabsObjective(s, m, o.MaskRatio)),
-        new("emix", "e-Mix: embedding mixup contrast, temperature 0.2 (masks nothing)", false, 0.15, 0.2,
+        new(EMix, "e-Mix: embedding mixup contrast, temperature 0.2 (masks nothing)", false, 0.15, 0.2,
             (_, m, o) => new EMixObjective(m, o.Temperature)),
-        new("shed", "ShED: detect shuffled embeddings (15%)", false, 0.15, 0.5,
+        new(Shed, "ShED: detect shuffled embeddings (15%)", false, 0.15, 0.5,
             (_, m, o) => new ShedObjective(m, o.MaskRatio)),
-        new("capri", "Capri: masked-token contrast, temperature 0.07 (15%)", false, 0.15, 0.07,
+        new(Capri, "Capri: masked-token contrast, temperature 0.07 (15%)", false, 0.15, 0.07,
             (_, m, o) => new CapriObjective(m, o.MaskRatio, o.Temperature)),
         new(RandomInit, "the same encoder, untrained (the baseline row)", true, null, null, null),
         new(RawInput, "no encoder: the probe on the standardised raw input (one-hot tokens)", true, null, null, null),
@@ -73,7 +76,7 @@ public static class Algorithms
     /// The objective options of a run before the user's overrides: the dataset preset's, then the
     /// algorithm's own corruption rate and temperature; lambda 0 and no adaptation unless it adapts.
     /// </summary>
-    public static ObjectiveOptions Defaults(string name, Data.DatasetPreset preset)
+    public static ObjectiveOptions Defaults(string name, Data.Table8Row preset)
     {
         var a = Get(name);
         var o = preset.Objective(a.Adapts);

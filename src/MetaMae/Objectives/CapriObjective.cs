@@ -27,7 +27,7 @@ public sealed class CapriObjective : IObjective, IHasHead
         ObjectiveHelpers.Init(head);
     }
 
-    public string Name => "capri";
+    public string Name => Algorithms.Capri;
 
     /// <summary>Logits (B, L, L): row i of sample b = cos(pred_bi, target_bj) / tau over the positions j of the same sample.</summary>
     public static Tensor Logits(Tensor pred, Tensor target, double tau) =>

@@ -26,7 +26,7 @@ public sealed class EMixObjective : IObjective, IHasHead
         ObjectiveHelpers.Init(projector);
     }
 
-    public string Name => "emix";
+    public string Name => Algorithms.EMix;
 
     /// <summary>lambda ~ Beta(1,1) = U(0,1), folded to max(l, 1-l); partner: a derangement (no sample mixes with itself).</summary>
     public static (Tensor Lambda, Tensor Partner) Draw(long b, Generator gen)

@@ -32,7 +32,7 @@ public sealed class MaeDabsObjective : IObjective, IHasHead
         Head = head;
     }
 
-    public string Name => "mae-dabs";
+    public string Name => Algorithms.MaeDabs;
 
     public LossParts Loss(MetaMaeModel model, Tensor tokens, Generator gen) => Loss(model, tokens, new BatchRandom(gen));
 

@@ -26,7 +26,7 @@ public sealed class ShedObjective : IObjective, IHasHead
         ObjectiveHelpers.Init(head);
     }
 
-    public string Name => "shed";
+    public string Name => Algorithms.Shed;
 
     /// <summary>Selected positions per sample: max(2, round(ratio * L)).</summary>
     public static int Count(int tokens, double ratio)

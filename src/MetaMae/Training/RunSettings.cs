@@ -49,7 +49,7 @@ public static class RunSettings
     /// <param name="modelPreset">paper, small or tiny (<see cref="ModelConfig.PresetNames"/>).</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="user">What the user set; null = nothing.</param>
-    public static RunConfig Resolve(string algo, string dataset, InputSpec spec, DatasetPreset preset, string modelPreset,
+    public static RunConfig Resolve(string algo, string dataset, InputSpec spec, Table8Row preset, string modelPreset,
         long seed, RunOverrides? user = null)
     {
         var o = user ?? new RunOverrides();

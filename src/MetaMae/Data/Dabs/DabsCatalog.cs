@@ -1,7 +1,7 @@
 namespace MetaMae.Data.Dabs;
 
 /// <summary>A DABS dataset a user downloads: where it lies under --root, and its reader.</summary>
-public sealed record DabsEntry(string Name, string Modality, string RelativePath, string Reader, DatasetPreset Preset,
+public sealed record DabsEntry(string Name, string Modality, string RelativePath, string Reader, Table8Row Preset,
     Func<string, DabsOptions, Dataset> Load)
 {
     public bool IsPresentUnder(string root) =>
@@ -13,14 +13,14 @@ public sealed record DabsEntry(string Name, string Modality, string RelativePath
 public static class DabsCatalog
 {
     // Table 8, at full scale (Data/Table8.cs)
-    static readonly DatasetPreset Pamap2P = Table8.FullScale(Table8.Pamap2);
-    static readonly DatasetPreset HiggsP = Table8.FullScale(Table8.Higgs);
-    static readonly DatasetPreset EuroSatP = Table8.FullScale(Table8.EuroSat);
-    static readonly DatasetPreset GenomicsP = Table8.FullScale(Table8.Genomics);
-    static readonly DatasetPreset PfamP = Table8.FullScale(Table8.Pfam);
-    static readonly DatasetPreset LibriP = Table8.FullScale(Table8.LibriSpeech);
-    static readonly DatasetPreset WaferP = Table8.FullScale(Table8.WaferMap);
-    static readonly DatasetPreset ImageNetP = Table8.FullScale(Table8.ImageNet32);
+    static readonly Table8Row Pamap2P = Table8.FullScale(Table8.Pamap2);
+    static readonly Table8Row HiggsP = Table8.FullScale(Table8.Higgs);
+    static readonly Table8Row EuroSatP = Table8.FullScale(Table8.EuroSat);
+    static readonly Table8Row GenomicsP = Table8.FullScale(Table8.Genomics);
+    static readonly Table8Row PfamP = Table8.FullScale(Table8.Pfam);
+    static readonly Table8Row LibriP = Table8.FullScale(Table8.LibriSpeech);
+    static readonly Table8Row WaferP = Table8.FullScale(Table8.WaferMap);
+    static readonly Table8Row ImageNetP = Table8.FullScale(Table8.ImageNet32);
 
     public static IReadOnlyList<DabsEntry> Entries { get; } =
     [
