@@ -7,6 +7,7 @@ using MetaMae.Evaluation;
 using MetaMae;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 if (args.Length < 3)
 {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MetaMae.Runtime;
 
 namespace MetaMae.Cli;
 

@@ -1,4 +1,5 @@
 using MetaMae.Experiments;
+using MetaMae.Runtime;
 
 namespace MetaMae.Cli;
 

@@ -1,3 +1,4 @@
+using MetaMae.IO;
 namespace MetaMae.Cli;
 
 /// <summary>Users' own data in the CLI: table options, the facts a reader reports, defaults for small data,

@@ -1,4 +1,5 @@
 using MetaMae.Experiments;
+using MetaMae.Runtime;
 namespace MetaMae.Cli;
 
 /// <summary>What the training commands share: device and threads, the run configuration from the options, the dataset

@@ -1,5 +1,7 @@
 using System.Globalization;
 using MetaMae.Experiments;
+using MetaMae.IO;
+using MetaMae.Runtime;
 
 namespace MetaMae.Cli;
 

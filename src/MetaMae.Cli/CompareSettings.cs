@@ -1,4 +1,5 @@
 using MetaMae.Experiments;
+using MetaMae.IO;
 
 namespace MetaMae.Cli;
 

@@ -1,3 +1,4 @@
+using MetaMae.IO;
 namespace MetaMae.Cli;
 
 /// <summary>`metamae pretrain`: pretrain an encoder (data-parallel under mpirun).</summary>

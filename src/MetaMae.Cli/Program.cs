@@ -1,5 +1,6 @@
 using System.Globalization;
 using MetaMae.Cli;
+using MetaMae.Runtime;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

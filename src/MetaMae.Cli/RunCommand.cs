@@ -1,3 +1,4 @@
+using MetaMae.IO;
 namespace MetaMae.Cli;
 
 /// <summary>`metamae run`: pretrain, then probe the encoder and the random-init baseline.</summary>

@@ -5,6 +5,7 @@ using MetaMae.Training;
 using Xunit.Abstractions;
 using static MetaMae.Tests.CliTests;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Tests;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Tests;
 

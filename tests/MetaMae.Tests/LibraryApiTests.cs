@@ -4,6 +4,7 @@ using MetaMae.Interop;
 using MetaMae.Modalities;
 using MetaMae.Model;
 using MetaMae.Objectives;
+using MetaMae.Runtime;
 using MetaMae.Training;
 using static TorchSharp.torch;
 // README-USINGS-END

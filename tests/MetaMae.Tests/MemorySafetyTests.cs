@@ -3,6 +3,7 @@ using MetaMae.Data;
 using MetaMae.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Tests;
 

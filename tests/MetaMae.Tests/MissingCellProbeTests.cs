@@ -5,6 +5,7 @@ using MetaMae.Evaluation;
 using MetaMae.Model;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Tests;
 
@@ -270,7 +271,7 @@ public class ImageCaptionRawInputTests(ITestOutputHelper output)
         Assert.True(code == 0, err);
         Assert.Contains("probe of the raw input on emoji-captions: test accuracy", stdout);
         (code, stdout, err, _, oom) = MemoryCgroup.Metamae(1536L << 20,
-            new Dictionary<string, string> { [MetaMae.Training.MemoryBudget.OverrideVariable] = "40" },
+            new Dictionary<string, string> { [MetaMae.Runtime.MemoryBudget.OverrideVariable] = "40" },
             "probe", "--raw-input", "--dataset", "emoji-captions", "--threads", "2");
         Assert.False(oom);
         Assert.Equal(2, code);

@@ -7,6 +7,7 @@ using MetaMae.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Tests;
 
@@ -468,6 +469,6 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.Equal(0, p.ExitCode);
         Assert.Contains(expected, err);
         if (user is not null) Assert.DoesNotContain("GOMP_SPINCOUNT = '0'", err);
-        if (mode == "spin") Assert.Equal(1000, MetaMae.Training.CpuMath.SpinCount);   // the figure the display shows
+        if (mode == "spin") Assert.Equal(1000, MetaMae.Runtime.CpuMath.SpinCount);   // the figure the display shows
     }
 }

@@ -7,6 +7,7 @@ using MetaMae.Model;
 using MetaMae.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Tests;
 

@@ -4,6 +4,7 @@ using MetaMae.Training;
 using TorchSharp;
 using Xunit.Abstractions;
 using static MetaMae.Tests.CliTests;
+using MetaMae.IO;
 
 namespace MetaMae.Tests;
 

@@ -1,4 +1,5 @@
 using TorchSharp;
+using MetaMae.Runtime;
 
 // libtorch's global RNG (init, dropout) is process-wide: tests that compare runs must not interleave.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -15,7 +16,7 @@ internal static class ProcessSetup
     {
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("METAMAE_OMP_WAIT")))
             Environment.SetEnvironmentVariable("METAMAE_OMP_WAIT", "passive");
-        MetaMae.Training.CpuMath.Configure(2);
+        MetaMae.Runtime.CpuMath.Configure(2);
     }
 }
 

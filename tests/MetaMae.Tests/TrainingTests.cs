@@ -4,6 +4,7 @@ using MetaMae.Objectives;
 using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Tests;
 

@@ -18,6 +18,7 @@ using MetaMae.Model;
 using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 var mode = args.Length > 0 ? args[0] : "";
 int threads = args.SkipWhile(a => a != "--threads").Skip(1).Select(int.Parse).FirstOrDefault(2);

@@ -9,6 +9,7 @@ using MetaMae.Evaluation;
 using MetaMae.Model;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 int n = int.Parse(args[0], CultureInfo.InvariantCulture);
 int batch = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;

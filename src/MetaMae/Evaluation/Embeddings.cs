@@ -6,6 +6,7 @@ using MetaMae.Modalities;
 using MetaMae.Model;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Evaluation;
 

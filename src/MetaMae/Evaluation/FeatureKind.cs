@@ -2,6 +2,7 @@ using MetaMae.Data;
 using MetaMae.Model;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Evaluation;
 
@@ -91,7 +92,7 @@ public static class FeatureExtraction
                 if (output is null)
                 {
                     long width = f.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
-                    Training.MemoryBudget.Ensure(rawX.shape[0] * width * f.ElementSize,
+                    Runtime.MemoryBudget.Ensure(rawX.shape[0] * width * f.ElementSize,
                         $"the features of {rawX.shape[0]:N0} samples ({width:N0} values each)",
                         "probe mean features instead of tokens, or stream them to a file with metamae embed");
                 }

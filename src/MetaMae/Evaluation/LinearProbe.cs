@@ -4,6 +4,7 @@ using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using MetaMae.Runtime;
 
 namespace MetaMae.Evaluation;
 

@@ -7,6 +7,7 @@ using MetaMae.Evaluation;
 using MetaMae.Objectives;
 using MetaMae.Training;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Experiments;
 

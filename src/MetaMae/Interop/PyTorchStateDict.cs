@@ -5,6 +5,7 @@ using System.Text.Json;
 using MetaMae.Training;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Interop;
 

@@ -3,6 +3,7 @@ using MetaMae.Model;
 using MetaMae.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Interop;
 

@@ -1,6 +1,7 @@
 using MetaMae.Model;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Training;
 

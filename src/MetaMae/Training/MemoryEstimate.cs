@@ -2,6 +2,8 @@ using MetaMae.Model;
 using MetaMae.Objectives;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.IO;
+using MetaMae.Runtime;
 
 namespace MetaMae.Training;
 

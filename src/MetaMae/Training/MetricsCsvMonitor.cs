@@ -1,6 +1,7 @@
 using System.Globalization;
 using MetaMae.Model;
 using MetaMae.Objectives;
+using MetaMae.IO;
 
 namespace MetaMae.Training;
 

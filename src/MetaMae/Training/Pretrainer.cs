@@ -3,6 +3,9 @@ using MetaMae.Model;
 using MetaMae.Objectives;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.Distributed;
+using MetaMae.IO;
+using MetaMae.Runtime;
 
 namespace MetaMae.Training;
 

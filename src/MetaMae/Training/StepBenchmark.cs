@@ -5,6 +5,7 @@ using MetaMae.Model;
 using MetaMae.Objectives;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Training;
 

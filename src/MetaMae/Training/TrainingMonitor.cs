@@ -1,4 +1,5 @@
 using MetaMae.Model;
+using MetaMae.Distributed;
 
 namespace MetaMae.Training;
 

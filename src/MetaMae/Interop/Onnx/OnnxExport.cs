@@ -5,6 +5,7 @@ using MetaMae.Model;
 using MetaMae.Training;
 using Onnx;
 using static TorchSharp.torch;
+using MetaMae.IO;
 
 namespace MetaMae.Interop;
 

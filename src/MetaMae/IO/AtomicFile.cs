@@ -1,6 +1,8 @@
 using System.Text;
 
-namespace MetaMae.Training;
+using MetaMae.Training;
+
+namespace MetaMae.IO;
 
 /// <summary>
 /// Write to a temporary file in the same folder, flush to disk, then rename over the target. A failed

@@ -1,7 +1,7 @@
 using MetaMae.Distributed;
 using static TorchSharp.torch;
 
-namespace MetaMae.Training;
+namespace MetaMae.Distributed;
 
 /// <summary>
 /// How one optimizer step's global batch is split: over Comm.Size processes (MPI ranks; each takes a

@@ -1,4 +1,6 @@
-namespace MetaMae.Training;
+using MetaMae.Training;
+
+namespace MetaMae.IO;
 
 /// <summary>
 /// One run per output folder: an exclusive lock on DIR/run.lock (FileShare.None, i.e. flock on Unix) held

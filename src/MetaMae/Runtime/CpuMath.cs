@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MetaMae.Training;
+namespace MetaMae.Runtime;
 
 /// <summary>
 /// CPU math settings of the process: the thread count and which kernels libtorch's bundled MKL

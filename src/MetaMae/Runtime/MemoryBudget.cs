@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MetaMae.Training;
+namespace MetaMae.Runtime;
 
 /// <summary>
 /// How much memory this process may still take before the kernel kills it: the least of /proc/meminfo's MemAvailable

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MetaMae.Training;
+namespace MetaMae.IO;
 
 /// <summary>
 /// The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
