@@ -147,7 +147,7 @@ internal static class CliRuns
         {
             if (m.Step % every != 0 && m.Step != cfg.Train.Steps) return;
             bool training = model.training;
-            using (var r = Plots.Reconstruct(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: m.Step))
+            using (var r = Reconstructions.Of(model, raw, cfg.Objective.MaskRatio, cfg.Objective.NearbyRatio, seed: m.Step))
             using (var img = TensorBoardImages.Image(cfg.Spec, r))
                 tb.add_img("reconstruction", img, m.Step);
             if (training) model.train();

@@ -53,41 +53,9 @@ public static class Plots
         s.LineWidth = 2;
     }
 
-    /// <summary>What `show` draws for a batch of samples.</summary>
-    public sealed record Reconstruction(Tensor Raw, Tensor Mask, Tensor Support, Tensor Predicted) : IDisposable
-    {
-        public void Dispose() { Raw.Dispose(); Mask.Dispose(); Support.Dispose(); Predicted.Dispose(); }
-    }
-
-    /// <summary>
-    /// Masks raw samples (N, ..spec) with the model's objective settings and reconstructs them
-    /// from the amortised latent (no adaptation step): raw, mask (N, L), support (N, L: visible +
-    /// drawn Nearby-S), predicted raw values (continuous) or ids (tokens), pasted over the visible input.
-    /// </summary>
-    public static Reconstruction Reconstruct(MetaMaeModel model, Tensor raw, double maskRatio, double nearbyRatio, long seed)
-    {
-        var spec = model.Spec;
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        model.eval();
-        var tokens = spec.Patchify(spec.IsDiscrete ? raw : raw.to(ScalarType.Float32));
-        using var gen = new Generator(device: CPU).manual_seed(seed);
-        using var m = Masking.Random(raw.shape[0], spec.NumTokens, maskRatio, gen, CPU, ScalarType.Float32);
-        var support = m.Support(spec, nearbyRatio, gen);
-        var (latent, restore) = model.EncodeMasked(tokens, m);
-        var pred = model.Decode(latent, restore);
-        Tensor pasted;
-        if (spec.IsDiscrete)
-            pasted = where(m.Mask > 0, pred.argmax(-1), tokens);
-        else
-            pasted = spec.Unpatchify(where(m.Mask.unsqueeze(-1) > 0, pred, tokens));
-        return new Reconstruction(raw.clone().MoveToOuterDisposeScope(), m.Mask.clone().MoveToOuterDisposeScope(),
-            support.MoveToOuterDisposeScope(), pasted.MoveToOuterDisposeScope());
-    }
-
     /// <summary>Input / masked input / reconstruction of each sample, drawn as the spec suits: images, lines per
     /// channel, coloured strips.</summary>
-    public static string Samples(InputSpec spec, Reconstruction r, string png, string title)
+    public static string Samples(InputSpec spec, MaskedReconstruction r, string png, string title)
     {
         var plt = new Plot();
         int n = (int)r.Raw.shape[0];
@@ -113,7 +81,7 @@ public static class Plots
         return o;
     }
 
-    static void DrawGrids(Plot plt, GridSpec g, Reconstruction r, int n)
+    static void DrawGrids(Plot plt, GridSpec g, MaskedReconstruction r, int n)
     {
         string[] heads = ["input", "masked input", "reconstruction"];
         double gap = g.Width * 0.1;
@@ -146,7 +114,7 @@ public static class Plots
         plt.HideGrid();
     }
 
-    static void DrawLines(Plot plt, InputSpec spec, Reconstruction r, int n)
+    static void DrawLines(Plot plt, InputSpec spec, MaskedReconstruction r, int n)
     {
         // (N, C, T) for sequences, (N, 1, F) for tabular rows
         using var raw = (spec is TabularSpec ? r.Raw.unsqueeze(1) : r.Raw).to(ScalarType.Float64);
@@ -193,7 +161,7 @@ public static class Plots
         plt.YLabel("samples (offset)");
     }
 
-    static void DrawTokens(Plot plt, TokenSpec t, Reconstruction r, int n)
+    static void DrawTokens(Plot plt, TokenSpec t, MaskedReconstruction r, int n)
     {
         var palette = new ScottPlot.Palettes.Category10();
         string[] heads = ["input", "masked", "reconstruction"];
@@ -238,7 +206,7 @@ public static class Plots
 
     /// <summary>Support set S (visible), Nearby-S tokens drawn into the support, other Nearby-S candidates and the
     /// query (masked) on the token grid of one sample.</summary>
-    public static string SupportSets(InputSpec spec, Reconstruction r, int sample, double nearbyRatio, string png)
+    public static string SupportSets(InputSpec spec, MaskedReconstruction r, int sample, double nearbyRatio, string png)
     {
         var (rows, cols) = spec.TokenGrid;
         using var mask = r.Mask[sample].unsqueeze(0);
@@ -275,9 +243,9 @@ public static class Plots
 /// <summary>Reconstruction images for TensorBoard: per sample, rows input / masked (0) / reconstruction, scaled to [0, 1].</summary>
 public static class TensorBoardImages
 {
-    /// <summary>(3, H, W) image of a <see cref="Plots.Reconstruction"/>: every sample as a 2D array (grid: channel
+    /// <summary>(3, H, W) image of a <see cref="MaskedReconstruction"/>: every sample as a 2D array (grid: channel
     /// mean; sequence: channels x time; tabular / tokens: one row), three panels stacked per sample.</summary>
-    public static Tensor Image(InputSpec spec, Plots.Reconstruction r)
+    public static Tensor Image(InputSpec spec, MaskedReconstruction r)
     {
         using var scope = NewDisposeScope();
         Tensor As2D(Tensor x) => spec switch     // (N, h, w)

@@ -28,7 +28,7 @@ internal static class ShowCommand
             Directory.CreateDirectory(outDir);
             using var raw = split.X.slice(0, 0, n, 1);
             var o = ck.Config.Objective;
-            using var r = Plots.Reconstruct(model, raw, o.MaskRatio, o.NearbyRatio, p.GetValue(Seed));
+            using var r = Reconstructions.Of(model, raw, o.MaskRatio, o.NearbyRatio, p.GetValue(Seed));
             var files = new[]
             {
                 Plots.Samples(model.Spec, r, Path.Combine(outDir, "reconstruction.png"),

@@ -1,4 +1,5 @@
 using MetaMae.Cli;
+using MetaMae.Evaluation;
 using MetaMae.Interop;
 using MetaMae.Modalities;
 using MetaMae.Model;
@@ -29,7 +30,7 @@ public class EcosystemTests
         manual_seed(0);
         using var model = new MetaMaeModel(spec, ModelConfig.Tiny);
         using var raw = spec.IsDiscrete ? randint(0, 5, [3, 20]) : randn([3, .. spec.RawShape]);
-        using var r = Plots.Reconstruct(model, raw, 0.5, 0.5, seed: 1);
+        using var r = Reconstructions.Of(model, raw, 0.5, 0.5, seed: 1);
         // visible tokens are the input, pasted; masked ones are the model's prediction
         using var tokIn = spec.Patchify(raw);
         using var tokOut = spec.Patchify(r.Predicted);
@@ -49,7 +50,7 @@ public class EcosystemTests
         manual_seed(0);
         using var model = new MetaMaeModel(spec, ModelConfig.Tiny);
         using var raw = randn(2, 1, 8, 8);
-        using var r = Plots.Reconstruct(model, raw, 0.5, 0.1, seed: 1);
+        using var r = Reconstructions.Of(model, raw, 0.5, 0.1, seed: 1);
         using var img = TensorBoardImages.Image(spec, r);
         Assert.Equal(3, img.shape[0]);
         Assert.Equal(0, img.shape[1] % (2 * (3 * 8 + 1)));          // 2 samples x (3 panels of 8 rows + separator), scaled
