@@ -23,7 +23,7 @@ public sealed class ExperimentPlots : IExperimentPlots
         var plt = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         string metric = results.Select(r => r.Metric).FirstOrDefault() ?? "test";
-        if (plan.Kind == "efficiency")
+        if (plan.Kind == PlanKind.Efficiency)
         {
             int i = 0;
             foreach (var row in plan.Rows)

@@ -129,7 +129,7 @@ public static class Comparison
                 rows.Add(new PlanRow(Label(f, fr), AlgoOf(f), settings, new Dictionary<string, string>()));
             }
         var pairs = o.LabelFractions.SelectMany(fr => Pairs.Select(p => new PlanPair(Label(p.A, fr), Label(p.B, fr))));
-        return new ExperimentPlan(PlanName, "in-domain",
+        return new ExperimentPlan(PlanName, PlanKind.InDomain,
             $"Does pretraining pay on {o.Dataset}? (metamae compare)",
             o.Preset, o.Steps, o.Seeds, o.ProbeEpochs, [o.Dataset], [], rows.ToArray(), [], $"compare on {o.Dataset}")
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,12 +25,26 @@ public sealed record PlanTransfer(string Pretrain, string Probe)
     public string Column => $"{Pretrain} → {Probe}";
 }
 
+/// <summary>What a plan measures (its "kind").</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PlanKind>))]
+public enum PlanKind
+{
+    /// <summary>Paper Table 1: every row on every dataset.</summary>
+    [JsonStringEnumMemberName("in-domain")] InDomain,
+    /// <summary>Table 2: pretrain on one dataset, probe another (the plan's "transfers").</summary>
+    [JsonStringEnumMemberName("transfer")] Transfer,
+    /// <summary>Tables 4-6 and 11-15: rows that differ in one setting.</summary>
+    [JsonStringEnumMemberName("ablation")] Ablation,
+    /// <summary>Figure 2: probe accuracy at each of eval_steps against pretraining time.</summary>
+    [JsonStringEnumMemberName("efficiency")] Efficiency,
+}
+
 /// <summary>
 /// A benchmark plan (JSON): rows (algorithms x settings) x columns (datasets, or transfer pairs)
 /// x seeds. Kinds: "in-domain" (paper Table 1), "transfer" (Table 2), "ablation" (Tables 4-6,
 /// 11-15), "efficiency" (Figure 2: probe accuracy at each of eval_steps against pretraining time).
 /// </summary>
-public sealed record ExperimentPlan(string Name, string Kind, string Title, string Preset, int Steps, long[] Seeds, int ProbeEpochs,
+public sealed record ExperimentPlan(string Name, PlanKind Kind, string Title, string Preset, int Steps, long[] Seeds, int ProbeEpochs,
     string[] Datasets, PlanTransfer[] Transfers, PlanRow[] Rows, int[] EvalSteps, string Source)
 {
     /// <summary>
@@ -43,11 +58,12 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         OwnData.TryGetValue(name, out var s) ? s : new ShippedSource(name, dataRoot);
 
     /// <summary>The plan run on one dataset of the user's own instead of its datasets (bench-suite --data).</summary>
-    public ExperimentPlan OnOwnData(string name, DataSource source) => Kind == "transfer"
+    public ExperimentPlan OnOwnData(string name, DataSource source) => Kind == PlanKind.Transfer
         ? throw new ArgumentException($"{Source}: a transfer plan pairs datasets; name your data in its \"data\" map instead of --data")
         : this with { Datasets = [name], OwnData = new Dictionary<string, DataSource> { [name] = source } };
 
-    public static readonly string[] Kinds = ["in-domain", "transfer", "ablation", "efficiency"];
+    /// <summary>The plan kinds' names.</summary>
+    public static string[] Kinds => EnumNames<PlanKind>.All;
 
     /// <summary>Rows that pretrain nothing: an untrained encoder, or no encoder at all (the raw input).</summary>
     public static readonly string[] ReferenceAlgos = Algorithms.All.Where(a => a.Create is null).Select(a => a.Name).ToArray();
@@ -150,15 +166,16 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         var kind = Str(o, "kind", "the plan");
         if (!Kinds.Contains(kind))
             throw new DataFormatException($"{path}: \"kind\" is '{kind}', expected one of: {string.Join(", ", Kinds)}");
+        var planKind = EnumNames<PlanKind>.Parse(kind, "\"kind\"");
         var preset = Str(o, "preset", "the plan", "tiny");
         ModelConfig.FromPreset(preset);
         var seeds = Arr("seeds", true).Select((n, i) => n is JsonValue v && v.TryGetValue<long>(out var s) ? s
             : throw new DataFormatException($"{path}: seeds[{i}] must be an integer")).ToArray();
         if (seeds.Length == 0) throw new DataFormatException($"{path}: \"seeds\" is empty");
-        var datasets = Arr("datasets", kind != "transfer").Select((n, i) =>
+        var datasets = Arr("datasets", planKind != PlanKind.Transfer).Select((n, i) =>
             n is JsonValue v && v.TryGetValue<string>(out var s) ? s
             : throw new DataFormatException($"{path}: datasets[{i}] must be a string")).ToArray();
-        var transfers = Arr("transfers", kind == "transfer").Select((n, i) => n is JsonObject t
+        var transfers = Arr("transfers", planKind == PlanKind.Transfer).Select((n, i) => n is JsonObject t
             ? new PlanTransfer(Str(t, "pretrain", $"transfers[{i}]"), Str(t, "probe", $"transfers[{i}]"))
             : throw new DataFormatException($"{path}: transfers[{i}] must be an object {{\"pretrain\": ..., \"probe\": ...}}")).ToArray();
         var rows = new List<PlanRow>();
@@ -192,7 +209,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         if (rows.Count == 0) throw new DataFormatException($"{path}: \"rows\" is empty");
         // an efficiency plan pretrains to each eval step in turn, which would move a cosine's horizon
         var cos = rows.FirstOrDefault(r => r.Settings.TryGetValue("lr_schedule", out var v) && v?.ToString() == "cosine");
-        if (kind == "efficiency" && cos is not null)
+        if (planKind == PlanKind.Efficiency && cos is not null)
             throw new DataFormatException($"{path}: row '{cos.Label}': \"lr_schedule\": \"cosine\" does not fit an " +
                 "efficiency plan (its horizon is the step budget, which such a plan raises at each eval step)");
         var dup = rows.GroupBy(r => r.Label).FirstOrDefault(g => g.Count() > 1);
@@ -209,12 +226,12 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                     throw new DataFormatException($"{path}: pairs[{i}] names row '{lbl}', which the plan does not have");
             return pair;
         }).ToArray();
-        var evalSteps = Arr("eval_steps", kind == "efficiency").Select((n, i) =>
+        var evalSteps = Arr("eval_steps", planKind == PlanKind.Efficiency).Select((n, i) =>
             n is JsonValue v && v.TryGetValue<int>(out var s) && s > 0 ? s
             : throw new DataFormatException($"{path}: eval_steps[{i}] must be a positive integer")).ToArray();
         int steps = Int("steps");
         if (steps < 1) throw new DataFormatException($"{path}: \"steps\" must be >= 1");
-        if (kind == "efficiency" && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps)
+        if (planKind == PlanKind.Efficiency && (evalSteps.Length == 0 || evalSteps.Any(s => s > steps)
                                      || !evalSteps.SequenceEqual(evalSteps.Order().Distinct())))
             throw new DataFormatException($"{path}: \"eval_steps\" must be increasing, distinct and at most \"steps\" ({steps})");
         var own = new Dictionary<string, DataSource>();
@@ -257,7 +274,7 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
                 n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "", $"{path}: also_probe[{i}]")).ToArray();
         }
         catch (ArgumentException e) { throw new DataFormatException(e.Message); }
-        if (also.Length > 0 && kind != "efficiency")
+        if (also.Length > 0 && planKind != PlanKind.Efficiency)
             throw new DataFormatException($"{path}: \"also_probe\" applies to efficiency plans (a probe per eval step)");
         if (probe == ProbeProtocol.Converged && !also.Contains(ProbeProtocol.Paper) && o["probe_epochs"] is not null)
             throw new DataFormatException($"{path}: \"probe_epochs\" applies to \"probe\": \"paper\" only " +
@@ -265,14 +282,14 @@ public sealed record ExperimentPlan(string Name, string Kind, string Title, stri
         bool keep = o["keep_checkpoints"] is null ? false
             : o["keep_checkpoints"] is JsonValue kv && kv.TryGetValue<bool>(out var kb) ? kb
             : throw new DataFormatException($"{path}: \"keep_checkpoints\" must be true or false");
-        return new ExperimentPlan(name, kind, Str(o, "title", "the plan", name), preset, steps, seeds,
+        return new ExperimentPlan(name, planKind, Str(o, "title", "the plan", name), preset, steps, seeds,
             Int("probe_epochs", new ProbeOptions().Epochs), datasets, transfers, rows.ToArray(), evalSteps, path)
         { OwnData = own, Probe = probe, Pairs = pairs, AlsoProbe = also.Where(a => a != probe).Distinct().ToArray(),
           KeepCheckpoints = keep };
     }
 
     /// <summary>Columns of the table: dataset names, or "A → B" for transfer.</summary>
-    public IReadOnlyList<string> Columns => Kind == "transfer" ? Transfers.Select(t => t.Column).ToList() : Datasets;
+    public IReadOnlyList<string> Columns => Kind == PlanKind.Transfer ? Transfers.Select(t => t.Column).ToList() : Datasets;
 
     /// <summary>Keeps only the columns that involve the given datasets (the CLI's --datasets filter).</summary>
     public ExperimentPlan Restrict(IReadOnlyCollection<string>? only) => only is null || only.Count == 0 ? this : this with

@@ -69,12 +69,12 @@ public static class ExperimentSuite
                 {
                     cancel.ThrowIfCancellationRequested();
                     k++;
-                    string pre = plan.Kind == "transfer" ? plan.Transfers[c].Pretrain : plan.Datasets[c];
-                    string probe = plan.Kind == "transfer" ? plan.Transfers[c].Probe : plan.Datasets[c];
+                    string pre = plan.Kind == PlanKind.Transfer ? plan.Transfers[c].Pretrain : plan.Datasets[c];
+                    string probe = plan.Kind == PlanKind.Transfer ? plan.Transfers[c].Probe : plan.Datasets[c];
                     var dir = CellDir(plan, outDir, row, c, seed);
                     // transfer columns that pretrain on the same dataset share one pretraining per row and seed
                     // and rows that differ only in probe settings share the pretraining of the row without them
-                    var pretrainDir = plan.Kind == "transfer"
+                    var pretrainDir = plan.Kind == PlanKind.Transfer
                         ? Path.Combine(outDir, "pretrained", ExperimentPlan.Slug(row.Label), ExperimentPlan.Slug(pre), $"s{seed}")
                         : Path.Combine(outDir, "cells", ExperimentPlan.Slug(plan.PretrainingOf(row).Label),
                             ExperimentPlan.Slug(plan.Columns[c]), $"s{seed}", "pretrain");
@@ -98,7 +98,7 @@ public static class ExperimentSuite
                         $"test {r.Metric} {ExperimentPlan.F(r.Test)}{eta.Line(k)}");
                     results.Add(r);
                 }
-        if (renderOnly && plan.Kind != "transfer")             // only the rows and datasets that have a finished cell
+        if (renderOnly && plan.Kind != PlanKind.Transfer)             // only the rows and datasets that have a finished cell
         {
             var rows = plan.Rows.Where(r => results.Any(x => x.Row == r.Label)).ToArray();
             plan = plan with
@@ -186,7 +186,7 @@ public static class ExperimentSuite
             // an efficiency plan whose eval steps now reach further continues the cell from its checkpoint; the old
             // result.json stays until the longer one replaces it, so a kill meanwhile loses nothing
             // (rows without a curve, raw input and random init, have no eval steps to extend)
-            var extended = plan.Kind == "efficiency" && Algorithms.Trainable.Contains(row.Algo)
+            var extended = plan.Kind == PlanKind.Efficiency && Algorithms.Trainable.Contains(row.Algo)
                 && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
             if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended) return done;
             if (done.Probe != ProbeOptions.Name(plan.Probe))
@@ -217,7 +217,7 @@ public static class ExperimentSuite
             using var model = Pretrainer.CreateModel(cfg, CPU);
             probe = LinearProbe.Run(model, probeDs, probeOpts);
         }
-        else if (plan.Kind == "efficiency")
+        else if (plan.Kind == PlanKind.Efficiency)
         {
             // pretrain to each eval step in turn (a resume continues exactly), probing the encoder at each
             var pointsPath = Path.Combine(dir, "points.json");
@@ -289,7 +289,7 @@ public static class ExperimentSuite
             if (trained || !counted)
                 AtomicFile.WriteText(secondsPath, seconds.ToString("R", CultureInfo.InvariantCulture));
             if (pretrainDir != Path.Combine(dir, "pretrain"))
-                log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (" + (plan.Kind == "transfer"
+                log.WriteLine($"pretraining in {Path.GetRelativePath(dir, pretrainDir)} (" + (plan.Kind == PlanKind.Transfer
                     ? $"shared by the transfer columns that pretrain on {pre.Name})"
                     : $"shared: this row differs from '{plan.PretrainingOf(row).Label}' in its probe only)"));
             probe = LinearProbe.Run(r.Model, probeDs, probeOpts);
@@ -371,7 +371,7 @@ public static class ExperimentSuite
                       "or the best epoch (paper probe).")
             .AppendLine();
         var marks = plan.Rows.SelectMany(r => r.Marks.Keys).Distinct().ToList();
-        if (plan.Kind == "efficiency")
+        if (plan.Kind == PlanKind.Efficiency)
         {
             sb.AppendLine("| method | dataset | step | pretraining seconds (mean) | test (mean ± std) |")
                 .AppendLine("|---|---|---|---|---|");
