@@ -15,9 +15,11 @@ mkdir -p "$out_root"
 for ((s = 0; s < n; s++)); do
   out=$out_root/s$s
   [[ -f $out/result.json ]] && continue
+  resume=()
+  [[ -d $out/pretrain ]] && resume=(--resume)          # a run killed part way continues from its checkpoint
   start=$(date +%s.%N)
   ./metamae run --dataset "$dataset" --recipe cpu --label-fraction 0.1,1 "${precision[@]}" --seed "$s" --threads 2 \
-    --out "$out" > "$out_root/s$s.log" 2>&1
+    --out "$out" "${resume[@]}" >> "$out_root/s$s.log" 2>&1
   echo "$(date +%s.%N) - $start" | bc > "$out/wall-seconds.txt"
 done
 /usr/bin/python3 scripts/first-command.py "$out_root"
