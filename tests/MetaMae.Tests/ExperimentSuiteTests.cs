@@ -54,6 +54,12 @@ public class ExperimentSuiteTests
         Assert.False(third[1].Skipped);
         Assert.Equal(first[1].Test, third[1].Test);
         Assert.Contains("resuming from step 3", File.ReadAllText(Path.Combine(cell, "log.txt")));
+        // the cell's result carries its row's settings and its probe's features and label fraction (issue 30)
+        var result = JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "result.json")))!;
+        Assert.Equal(0, (int)result["settings"]!["decoder_depth"]!);
+        Assert.Equal(8, (int)result["settings"]!["batch"]!);
+        Assert.Equal("mean", (string?)result["features"]);
+        Assert.Equal(1.0, (double)result["label_fraction"]!);
         var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
         Assert.Equal(["1", "2", "3"], steps);
     }

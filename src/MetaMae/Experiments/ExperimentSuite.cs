@@ -303,6 +303,9 @@ public static class ExperimentSuite
             ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
             ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
             ["probe_detail"] = probe.Describe(), ["probe_protocol"] = probe.Record?.ToJson(),
+            // the row's settings as the plan gave them, and the probe's: scripts read these, not the folder names
+            ["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone()))),
+            ["features"] = FeatureExtraction.Name(probeOpts.Features), ["label_fraction"] = probeOpts.LabelFraction,
             ["pretrain_seconds"] = seconds,
             ["points"] = PointsJson(points, alsoByStep),
             ["config"] = JsonNode.Parse(cfg.ToJson()),
