@@ -8,8 +8,9 @@ difference bf16 - fp32 over seeds with a Student-t 95% interval, beside the spre
 Writes OUT/README.md."""
 import csv, json, os, statistics, subprocess, sys, datetime, platform
 
+from pairstats import t975
+
 out, dataset, steps, seeds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
 def losses(run):
@@ -38,7 +39,7 @@ for s in seeds:
 d = [y - x for x, y in zip(acc["fp32"], acc["bf16"])]
 n = len(d)
 mean = statistics.fmean(d)
-half = T95[n - 1] * statistics.stdev(d) / n ** 0.5 if n > 1 else float("nan")
+half = t975(n - 1) * statistics.stdev(d) / n ** 0.5 if n > 1 else float("nan")
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 lines = [
     f"# bf16 against fp32: loss curve and probe accuracy ({dataset}, MetaMAE, tiny preset, {steps} steps)",
