@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace MetaMae.Tests;
 
-/// <summary>The README's ML.NET example: an exported encoder as an ApplyOnnxModel step of an ML.NET pipeline, then an ML.NET
+/// <summary>The ML.NET example of docs/deploy.md: an exported encoder as an ApplyOnnxModel step of an ML.NET pipeline, then an ML.NET
 /// trainer on its features; printed beside our linear probe's test accuracy on the same encoder.</summary>
 public class MlNetOnnxTests(ITestOutputHelper output)
 {
@@ -65,7 +65,7 @@ public class MlNetOnnxTests(ITestOutputHelper output)
         var test = File.ReadAllLines(Path.Combine(root, "tests", "MetaMae.Tests", "MlNetOnnxTests.cs"))
             .Select(l => l.Trim()).ToList();
         int b = test.IndexOf("// README-MLNET-BEGIN"), e = test.IndexOf("// README-MLNET-END");
-        var readme = File.ReadAllLines(Path.Combine(root, "README.md")).Select(l => l.Trim()).ToList();
+        var readme = File.ReadAllLines(Path.Combine(root, "docs", "deploy.md")).Select(l => l.Trim()).ToList();
         int m = readme.IndexOf("<!-- the ML.NET example: tests/MetaMae.Tests/MlNetOnnxTests.cs -->");
         Assert.True(b >= 0 && e > b && m >= 0, "markers not found");
         int start = readme.IndexOf("```csharp", m) + 1, end = readme.IndexOf("```", start);
