@@ -22,18 +22,30 @@ public static class BenchCommand
         }.AcceptOnlyFromAmong([.. ModelConfig.PresetNames]);
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => D.Batch };
         var tokens = new Option<bool>("--tokens") { Description = "Discrete tokens (vocabulary 26, L=128 unless --L)" };
-        var values = new Option<int>("--values") { Description = "Values per token P (continuous input)", DefaultValueFactory = _ => D.Values };
+        var values = new Option<int>("--values")
+        {
+            Description = "Values per token P (continuous input)", DefaultValueFactory = _ => D.Values,
+        };
         var length = new Option<int?>("--L") { Description = "Tokens per sample (default 64, or 128 with --tokens)" };
-        var mask = new Option<double>("--mask-ratio") { Description = "Fraction of tokens masked", DefaultValueFactory = _ => D.MaskRatio };
+        var mask = new Option<double>("--mask-ratio")
+        {
+            Description = "Fraction of tokens masked", DefaultValueFactory = _ => D.MaskRatio,
+        };
         var dropout = new Option<double>("--dropout")
         {
             Description = "Encoder dropout p (0, the reference's; Table 8 gives tabular and sensor data 0.1)",
             DefaultValueFactory = _ => D.Dropout,
         };
         var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => D.Steps };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed warm-up steps", DefaultValueFactory = _ => D.Warmup };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Untimed warm-up steps", DefaultValueFactory = _ => D.Warmup,
+        };
         var threads = Threads;                                 // the common --threads and --device
-        var seed = new Option<long>("--seed") { Description = "Seed of weights, data and masks", DefaultValueFactory = _ => D.Seed };
+        var seed = new Option<long>("--seed")
+        {
+            Description = "Seed of weights, data and masks", DefaultValueFactory = _ => D.Seed,
+        };
         var rssEvery = new Option<int>("--rss-every")
         {
             Description = "Print resident memory every N timed steps (0 = off)",
@@ -93,7 +105,8 @@ public static class BenchCommand
             foreach (var n in names)
             {
                 var r = StepBenchmark.Run(o with { Precision = n }, dev, line => Console.Error.WriteLine(line));
-                Console.WriteLine($"INFO precision={EnumNames<Precision>.Of(n)} loss_first={r.FirstLoss:F4} loss_last={r.LastLoss:F4} device={d}");
+                Console.WriteLine($"INFO precision={EnumNames<Precision>.Of(n)} loss_first={r.FirstLoss:F4} " +
+                                  $"loss_last={r.LastLoss:F4} device={d}");
                 Console.WriteLine(r.ResultLine());
                 results.Add(r);
             }
@@ -120,7 +133,8 @@ public static class BenchCommand
         foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
         return new JsonObject
         {
-            ["algo"] = o.Algo, ["precision"] = EnumNames<Precision>.Of(o.Precision), ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
+            ["algo"] = o.Algo, ["precision"] = EnumNames<Precision>.Of(o.Precision),
+            ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
             ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
             ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
             ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,

@@ -103,7 +103,10 @@ internal static class CliOptions
     internal static readonly Option<bool> RandomInit =
         new("--random-init") { Description = "Probe an untrained encoder (the baseline row)" };
     internal static readonly Option<int> ProbeEpochs =
-        new("--probe-epochs") { Description = "Linear-probe epochs", DefaultValueFactory = _ => new ProbeOptions().Epochs };
+        new("--probe-epochs")
+        {
+            Description = "Linear-probe epochs", DefaultValueFactory = _ => new ProbeOptions().Epochs,
+        };
     internal static readonly Option<int?> ProbeMaxIterations = new("--probe-max-iterations")
     {
         Description = $"Converged probe: L-BFGS iteration cap per fit (default {new ProbeOptions().MaxIterations}); a fit that "
@@ -235,8 +238,8 @@ internal static class CliOptions
 
     /// <summary>Registers opt as the flag of s: read gives its value in a parse, set puts a value into overrides.
     /// </summary>
-    static O Bind<O>(RunSetting s, O opt, Func<ParseResult, O, object?> read, Func<RunOverrides, object?, RunOverrides> set)
-        where O : Option
+    static O Bind<O>(RunSetting s, O opt, Func<ParseResult, O, object?> read,
+        Func<RunOverrides, object?, RunOverrides> set) where O : Option
     {
         SettingFlags.Add(new SettingFlag(s, opt, (p, o) => set(o, read(p, opt)),
             p => p.GetResult(opt) is { Implicit: false } ? read(p, opt) : null));

@@ -39,7 +39,8 @@ internal static class CliResume
         // an option that defines the run, given explicitly, must have the stored run's value
         void Check(Option opt, object? given, string has)
         {
-            if (given is not null && RunSetting.Text(given) != has) conflicts.Add($"{opt.Name} {RunSetting.Text(given)} (the run has {has})");
+            if (given is not null && RunSetting.Text(given) != has)
+                conflicts.Add($"{opt.Name} {RunSetting.Text(given)} (the run has {has})");
         }
         object? Given<T>(Option<T> opt) => p.GetResult(opt) is { Implicit: false } ? p.GetValue(opt) : null;
         Check(Algo, Given(Algo), stored.Algo);
@@ -57,7 +58,8 @@ internal static class CliResume
         {
             if (f.Given(p) is not { } v) continue;
             string was = f.Setting.StoredText(stored), now = RunSetting.Text(v);
-            if (now != was && RunSettingTable.AlterSteps.Contains(f.Setting)) Console.Error.WriteLine($"resume: {f.Setting.Flag} {now} replaces the run's {was} from here on");
+            if (now != was && RunSettingTable.AlterSteps.Contains(f.Setting))
+                Console.Error.WriteLine($"resume: {f.Setting.Flag} {now} replaces the run's {was} from here on");
             cfg = f.Setting.Store(cfg, v);
         }
         return cfg;

@@ -78,7 +78,8 @@ internal static class CompareCommand
         bool epochsGiven = p.GetResult(ProbeEpochs) is { Implicit: false };
         var protocolText = Value(ProbeProtocolOpt, "probe", epochsGiven ? "paper" : "converged");
         var protocol = ProbeOptions.Parse(protocolText, "--probe");
-        var epochs = int.Parse(Value(ProbeEpochs, "probe_epochs", new ProbeOptions().Epochs.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        var epochs = int.Parse(Value(ProbeEpochs, "probe_epochs",
+            new ProbeOptions().Epochs.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         if (protocol == ProbeProtocol.Converged && epochsGiven)
             throw new ArgumentException("--probe-epochs sets the paper probe; drop it, or use --probe paper");
         var budgetText = p.GetValue(BudgetOpt)

@@ -7,7 +7,8 @@ internal sealed class ConsoleMonitor(ProgressTask? task, string label) : ITraini
     {
         if (task is not null) { task.MaxValue = config.Train.Steps; task.Value = startStep; }
         Log($"{label}: {message}; {config.Algo} on {config.Dataset}, {config.Train.Steps} steps, " +
-            $"batch {config.Train.Batch}, seed {config.Train.Seed}, precision {EnumNames<Precision>.Of(config.Train.Precision)}");
+            $"batch {config.Train.Batch}, seed {config.Train.Seed}, " +
+            $"precision {EnumNames<Precision>.Of(config.Train.Precision)}");
     }
 
     public void OnNote(string line) => Log($"{label}: {line}");

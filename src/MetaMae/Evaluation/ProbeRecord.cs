@@ -29,9 +29,10 @@ public sealed record ProbeRecord(string Kind, bool Standardized, string Optimize
     /// <summary>The record of options o; converged (the result of a converged fit) supplies the chosen L2 strength,
     /// its iterations and whether it was ridge.</summary>
     public static ProbeRecord Of(ProbeOptions o, ProbeResult? converged) => o.Protocol == ProbeProtocol.Paper
-        ? new(ProbeOptions.Name(ProbeProtocol.Paper), o.Standardize, "adam", o.Lr, o.WeightDecay, o.Epochs, 0, o.Batch, BestValidationEpoch)
-        : new(ProbeOptions.Name(ProbeProtocol.Converged), true, converged?.Metric == "spearman" ? "ridge" : "lbfgs", double.NaN,
-            converged?.Regularization ?? double.NaN, 0, converged?.Iterations ?? 0, 0, ChosenPenalty);
+        ? new(ProbeOptions.Name(ProbeProtocol.Paper), o.Standardize, "adam", o.Lr, o.WeightDecay, o.Epochs, 0, o.Batch,
+            BestValidationEpoch)
+        : new(ProbeOptions.Name(ProbeProtocol.Converged), true, converged?.Metric == "spearman" ? "ridge" : "lbfgs",
+            double.NaN, converged?.Regularization ?? double.NaN, 0, converged?.Iterations ?? 0, 0, ChosenPenalty);
 
     /// <summary>The record as a JSON object (NaN as null), the "probe_protocol" of result files.</summary>
     public JsonObject ToJson() => new()
