@@ -47,9 +47,7 @@ internal static class ProbeCommand
                     $"(validation {ri.Validation:F4}, {ri.Describe()})");
             var json = new JsonObject
             {
-                ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random, ["metric"] = r.Metric,
-                ["test"] = r.Test, ["validation"] = r.Validation, ["best_epoch"] = r.BestEpoch,
-                ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+                ["dataset"] = datasetName, ["checkpoint"] = ckpt, ["random_init"] = random,
             };
             AddProbeJson(json, r);
             AddRows(json, ckpt is null ? Algorithms.RandomInitRow : "checkpoint", rs);
@@ -72,8 +70,7 @@ internal static class ProbeCommand
                 $"(validation {ri.Validation:F4}, {ri.Describe()})");
         var json = new JsonObject
         {
-            ["dataset"] = datasetName, ["raw_input"] = true, ["metric"] = r.Metric, ["test"] = r.Test, ["validation"] = r.Validation,
-            ["test_accuracy"] = Num(r.TestAccuracy), ["test_weighted_f1"] = Num(r.TestWeightedF1),
+            ["dataset"] = datasetName, ["raw_input"] = true,
         };
         AddProbeJson(json, r);
         AddRows(json, Algorithms.RawInputRow, rs);

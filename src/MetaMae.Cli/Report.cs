@@ -3,31 +3,19 @@ namespace MetaMae.Cli;
 /// <summary>How commands report: the JSON line of --json, numbers that may be NaN, the model preset's name.</summary>
 internal static class Report
 {
-    /// <summary>The probe's name, regularisation and convergence, as PREFIXprobe, PREFIXprobe_l2, PREFIXprobe_converged.</summary>
+    /// <summary>The fields of r's <see cref="ProbeRow"/> (all but the encoder) as flat keys PREFIXtest,
+    /// PREFIXvalidation, PREFIXprobe, PREFIXregularization, ...: the flat part of `run --json` and `probe --json`.</summary>
     internal static void AddProbeJson(JsonObject o, ProbeResult r, string prefix = "")
     {
-        o[prefix + "probe"] = ProbeOptions.Name(r.Protocol);
-        o[prefix + "probe_l2"] = Num(r.Regularization);
-        o[prefix + "probe_converged"] = r.Converged;
-        o[prefix + "features"] = r.Features;
-        o[prefix + "label_fraction"] = r.LabelFraction;
-        o[prefix + "probe_train_samples"] = r.TrainCount + r.ValidationCount;
-        if (r.Protocol == ProbeProtocol.Paper) o[prefix + "best_epoch"] = r.BestEpoch;
-        if (r.Record is not null) o[prefix + "probe_protocol"] = r.Record.ToJson();
+        foreach (var (k, v) in ProbeRow.Of("", r).ToJson())
+            if (k != "encoder") o[prefix + k] = v?.DeepClone();
     }
 
-    /// <summary>"rows": one object per probe result (encoder, label_fraction, metric, test, validation, features, probe,
-    /// probe_train_samples, probe_protocol), the schema of `run --json`'s rows.</summary>
+    /// <summary>"rows": one <see cref="ProbeRow"/> per probe result, the schema of every command's rows.</summary>
     internal static void AddRows(JsonObject o, string encoder, IEnumerable<ProbeResult> results)
     {
         var rows = o["rows"] as JsonArray ?? [];
-        foreach (var r in results)
-            rows.Add(new JsonObject
-            {
-                ["encoder"] = encoder, ["label_fraction"] = r.LabelFraction, ["metric"] = r.Metric, ["test"] = r.Test,
-                ["validation"] = r.Validation, ["features"] = r.Features, ["probe"] = ProbeOptions.Name(r.Protocol),
-                ["probe_train_samples"] = r.TrainCount + r.ValidationCount, ["probe_protocol"] = r.Record?.ToJson(),
-            });
+        foreach (var r in results) rows.Add(ProbeRow.Of(encoder, r).ToJson());
         o["rows"] = rows;
     }
 

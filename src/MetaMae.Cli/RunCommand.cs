@@ -85,11 +85,6 @@ internal static class RunCommand
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,
                 ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss,
                 ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
-                ["metric"] = probe.Metric, ["test"] = probe.Test, ["validation"] = probe.Validation,
-                ["random_init_test"] = rnd.Test, ["random_init_validation"] = rnd.Validation,
-                ["raw_input_test"] = raw.Test, ["raw_input_validation"] = raw.Validation,
-                ["test_weighted_f1"] = Num(probe.TestWeightedF1), ["random_init_test_weighted_f1"] = Num(rnd.TestWeightedF1),
-                ["raw_input_test_weighted_f1"] = Num(raw.TestWeightedF1),
                 ["probe_epochs"] = po.Protocol == ProbeProtocol.Paper ? po.Epochs : null, ["checkpoint"] = pre.CheckpointPath,
                 ["config"] = JsonNode.Parse(cfg.ToJson()), ["data"] = ds.Report?.ToJson(),
             };

@@ -231,9 +231,16 @@ public class ConvergedProbeTests
             "--out", dir, "--json");
         Assert.True(code == 0, err);
         var json = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
-        foreach (var k in new[] { "raw_input_test", "random_init_test", "probe_l2", "random_init_probe_l2", "raw_input_probe_l2" })
+        foreach (var k in new[] { "raw_input_test", "random_init_test", "regularization", "random_init_regularization", "raw_input_regularization" })
             Assert.True(json.ContainsKey(k), k);
         Assert.Equal("converged", (string?)json["probe"]);
+        // the flat keys of each encoder are its first row's ProbeRow, the one result record (issue 30)
+        foreach (var (prefix, encoder) in new[] { ("", "metamae"), ("random_init_", "random_init"), ("raw_input_", "raw_input") })
+        {
+            var row = json["rows"]!.AsArray().Single(r => (string?)r!["encoder"] == encoder)!;
+            Assert.Equal((double)row["test"]!, ProbeRow.FromJson(row, "run").Test);
+            ResultRecordTests.AssertFlatKeysAreTheRow(json, prefix, row.AsObject());
+        }
         Assert.True((double)json["raw_input_test"]! > 0.85, $"raw input test {(double)json["raw_input_test"]!}");
         Assert.Contains("raw input", output);
         Assert.Contains("chosen on validation", output);

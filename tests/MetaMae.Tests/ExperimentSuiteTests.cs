@@ -60,6 +60,10 @@ public class ExperimentSuiteTests
         Assert.Equal(8, (int)result["settings"]!["batch"]!);
         Assert.Equal("mean", (string?)result["features"]);
         Assert.Equal(1.0, (double)result["label_fraction"]!);
+        // its probe row is the record every result file stores, flat and in "rows" (issue 30)
+        var row = ProbeRow.FromJson(result["rows"]![0]!, "cell");
+        Assert.Equal(("mae", (double)result["test"]!, "mean"), (row.Encoder, row.Test, row.Features));
+        ResultRecordTests.AssertFlatKeysAreTheRow(result.AsObject(), "");
         var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
         Assert.Equal(["1", "2", "3"], steps);
     }

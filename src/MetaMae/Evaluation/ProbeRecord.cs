@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace MetaMae.Evaluation;
@@ -34,11 +35,7 @@ public sealed record ProbeRecord(string Kind, bool Standardized, string Optimize
         : new(ProbeOptions.Name(ProbeProtocol.Converged), true, converged?.Metric == "spearman" ? "ridge" : "lbfgs",
             double.NaN, converged?.Regularization ?? double.NaN, 0, converged?.Iterations ?? 0, 0, ChosenPenalty);
 
-    /// <summary>The record as a JSON object (NaN as null), the "probe_protocol" of result files.</summary>
-    public JsonObject ToJson() => new()
-    {
-        ["kind"] = Kind, ["standardized"] = Standardized, ["optimizer"] = Optimizer,
-        ["lr"] = double.IsNaN(Lr) ? null : Lr, ["weight_decay"] = double.IsNaN(WeightDecay) ? null : WeightDecay,
-        ["epochs"] = Epochs, ["iterations"] = Iterations, ["batch"] = Batch, ["read"] = Read,
-    };
+    /// <summary>The record as a JSON object (NaN as null), the "probe_protocol" of result files; serialised as
+    /// <see cref="ProbeRow"/> is.</summary>
+    public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, ProbeRow.Json)!.AsObject();
 }

@@ -297,19 +297,18 @@ public static class ExperimentSuite
         }
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe on {probeDs.Name}: test {probe.Metric} " +
             $"{probe.Test:F4}, validation {probe.Validation:F4}, {probe.Describe()}"));
-        var json = new JsonObject
-        {
-            ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo, ["metric"] = probe.Metric,
-            ["test"] = probe.Test, ["validation"] = probe.Validation, ["best_epoch"] = probe.BestEpoch,
-            ["probe"] = ProbeOptions.Name(probe.Protocol), ["regularization"] = probe.Regularization, ["probe_converged"] = probe.Converged,
-            ["probe_detail"] = probe.Describe(), ["probe_protocol"] = probe.Record?.ToJson(),
-            // the row's settings as the plan gave them, and the probe's: scripts read these, not the folder names
-            ["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone()))),
-            ["features"] = FeatureExtraction.Name(probeOpts.Features), ["label_fraction"] = probeOpts.LabelFraction,
-            ["pretrain_seconds"] = seconds,
-            ["points"] = PointsJson(points, alsoByStep),
-            ["config"] = JsonNode.Parse(cfg.ToJson()),
-        };
+        // the cell's probe row (ProbeRow, the record of every result file) flat and in "rows", the row's settings as
+        // the plan gave them: scripts read these, not the folder names
+        var probeRow = ProbeRow.Of(row.Algo, probe).ToJson();
+        var json = new JsonObject { ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo };
+        foreach (var (k, v) in probeRow)
+            if (k != "encoder") json[k] = v?.DeepClone();
+        json["probe_detail"] = probe.Describe();
+        json["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
+        json["pretrain_seconds"] = seconds;
+        json["points"] = PointsJson(points, alsoByStep);
+        json["config"] = JsonNode.Parse(cfg.ToJson());
+        json["rows"] = new JsonArray(probeRow);
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return Read(resultPath, false);
     }
