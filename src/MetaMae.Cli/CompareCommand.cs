@@ -53,12 +53,16 @@ internal static class CompareCommand
     private static int Run(ParseResult p)
     {
         CpuMath.Configure(p.GetValue(Threads) ?? Environment.ProcessorCount);
-        var name = p.GetValue(DatasetOpt) ?? "dna-splice";
+        bool resume = p.GetValue(ResumeOpt);
+        // `compare --resume --out DIR` continues DIR's compare on its shipped dataset without naming it again
+        var storedData = resume && p.GetValue(OutOpt) is string given && p.GetValue(DataOpt) is null
+            ? CompareSettings.Read(given)?.GetValueOrDefault("data") : null;
+        var name = p.GetValue(DatasetOpt)
+            ?? (storedData is not null && Catalog.Entries.Any(e => e.Name == storedData) ? storedData : "dna-splice");
         var source = SourceOf(p, name);
         var column = ExperimentPlan.Slug(ByoCli.SafeRunName(p, name));
         var outDir = p.GetValue(OutOpt) ?? Path.Combine("results", $"compare-{column}");
         var stored = CompareSettings.Read(outDir);
-        bool resume = p.GetValue(ResumeOpt);
         if (resume && stored is null)
             throw new ArgumentException($"--resume: {outDir} holds no compare to continue " +
                 $"({CompareSettings.FileName} is missing); run without --resume to start one");

@@ -90,6 +90,17 @@ public class CompareTests
             "--out", Path.Combine(dir, "none"));
         Assert.Equal(2, code);
         Assert.Contains("holds no compare to continue", stderr);
+
+        // a compare on a shipped dataset continues with --resume --out alone: the dataset is the stored one
+        var shipped = Path.Combine(dir, "shipped");
+        Directory.CreateDirectory(shipped);
+        File.WriteAllText(Path.Combine(shipped, "compare-settings.json"), """
+            {"data": "satellite", "preset": "small", "seeds": "1", "label_fraction": "1", "probe": "converged",
+             "probe_epochs": "100", "budget": null, "steps": "2"}
+            """);
+        (code, _, stderr) = CliTests.Metamae("compare", "--resume", "--out", shipped, "--preset", "tiny");
+        Assert.Equal(2, code);
+        Assert.Contains("holds a compare with --preset small, this command gives tiny", stderr);
     }
 
     /// <summary>Item 5: a table of 84 training rows (28 test rows) still runs, and says it is too small for a verdict

@@ -103,6 +103,30 @@ public class ExperimentSuiteTests
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(s1)!, "result-converged.json")));
         File.WriteAllText(s1, kept);
 
+        // a cell written before results carried their settings gets them from the plan on --render (issue 30), unless
+        // the plan's row no longer builds the configuration the cell stored; its figures are left as they were
+        var s0 = Path.Combine(dir, "cells", "random_init", "dna-splice", "s0", "result.json");
+        var old = JsonNode.Parse(File.ReadAllText(s0))!.AsObject();
+        foreach (var k in new[] { "settings", "features", "label_fraction" }) old.Remove(k);
+        old["config"]!["objective"]!.AsObject().Remove("min_visible");                  // a field added since
+        var drifted = JsonNode.Parse(old.ToJsonString())!;
+        drifted["config"]!["train"]!["batch"] = 7;
+        File.WriteAllText(s1, drifted.ToJsonString());
+        File.WriteAllText(s0, old.ToJsonString());
+        progress = new StringWriter();
+        ExperimentSuite.Run(grown, dir, progress: progress, renderOnly: true);
+        Assert.Contains("seed 0: done: test accuracy", progress.ToString());
+        Assert.Contains("its row's settings added from the plan", progress.ToString(), StringComparison.Ordinal);
+        Assert.Contains("seed 1: done: test accuracy", progress.ToString());
+        Assert.Contains("its row's settings not added (the plan's row no longer builds the configuration it ran with)",
+            progress.ToString());
+        var added = JsonNode.Parse(File.ReadAllText(s0))!;
+        Assert.Empty(added["settings"]!.AsObject());                                // the random-init row has none
+        Assert.Equal(("mean", 1.0), ((string?)added["features"], (double)added["label_fraction"]!));
+        Assert.Equal((double)old["test"]!, (double)added["test"]!);
+        Assert.Null(JsonNode.Parse(File.ReadAllText(s1))!["settings"]);
+        File.WriteAllText(s1, kept);
+
         // rows finished on different datasets: '-' where a row has no cell yet
         ExperimentSuite.Run(plan with { Rows = plan.Rows[1..], Datasets = ["satellite"] }, dir);   // MAE d0, satellite
         ExperimentSuite.Run(grown with { Datasets = ["dna-splice", "satellite"] }, dir, renderOnly: true);

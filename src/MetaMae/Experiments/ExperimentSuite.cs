@@ -85,8 +85,9 @@ public static class ExperimentSuite
                         string? why = done is null ? "not run yet"
                             : done.Probe != ProbeOptions.Name(plan.Probe) ? $"probed with the {done.Probe} probe, not the plan's"
                             : null;
+                        string added = why is null ? AddSettings(path, plan, row, loaded[pre], loaded[probe], seed) : "";
                         progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
-                            (why ?? $"done: test {done!.Metric} {ExperimentPlan.F(done.Test)}"));
+                            (why ?? $"done: test {done!.Metric} {ExperimentPlan.F(done.Test)}{added}"));
                         if (why is null) results.Add(done!);
                         continue;
                     }
@@ -188,7 +189,11 @@ public static class ExperimentSuite
             // (rows without a curve, raw input and random init, have no eval steps to extend)
             var extended = plan.Kind == PlanKind.Efficiency && Algorithms.Trainable.Contains(row.Algo)
                 && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
-            if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended) return done;
+            if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended)
+            {
+                AddSettings(resultPath, plan, row, preSource, probeSource, seed);
+                return done;
+            }
             if (done.Probe != ProbeOptions.Name(plan.Probe))
             {
                 // probed with another protocol: keep that result beside (result-PROBE.json) and probe again (a kept
@@ -312,6 +317,35 @@ public static class ExperimentSuite
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return Read(resultPath, false);
     }
+
+    /// <summary>A cell finished before result files carried their row's settings (issue 30) gets them when a run or
+    /// --render passes it, from the plan, when the plan's row still builds the configuration the cell stored (so the settings are the
+    /// ones it ran with); the figures are left as they are. Returns what the progress line should add.</summary>
+    private static string AddSettings(string path, ExperimentPlan plan, PlanRow row, (Dataset Data, Table8Row Preset) pre,
+        (Dataset Data, Table8Row Preset) probe, long seed)
+    {
+        var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        if (o.ContainsKey("settings")) return "";
+        var cfg = plan.CellConfig(row, pre.Data.Name, pre.Data.Spec, pre.Preset, seed);
+        // the fields the cell stored must be what the plan builds now (fields added since, absent there, are not compared)
+        if (o["config"] is not JsonObject stored
+            || !SameStoredFields(stored, JsonNode.Parse(RunConfig.FromJson(stored.ToJsonString(), path).ToJson())!,
+                JsonNode.Parse(cfg.ToJson())!))
+            return "; its row's settings not added (the plan's row no longer builds the configuration it ran with)";
+        var probeOpts = plan.ProbeOf(row, probe.Preset, seed);
+        o["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
+        o["features"] ??= FeatureExtraction.Name(probeOpts.Features);
+        o["label_fraction"] ??= probeOpts.LabelFraction;
+        AtomicFile.WriteText(path, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return "; its row's settings added from the plan";
+    }
+
+    /// <summary>Whether a and b (the stored configuration as loaded now, and the plan's) agree on every field that
+    /// stored names.</summary>
+    private static bool SameStoredFields(JsonNode? stored, JsonNode? a, JsonNode? b) => stored is JsonObject o
+        ? a is JsonObject x && b is JsonObject y
+          && o.All(kv => x.ContainsKey(kv.Key) && y.ContainsKey(kv.Key) && SameStoredFields(kv.Value, x[kv.Key], y[kv.Key]))
+        : JsonNode.DeepEquals(a, b);
 
     /// <summary>A curve's points: step, seconds, test of the plan's probe, and "tests" of the other probes.</summary>
     private static JsonArray PointsJson(List<(int, double, double)> points, Dictionary<int, JsonObject> also) =>
