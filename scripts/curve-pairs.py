@@ -6,15 +6,17 @@ usage: scripts/curve-pairs.py RESULTS_DIR [DATASET] [--probe paper] [--extrapola
 Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/points.json (what `metamae bench-suite` writes for a plan of kind
 "efficiency") and prints, for every pair of rows and every evaluation step, the mean over seeds of A - B (the
 seeds both rows have) with a 95% Student-t interval; '*' marks an interval that excludes 0 and rests on at least 3
-seeds (identical differences give no interval). Row names are the cell folder names (the plan's labels, made file-safe).
+seeds (identical differences give no interval). Rows are the plan's labels, read with the seed and dataset from each
+cell's result.json (scripts/cells.py; a cell still running names them in its log).
 --probe NAME reads the figures of a second probe stored per point (a plan's "also_probe", issue 34) instead of the
-plan's own. Pairs are A - B with A after B in reverse alphabetical order (metamae - mae).
+plan's own. Pairs are A - B with A after B in reverse alphabetical order (MetaMAE - MAE).
 --extrapolate STEPS adds, per pair, a straight line in log10(steps) fitted to each seed's differences (least
 squares over that seed's evaluation steps): the mean slope per tenfold more steps and the line's value at STEPS,
 each with a 95% t interval over seeds. Beyond the last evaluated step that value is an extrapolation of a straight
 line, not a measurement."""
 import glob, itertools, json, math, os, statistics, sys
 
+from cells import identity
 from pairstats import paired_cell
 
 args = sys.argv[1:]
@@ -48,8 +50,7 @@ def test_of(p):
 
 runs = {}                                                     # (row, dataset) -> {seed: {step: test}}
 for path in sorted(glob.glob(os.path.join(root, "cells", "*", dataset, "s*", "points.json"))):
-    parts = path.split(os.sep)
-    row, ds, seed = parts[-4], parts[-3], int(parts[-2][1:])
+    row, ds, seed = identity(os.path.dirname(path))
     runs.setdefault((row, ds), {})[seed] = {p["step"]: test_of(p) for p in json.load(open(path))
                                             if probe is None or probe in p.get("tests", {})}
 print(f"Paired differences (A - B per seed, mean [95% t interval]) from `scripts/curve-pairs.py {' '.join(sys.argv[1:])}`"

@@ -3,13 +3,17 @@
 
 usage: /usr/bin/python3 scripts/diagnostics.py RESULTS_DIR [OUT_DIR]   (Debian's matplotlib)
 
-Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/pretrain/metrics.csv of every row whose cells log a contrast term and
+Reads RESULTS_DIR/cells/*/DATASET/sSEED/pretrain/metrics.csv (or .csv.gz) of every row whose cells log a contrast
+term (row, dataset and seed from the cell's result.json, or its log while it runs: scripts/cells.py) and
 draws, per logged step: contrast minus its floor for the batch (contrast - contrast_floor), the share of the encoder's
 gradient norm from lambda x contrast (contrast_share) and from the inner step's second-order path
 (second_order_share), the latent change ||Z* - Z|| / ||Z|| and the inner gain L_Q(Z) - L_Q(Z*). One line per seed.
 Writes OUT_DIR/diagnostics-DATASET.png (OUT_DIR defaults to RESULTS_DIR) and prints what it wrote."""
-import csv, glob, os, sys
+import os, sys
 from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cells import identity, metrics_paths, read_metrics
 
 import matplotlib
 matplotlib.use("Agg")
@@ -18,13 +22,11 @@ import matplotlib.pyplot as plt
 root = sys.argv[1]
 out = sys.argv[2] if len(sys.argv) > 2 else root
 series = defaultdict(list)                         # (dataset) -> [(row, seed, rows of metrics.csv)]
-for path in sorted(glob.glob(os.path.join(root, "cells", "*", "*", "s*", "pretrain", "metrics.csv"))):
-    parts = path.split(os.sep)
-    row, ds, seed = parts[-5], parts[-4], parts[-3]
-    with open(path) as f:
-        rows = [r for r in csv.DictReader(f) if r.get("second_order_share") or r.get("contrast_share")]
+for path in metrics_paths(root):
+    row, ds, seed = identity(os.path.dirname(os.path.dirname(path)))
+    rows = [r for r in read_metrics(path) if r.get("second_order_share") or r.get("contrast_share")]
     if rows:
-        series[ds].append((row, seed, rows))
+        series[ds].append((row, f"s{seed}", rows))
 panels = [("contrast above its floor", lambda r: float(r["contrast"]) - float(r["contrast_floor"])
            if r.get("contrast") and r.get("contrast_floor") else None),
           ("contrast share of encoder gradient", lambda r: float(r["contrast_share"]) if r.get("contrast_share") else None),

@@ -3,12 +3,14 @@
 
 usage: scripts/pooled-pairs.py DATASET ROW_A ROW_B RESULTS_DIR...   -> one markdown line on stdout
 
-ROW_A and ROW_B are cell folder names (the plan's labels, made file-safe, e.g. metamae__paper_scaling and mae). Reads
-RESULTS_DIR/cells/ROW/DATASET/sSEED/result.json from each folder (a seed must not appear in two folders) and prints the
+ROW_A and ROW_B are the plan's row labels as each cell's result.json records them (e.g. "MetaMAE (paper scaling)" and
+MAE), or the cell folders those labels name (metamae__paper_scaling, mae). Reads the finished cells of DATASET in
+each folder through scripts/cells.py (a seed must not appear in two folders) and prints the
 mean of A - B over the seeds both rows have, its 95% Student-t interval and how many seeds had A ahead. Used for the
 pooled seeds 0-6 of results/campaign-recipe and results/confirm-speech."""
-import glob, json, os, sys
+import os, sys
 
+from cells import load
 from pairstats import paired_cell
 
 if len(sys.argv) < 5:
@@ -17,10 +19,9 @@ dataset, row_a, row_b, roots = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4
 
 
 def tests(root, row):
-    out = {}
-    for f in glob.glob(os.path.join(root, "cells", row, dataset, "s*", "result.json")):
-        out[int(os.path.basename(os.path.dirname(f))[1:])] = json.load(open(f))["test"]
-    return out
+    """seed -> test of the row named by its label (or its cell folder) in root."""
+    return {c.seed: c.result["test"] for c in load([root], dataset)
+            if row in (c.row, os.path.basename(os.path.dirname(os.path.dirname(c.dir))))}
 
 
 diffs = {}

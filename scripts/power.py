@@ -11,9 +11,12 @@ shrink the part that comes from pretraining itself.
 Usage: scripts/power.py CAMPAIGN_DIR... [--out FILE.md]   (reads each DIR/cells/ROW/DATASET/sSEED/result.json)
 Needs scipy (Debian's python3-scipy, a dependency of python3-sklearn): run with /usr/bin/python3.
 """
-import argparse, glob, json, math, os, sys, datetime, platform, warnings
+import argparse, math, os, sys, datetime, platform, warnings
 from collections import defaultdict
 from scipy import stats
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cells import load
 
 # paper Table 4, row 4 - row 2 (MetaMAE - MAE with the same Transformer decoder), in accuracy points / 100,
 # for the paper dataset each shipped set stands in for
@@ -53,10 +56,10 @@ def main():
     ap.add_argument("--seeds", type=int, default=3, help="planned seeds: the smallest gain detectable with them")
     a = ap.parse_args()
     cells = defaultdict(dict)          # (dataset, row) -> seed -> test
-    files = [f for c in a.campaign for f in glob.glob(os.path.join(c, "cells", "*", "*", "s*", "result.json"))]
-    for f in files:
-        r = json.load(open(f))
-        cells[(r["column"], r["row"])][r["seed"]] = r["test"]
+    kind = {}                          # row -> (arm, features, label fraction), from the cells' result.json
+    for c in load(a.campaign):
+        cells[(c.dataset, c.row)][c.seed] = c.result["test"]
+        kind[c.row] = (c.arm, c.features, c.fraction)
     out = []
     w = out.append
     w(f"Made by `/usr/bin/python3 scripts/power.py {' '.join(a.campaign)}"
@@ -75,13 +78,12 @@ def main():
         if d not in PREDICTED:
             continue
         rows = {r for dd, r in cells if dd == d}
-        maes = [r for r in rows if r.startswith("MAE") and "10%" not in r]
+        maes = sorted(r for r in rows if kind[r][0] == "mae" and kind[r][2] == 1.0)
         ss, df, diffs, pairs = 0.0, 0, [], 0
-        for r in rows:
-            if not r.startswith("MetaMAE") or "10%" in r:
+        for r in sorted(rows):
+            if not kind[r][0].startswith("metamae") or kind[r][2] != 1.0:
                 continue
-            tail = "token features" if "token features" in r else None
-            mae = next((m for m in maes if (tail in m if tail else "token" not in m)), None)
+            mae = next((m for m in maes if kind[m][1] == kind[r][1]), None)       # the same features
             if mae is None:
                 continue
             seeds = sorted(set(cells[(d, r)]) & set(cells[(d, mae)]))

@@ -5,8 +5,9 @@ usage: scripts/recipe-summary.py [--svg FILE] RESULTS_DIR...   -> a markdown tab
        (results/campaign-recipe/summary.md and summary.svg: scripts/recipe-summary.py --svg results/campaign-recipe/summary.svg
        results/campaign-small results/campaign-recipe)
 
-Reads RESULTS_DIR/cells/ROW/DATASET/sSEED/result.json (bench-suite cells; a dataset's cells may sit in any of the
-folders, a seed must not appear twice). Per dataset:
+Reads RESULTS_DIR/cells/*/DATASET/sSEED/result.json (bench-suite cells, through scripts/cells.py: the algorithm,
+scaling, features and label fraction each cell's result.json records; a dataset's cells may sit in any of the folders,
+a seed must not appear twice). Per dataset:
 - the raw-input probe with all and with 10% of the labels (mean over seeds);
 - the best pretrained features: among MAE and MetaMAE (both scalings) x mean / token features, the row with the best
   mean VALIDATION metric (so the choice does not peek at test), its test mean and its paired difference from the raw
@@ -17,13 +18,14 @@ folders, a seed must not appear twice). Per dataset:
 Intervals: 95% Student t over seeds, starred by the bench-suite rule (scripts/pairstats.py).
 --svg FILE also draws the intervals: MetaMAE - MAE on mean features (the paper's protocol; both scalings, all and 10%
 of the labels) and best pretrained - raw input, one block per dataset (filled marker: the interval excludes 0)."""
-import datetime, glob, math, importlib.util, json, os, platform, statistics, sys
+import datetime, math, importlib.util, os, platform, statistics, sys
 
+from cells import by_seed, load
 from pairstats import paired_cell, paired_interval
 
 ORDER = ["dna-splice", "protein-families", "spambase", "satellite", "digits", "speech-digits", "pamap2-like"]
-FEATURES = ["", "__token_features"]
-LABELS = {"": "all labels", "__10__labels": "10% labels"}
+FEATURES = {"mean": ", mean", "tokens": ", tokens"}
+LABELS = {1.0: "all labels", 0.1: "10% labels"}
 SCALINGS = {"reference": "authors'", "paper": "paper"}
 
 args = sys.argv[1:]
@@ -39,18 +41,13 @@ spec = importlib.util.spec_from_file_location("latent", os.path.join(os.path.dir
 latent = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(latent)
 changes = latent.collect(roots)
+every = load(roots)
 
 
-def cells(row, dataset):
-    """seed -> result.json of ROW/DATASET across the folders."""
-    out = {}
-    for root in roots:
-        for f in glob.glob(os.path.join(root, "cells", row, dataset, "s*", "result.json")):
-            seed = int(os.path.basename(os.path.dirname(f))[1:])
-            if seed in out:
-                sys.exit(f"seed {seed} of {row}/{dataset} appears twice (second: {f})")
-            out[seed] = json.load(open(f))
-    return out
+def cells(key, dataset):
+    """seed -> result.json of the cells of key = (arm, features, label fraction) on dataset across the folders."""
+    arm, features, fraction = key
+    return by_seed(every, dataset=dataset, arm=arm, fraction=fraction, **({"features": features} if features else {}))
 
 
 def pair(a, b):
@@ -116,23 +113,16 @@ def svg(blocks, path):
         f.write("\n".join(out) + "\n")
 
 
-ARMS = {"mae": "MAE", "metamae__reference_scaling": "MetaMAE authors'", "metamae__paper_scaling": "MetaMAE paper"}
+ARMS = {"mae": "MAE", "metamae_reference": "MetaMAE authors'", "metamae_paper": "MetaMAE paper"}
 
 
-def rows_of(arm, labels):
-    """(row folder, display name) of one arm at one label fraction, mean then token features: the plan's file-safe
-    labels, e.g. 'MetaMAE (paper scaling), token features, 10% labels' -> metamae__paper_scaling___token_features__10__labels."""
-    out = []
-    for f in FEATURES:
-        suffix = f + labels
-        row = arm + ("_" if arm.startswith("metamae") and suffix else "") + suffix
-        out.append((row, ARMS[arm] + (", tokens" if f else ", mean")))
-    return out
+def rows_of(arm, fraction):
+    """(cell key, display name) of one arm at one label fraction, mean then token features."""
+    return [((arm, f, fraction), ARMS[arm] + name) for f, name in FEATURES.items()]
 
 
-datasets = [d for d in ORDER if any(glob.glob(os.path.join(r, "cells", "*", d)) for r in roots)]
-datasets += sorted({os.path.basename(p) for r in roots for p in glob.glob(os.path.join(r, "cells", "*", "*"))}
-                   - set(datasets))
+datasets = [d for d in ORDER if any(c.dataset == d for c in every)]
+datasets += sorted({c.dataset for c in every} - set(datasets))
 print(f"Made by `scripts/recipe-summary.py {' '.join(sys.argv[1:])}` on "
       f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC ({platform.node()}, {os.cpu_count()} cores) "
       "from the cells' result.json and pretrain/metrics.csv (their plans give command, seeds and budget). Pretrained "
@@ -142,11 +132,11 @@ print("| dataset | seeds | raw input: all / 10% labels | best pretrained feature
       "| best - raw, all labels | best - raw, 10% labels | MetaMAE - MAE cells: above 0 / below 0 / of | "
       "MetaMAE's best cell against MAE | latent change: authors' / paper |")
 print("|---|---|---|---|---|---|---|---|---|")
-COLOURS = {("paper", ""): "#1f77b4", ("paper", "__10__labels"): "#7fb6e0", ("reference", ""): "#d62728",
-           ("reference", "__10__labels"): "#f08a8a"}
+COLOURS = {("paper", 1.0): "#1f77b4", ("paper", 0.1): "#7fb6e0", ("reference", 1.0): "#d62728",
+           ("reference", 0.1): "#f08a8a"}
 blocks = []
 for ds in datasets:
-    raw = {k: cells("raw_input" + k, ds) for k in LABELS}
+    raw = {k: cells(("raw_input", None, k), ds) for k in LABELS}
     if not all(raw.values()):
         continue
     best = {}
@@ -159,7 +149,7 @@ for ds in datasets:
     left = []
     for s in SCALINGS:
         for k in LABELS:
-            for (meta, name), (mae, _) in zip(rows_of(f"metamae__{s}_scaling", k), rows_of("mae", k)):
+            for (meta, name), (mae, _) in zip(rows_of(f"metamae_{s}", k), rows_of("mae", k)):
                 p = pair(cells(meta, ds), cells(mae, ds))
                 if p is None:
                     continue
@@ -170,16 +160,16 @@ for ds in datasets:
                     closest = (p[0], f"{name}, {LABELS[k]}: {p[1]}")
                 if name.endswith(", mean"):
                     left.append((f"{SCALINGS[s]} scaling, {LABELS[k]}", COLOURS[(s, k)], p))
-    ch = {s: [x[1] for (plan, row, d), v in changes.items() if d == ds and row == f"metamae__{s}_scaling" for x in v]
+    ch = {s: [x[1] for (plan, row, d, arm), v in changes.items() if d == ds and arm == f"metamae_{s}" for x in v]
           for s in SCALINGS}
     mean = lambda c: statistics.mean(x["test"] for x in c.values())
     seeds = sorted(set().union(*(c.keys() for c in raw.values())))
     diffs = [pair(best[k][1], raw[k]) for k in LABELS]
     blocks.append((ds, left, [(f"best - raw, {LABELS[k]}", col, p)
                               for k, col, p in zip(LABELS, ["#2ca02c", "#98df8a"], diffs)]))
-    print(f"| {ds} | {len(seeds)} | {mean(raw['']):.3f} / {mean(raw['__10__labels']):.3f} | "
-          f"{best[''][0]} {mean(best[''][1]):.3f} / {best['__10__labels'][0]} "
-          f"{mean(best['__10__labels'][1]):.3f} | {diffs[0][1] if diffs[0] else '-'} | "
+    print(f"| {ds} | {len(seeds)} | {mean(raw[1.0]):.3f} / {mean(raw[0.1]):.3f} | "
+          f"{best[1.0][0]} {mean(best[1.0][1]):.3f} / {best[0.1][0]} "
+          f"{mean(best[0.1][1]):.3f} | {diffs[0][1] if diffs[0] else '-'} | "
           f"{diffs[1][1] if diffs[1] else '-'} | {n_above} / {n_below} / {n} | {closest[1] if closest else '-'} | "
           + " / ".join(f"{statistics.mean(ch[s]):.1e}" if ch[s] else "-" for s in SCALINGS) + " |")
 if svg_path:

@@ -17,6 +17,9 @@ namespace MetaMae.Evaluation;
 /// </summary>
 public static class RawInputProbe
 {
+    /// <summary>The features a raw-input probe reports (ProbeResult.Features): the input itself, no encoder.</summary>
+    public const string FeatureName = "raw";
+
     /// <summary>
     /// The widest positional one-hot (length x vocabulary columns) of one token input that the raw row keeps: 65,536
     /// (protein-families: 128 x 25 = 3,200). Wider inputs become a bag of words: emoji-captions' caption is 32 x 30,521 =
@@ -121,7 +124,7 @@ public static class RawInputProbe
         using var fTrain = Features(ds.Spec, ds.Train.X, vocabulary);
         using var fTest = Features(ds.Spec, ds.Test.X, vocabulary);
         return fractions.Select(f => LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length,
-            o with { LabelFraction = f }) with { Features = "raw" }).ToArray();
+            o with { LabelFraction = f }) with { Features = FeatureName }).ToArray();
     }
 
     /// <summary>The linear probe (options o, same split carve and protocol as an encoder's) on the raw input.</summary>
@@ -134,11 +137,11 @@ public static class RawInputProbe
         {
             using var tTrain = TokenFeatures(ds.Spec, ds.Train.X);
             using var tTest = TokenFeatures(ds.Spec, ds.Test.X);
-            return TokenProbe.RunOnFeatures(tTrain, tTest, ds, o with { Features = FeatureKind.Mean }) with { Features = "raw" };
+            return TokenProbe.RunOnFeatures(tTrain, tTest, ds, o with { Features = FeatureKind.Mean }) with { Features = FeatureName };
         }
         var vocabulary = Vocabulary(ds.Spec, ds.Train.X);
         using var fTrain = Features(ds.Spec, ds.Train.X, vocabulary);
         using var fTest = Features(ds.Spec, ds.Test.X, vocabulary);
-        return LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o) with { Features = "raw" };
+        return LinearProbe.RunOnFeatures(fTrain, ds.Train, fTest, ds.Test, ds.Task, ds.ClassNames.Length, o) with { Features = FeatureName };
     }
 }

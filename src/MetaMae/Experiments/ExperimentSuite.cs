@@ -334,7 +334,8 @@ public static class ExperimentSuite
             return "; its row's settings not added (the plan's row no longer builds the configuration it ran with)";
         var probeOpts = plan.ProbeOf(row, probe.Preset, seed);
         o["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
-        o["features"] ??= FeatureExtraction.Name(probeOpts.Features);
+        o["features"] ??= row.Algo == Algorithms.RawInput ? RawInputProbe.FeatureName
+            : FeatureExtraction.Name(probeOpts.Features);
         o["label_fraction"] ??= probeOpts.LabelFraction;
         AtomicFile.WriteText(path, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return "; its row's settings added from the plan";
