@@ -19,6 +19,17 @@ public class ExperimentSuiteTests
         return p;
     }
 
+    /// <summary>The steps a finished cell's pretraining logged: its metrics.csv is kept compressed, and only so.</summary>
+    internal static string[] LoggedSteps(string pretrainDir)
+    {
+        Assert.False(File.Exists(Path.Combine(pretrainDir, "metrics.csv")), "a finished cell keeps metrics.csv.gz only");
+        using var z = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(pretrainDir, "metrics.csv.gz")),
+            System.IO.Compression.CompressionMode.Decompress);
+        var lines = new StreamReader(z).ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Pretrainer.MetricsHeader, lines[0]);
+        return [.. lines.Skip(1).Select(l => l.Split(',')[0])];
+    }
+
     private const string TwoCells = """
         {"name": "mini", "kind": "ablation", "preset": "tiny", "steps": 3, "seeds": [0], "probe_epochs": 2, "datasets": ["dna-splice"],
          "rows": [{"label": "Random init", "algo": "random-init"}, {"label": "MAE d0", "algo": "mae", "settings": {"decoder_depth": 0, "batch": 8}}]}
@@ -64,8 +75,7 @@ public class ExperimentSuiteTests
         var row = ProbeRow.FromJson(result["rows"]![0]!, "cell");
         Assert.Equal(("mae", (double)result["test"]!, "mean"), (row.Encoder, row.Test, row.Features));
         ResultRecordTests.AssertFlatKeysAreTheRow(result.AsObject(), "");
-        var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
-        Assert.Equal(["1", "2", "3"], steps);
+        Assert.Equal(["1", "2", "3"], LoggedSteps(Path.Combine(cell, "pretrain")));
     }
 
     /// <summary>--render: nothing runs; the table holds the finished cells only, rows without one are left out, and a
@@ -193,8 +203,7 @@ public class ExperimentSuiteTests
         var log = File.ReadAllText(Path.Combine(cell, "log.txt"));
         Assert.Contains("resuming from step 2", log);
         Assert.DoesNotContain("NaN", log);                   // MAE has no contrast term: the step lines leave it out
-        var steps = File.ReadLines(Path.Combine(cell, "pretrain", "metrics.csv")).Skip(1).Select(l => l.Split(',')[0]);
-        Assert.Equal(["1", "2", "3", "4"], steps);
+        Assert.Equal(["1", "2", "3", "4"], LoggedSteps(Path.Combine(cell, "pretrain")));    // went on from metrics.csv.gz
         var fresh = ExperimentSuite.Run(longer, Tmp.Dir("bench-curve-fresh"));
         Assert.Equal(fresh[0].Points.Select(p => p.Test), grown[0].Points.Select(p => p.Test));
         Assert.True(ExperimentSuite.Run(longer, dir)[0].Skipped);
@@ -241,7 +250,7 @@ public class ExperimentSuiteTests
         Assert.Equal(2, r.Count);
         Assert.All(r, c => Assert.Equal("spearman", c.Metric));
         var shared = Path.Combine(dir, "pretrained", "mae", "protein-families", "s0");
-        Assert.Equal(4, File.ReadLines(Path.Combine(shared, "metrics.csv")).Count());      // header + 3 steps: trained once
+        Assert.Equal(["1", "2", "3"], LoggedSteps(shared));                                 // trained once
         Assert.Contains("shared by the transfer columns", File.ReadAllText(Path.Combine(Directory.GetDirectories(Path.Combine(dir, "cells", "mae")).Single(d => d.Contains("fluorescence")), "s0", "log.txt")));
         // the second column trained no step: it reports the first one's seconds and leaves the count as it was
         Assert.Equal(r[0].PretrainSeconds, r[1].PretrainSeconds);

@@ -28,12 +28,15 @@ public class ScriptCellsTests
             "from cells import load, identity; import json, os; " +
             $"cs = load([{Quote(outDir)}]); " +
             "print(json.dumps(sorted([c.row, c.dataset, c.seed, c.arm, c.features, c.fraction] for c in cs))); " +
-            "print(json.dumps(identity(os.path.join(" + Quote(outDir) + ", 'cells', 'mae__10__labels', 'dna-splice', 's0'))))");
+            "print(json.dumps(identity(os.path.join(" + Quote(outDir) + ", 'cells', 'mae__10__labels', 'dna-splice', 's0')))); " +
+            "from cells import metrics_paths, read_metrics; " +
+            $"print(json.dumps([[os.path.basename(p), [r['step'] for r in read_metrics(p)]] for p in metrics_paths({Quote(outDir)})]))");
         Assert.True(code == 0, stderr);
         var lines = stdout.Trim().Split('\n');
         Assert.Equal("""[["M", "dna-splice", 0, "metamae_paper", "tokens", 1.0], ["Raw", "dna-splice", 0, "raw_input", "raw", 0.5]]""",
             lines[0]);
         Assert.Equal("""["M", "dna-splice", 0]""", lines[1]);
+        Assert.Equal("""[["metrics.csv.gz", ["1", "2"]]]""", lines[2]);          // a finished cell's log, compressed
 
         // a cell written before results carried settings is refused, naming the file and the command that adds them
         var result = Path.Combine(outDir, "cells", "raw", "dna-splice", "s0", "result.json");

@@ -18,7 +18,8 @@ public sealed record CellResult(string Row, string Column, long Seed, string Met
 
 /// <summary>
 /// Runs a <see cref="ExperimentPlan"/>: each cell (row x column x seed) is one pretrain + probe in
-/// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv, config.json and result.json.
+/// OUT/cells/ROW/COLUMN/sSEED/ with its log (log.txt), metrics.csv (metrics.csv.gz once the cell is finished),
+/// config.json and result.json.
 /// A cell with a result.json is skipped (an efficiency cell whose plan now has later eval steps continues from its
 /// checkpoint to reach them); a cell killed mid-pretraining resumes from its
 /// checkpoint (exactly, see Pretrainer). Then OUT/NAME.md (mean ± sample std over seeds) and, given plots,
@@ -315,6 +316,9 @@ public static class ExperimentSuite
         json["config"] = JsonNode.Parse(cfg.ToJson());
         json["rows"] = new JsonArray(probeRow);
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        // the finished cell's per-step log is kept compressed (a run that goes on from it reads it back)
+        foreach (var d in new[] { pretrainDir, Path.Combine(dir, "pretrain") }.Distinct())
+            MetricsCsvMonitor.Compress(Path.Combine(d, "metrics.csv"));
         return Read(resultPath, false);
     }
 
