@@ -13,7 +13,8 @@ namespace MetaMae.Tests;
 
 public class LibraryApiTests
 {
-    /// <summary>The README's library example, verbatim (between the README markers below); this test runs it.</summary>
+    /// <summary>The library example of docs/library.md, verbatim (between the README markers below); this test runs
+    /// it.</summary>
     [Fact]
     public void TheReadmeExampleCompilesAndRuns()
     {
@@ -42,7 +43,7 @@ public class LibraryApiTests
         }
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "MetaMae.slnx"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
-        var readme = File.ReadAllText(Path.Combine(root, "README.md"));
+        var readme = File.ReadAllText(Path.Combine(root, "docs", "library.md"));
         var test = File.ReadAllText(Path.Combine(root, "tests", "MetaMae.Tests", "LibraryApiTests.cs"));
         var code = Between(readme, "```csharp", "```");
         Assert.Equal(Between(test, "// README-USINGS-BEGIN", "// README-USINGS-END") + "\n" + Between(test, "// README-BEGIN", "// README-END"), code);
@@ -61,7 +62,7 @@ public class LibraryApiTests
     {
         // README-BEGIN
         // dir: an output folder of yours, e.g. "runs/my-data"
-        CpuMath.Configure(threads: Environment.ProcessorCount);    // once per process, before any model (README "Speed")
+        CpuMath.Configure(threads: Environment.ProcessorCount);    // once per process, before any model (docs/speed.md)
         using var scope = NewDisposeScope();
         // 1. Describe the input: 2 channels x 64 steps, 8 steps per token.
         var spec = new SequenceSpec(Channels: 2, Length: 64, PatchLength: 8);
