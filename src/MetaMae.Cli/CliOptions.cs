@@ -116,7 +116,7 @@ internal static class CliOptions
     {
         Description = "Linear probe: converged (L-BFGS logistic / ridge regression, L2 chosen on validation; the default) or paper "
             + $"(Adam 1e-4, {new ProbeOptions().Epochs} epochs; --probe-epochs or --probe-batch imply it)",
-    }.AcceptOnlyFromAmong("converged", "paper");
+    }.AcceptOnlyFromAmong([.. EnumNames<ProbeProtocol>.All]);
     internal static readonly Option<bool> RawInput =
         new("--raw-input") { Description = "Probe the raw input itself, no encoder (the reference row)" };
     internal static readonly Option<string> FeaturesOpt = new Option<string>("--features")

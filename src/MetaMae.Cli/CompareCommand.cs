@@ -80,7 +80,8 @@ internal static class CompareCommand
         var fractionsText = Value(FractionsOpt, "label_fraction", "0.1,1");
         var fractions = ParseLabelFractions(fractionsText);
         bool epochsGiven = p.GetResult(ProbeEpochs) is { Implicit: false };
-        var protocolText = Value(ProbeProtocolOpt, "probe", epochsGiven ? "paper" : "converged");
+        var protocolText = Value(ProbeProtocolOpt, "probe",
+            ProbeOptions.Name(epochsGiven ? ProbeProtocol.Paper : ProbeProtocol.Converged));
         var protocol = ProbeOptions.Parse(protocolText, "--probe");
         var epochs = int.Parse(Value(ProbeEpochs, "probe_epochs",
             new ProbeOptions().Epochs.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);

@@ -201,13 +201,13 @@ public class ConvergedProbeTests
              "rows": [{"label": "Raw input", "algo": "raw-input"}]}
             """);
         var paper = ExperimentSuite.Run(ExperimentPlan.Load(p), dir);
-        Assert.Equal("paper", paper[0].Probe);
+        Assert.Equal(ProbeProtocol.Paper, paper[0].Probe);
         File.WriteAllText(p, File.ReadAllText(p).Replace("\"probe\": \"paper\", \"probe_epochs\": 1", "\"probe\": \"converged\""));
         var plan = ExperimentPlan.Load(p);
         Assert.Equal(ProbeProtocol.Converged, plan.Probe);
         var conv = ExperimentSuite.Run(plan, dir);
         Assert.False(conv[0].Skipped);
-        Assert.Equal("converged", conv[0].Probe);
+        Assert.Equal(ProbeProtocol.Converged, conv[0].Probe);
         var cell = Path.Combine(dir, "cells", "raw_input", "dna-splice", "s0");
         Assert.Equal("paper", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(cell, "result-paper.json")))!["probe"]);
         Assert.True(conv[0].Test > 0.85, $"raw one-hot DNA, converged probe: {conv[0].Test:F3}");   // issue 17 measured 0.944

@@ -11,10 +11,11 @@ using MetaMae.IO;
 
 namespace MetaMae.Experiments;
 
-/// <summary>Outcome of one cell (row x column x seed); for efficiency cells, one point per eval step.</summary>
-/// <summary>Probe names the protocol (cells written before issue 15 lack it: "paper"); ProbeNote its regularisation.</summary>
-public sealed record CellResult(string Row, string Column, long Seed, string Metric, double Test, double Validation, double PretrainSeconds,
-    IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped, string Probe = "paper", string ProbeNote = "");
+/// <summary>Outcome of one cell (row x column x seed); for efficiency cells, one point per eval step. Probe is the
+/// protocol (cells written before issue 15 lack it: paper); ProbeNote its regularisation.</summary>
+public sealed record CellResult(string Row, string Column, long Seed, string Metric, double Test, double Validation,
+    double PretrainSeconds, IReadOnlyList<(int Step, double Seconds, double Test)> Points, bool Skipped,
+    ProbeProtocol Probe = ProbeProtocol.Paper, string ProbeNote = "");
 
 /// <summary>
 /// Runs a <see cref="ExperimentPlan"/>: each cell (row x column x seed) is one pretrain + probe in
@@ -84,7 +85,8 @@ public static class ExperimentSuite
                         var path = Path.Combine(dir, "result.json");
                         var done = File.Exists(path) ? Read(path, true) : null;
                         string? why = done is null ? "not run yet"
-                            : done.Probe != ProbeOptions.Name(plan.Probe) ? $"probed with the {done.Probe} probe, not the plan's"
+                            : done.Probe != plan.Probe
+                                ? $"probed with the {ProbeOptions.Name(done.Probe)} probe, not the plan's"
                             : null;
                         string added = why is null ? AddSettings(path, plan, row, loaded[pre], loaded[probe], seed) : "";
                         progress?.WriteLine($"[{k}/{total}] {row.Label} | {plan.Columns[c]} | seed {seed}: " +
@@ -190,16 +192,16 @@ public static class ExperimentSuite
             // (rows without a curve, raw input and random init, have no eval steps to extend)
             var extended = plan.Kind == PlanKind.Efficiency && Algorithms.Trainable.Contains(row.Algo)
                 && plan.EvalSteps.Any(s => done.Points.All(p => p.Step != s));
-            if (done.Probe == ProbeOptions.Name(plan.Probe) && !extended)
+            if (done.Probe == plan.Probe && !extended)
             {
                 AddSettings(resultPath, plan, row, preSource, probeSource, seed);
                 return done;
             }
-            if (done.Probe != ProbeOptions.Name(plan.Probe))
+            if (done.Probe != plan.Probe)
             {
                 // probed with another protocol: keep that result beside (result-PROBE.json) and probe again (a kept
                 // checkpoint is reused)
-                stale = Path.Combine(dir, $"result-{done.Probe}.json");
+                stale = Path.Combine(dir, $"result-{ProbeOptions.Name(done.Probe)}.json");
                 File.Move(resultPath, stale, overwrite: true);
             }
         }
@@ -365,8 +367,8 @@ public static class ExperimentSuite
     {
         var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         var pts = o["points"]?.AsArray().Select(p => ((int)p!["step"]!, (double)p["seconds"]!, (double)p["test"]!)).ToList() ?? [];
-        var probe = (string?)o["probe"] ?? "paper";
-        var note = probe == "paper"
+        var probe = o["probe"] is JsonNode p ? ProbeOptions.Parse((string)p!, $"{path}: \"probe\"") : ProbeProtocol.Paper;
+        var note = probe == ProbeProtocol.Paper
             ? $"epoch {(int)o["best_epoch"]!}" + (o["probe_converged"] is JsonNode c && !(bool)c ? " (not converged)" : "")
             : string.Create(CultureInfo.InvariantCulture, $"L2 {(double)o["regularization"]!:0.#e+0}")
               + ((bool)o["probe_converged"]! ? "" : " (iteration cap)");
