@@ -1,6 +1,7 @@
 namespace MetaMae.Tests;
 
-/// <summary>results/INDEX.md (scripts/results-index.py) lists every entry of results/ (issue 30, item 5).</summary>
+/// <summary>results/INDEX.md (scripts/results-index.py) lists every entry of results/, and scripts/README.md every
+/// script (issue 30, item 5).</summary>
 public class ResultsIndexTests
 {
     [Fact]
@@ -16,5 +17,18 @@ public class ResultsIndexTests
             .Where(n => !index.Contains($"]({n})")).ToList();
         Assert.True(missing.Count == 0,
             $"results/INDEX.md misses {string.Join(", ", missing)}: run scripts/results-index.py");
+    }
+
+    [Fact]
+    public void EveryScriptIsInTheScriptsIndex()
+    {
+        var repo = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(repo, "MetaMae.slnx")))
+            repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("repository root not found");
+        var root = Path.Combine(repo, "scripts");
+        var index = File.ReadAllText(Path.Combine(root, "README.md"));
+        var missing = Directory.EnumerateFiles(root).Select(Path.GetFileName)
+            .Where(n => n is not "README.md" && !n!.StartsWith('.') && !index.Contains($"| `{n}` |")).ToList();
+        Assert.True(missing.Count == 0, $"scripts/README.md does not list {string.Join(", ", missing)}");
     }
 }
