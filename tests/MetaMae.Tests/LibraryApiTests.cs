@@ -41,8 +41,7 @@ public class LibraryApiTests
             Assert.True(body.Count >= 5, $"only {body.Count} lines between {begin} and {end}");
             return string.Join("\n", body);
         }
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "MetaMae.slnx"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        var root = Repo.Root;
         var readme = File.ReadAllText(Path.Combine(root, "docs", "library.md"));
         var test = File.ReadAllText(Path.Combine(root, "tests", "MetaMae.Tests", "LibraryApiTests.cs"));
         var code = Between(readme, "```csharp", "```");

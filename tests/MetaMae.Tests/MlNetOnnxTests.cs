@@ -58,9 +58,7 @@ public class MlNetOnnxTests(ITestOutputHelper output)
     [Fact]
     public void TheReadmeShowsThisExample()
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "MetaMae.slnx")))
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        var root = Repo.Root;
         static List<string> Lines(IEnumerable<string> lines) => lines.Where(l => l.Length > 0).ToList();
         var test = File.ReadAllLines(Path.Combine(root, "tests", "MetaMae.Tests", "MlNetOnnxTests.cs"))
             .Select(l => l.Trim()).ToList();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using MetaMae.Experiments;
@@ -16,20 +15,11 @@ public class PairStatsTests
         var sets = new[] { 2, 3, 5, 11, 17, 31, 45, 130 }
             .Select(n => Enumerable.Range(0, n).Select(_ => Math.Round(rng.NextDouble() * 0.1 - 0.03, 4)).ToArray())
             .ToArray();
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "MetaMae.slnx"))) root = Path.GetDirectoryName(root)!;
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         var lists = "[" + string.Join(",", sets.Select(d => "[" + string.Join(",",
             d.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]")) + "]";
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add("import sys, json; sys.path.insert(0, 'scripts'); import pairstats; " +
+        var (code, stdout, stderr) = Repo.Python("import json, pairstats; " +
             $"print(json.dumps([pairstats.paired_interval(d)[:2] for d in {lists}]))");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, stderr);
+        Assert.True(code == 0, stderr);
         var py = JsonNode.Parse(stdout)!.AsArray();
         for (int i = 0; i < sets.Length; i++)
         {

@@ -7,10 +7,7 @@ public class ResultsIndexTests
     [Fact]
     public void EveryResultsEntryIsInTheIndex()
     {
-        var repo = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(repo, "MetaMae.slnx")))
-            repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("repository root not found");
-        var root = Path.Combine(repo, "results");
+        var root = Path.Combine(Repo.Root, "results");
         var index = File.ReadAllText(Path.Combine(root, "INDEX.md"));
         var missing = Directory.EnumerateFileSystemEntries(root).Select(Path.GetFileName)
             .Where(n => n is not ("INDEX.md" or "README.md") && !n!.StartsWith('.'))
@@ -22,10 +19,7 @@ public class ResultsIndexTests
     [Fact]
     public void EveryScriptIsInTheScriptsIndex()
     {
-        var repo = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(repo, "MetaMae.slnx")))
-            repo = Path.GetDirectoryName(repo) ?? throw new InvalidOperationException("repository root not found");
-        var root = Path.Combine(repo, "scripts");
+        var root = Path.Combine(Repo.Root, "scripts");
         var index = File.ReadAllText(Path.Combine(root, "README.md"));
         var missing = Directory.EnumerateFiles(root).Select(Path.GetFileName)
             .Where(n => n is not "README.md" && !n!.StartsWith('.') && !index.Contains($"| `{n}` |")).ToList();

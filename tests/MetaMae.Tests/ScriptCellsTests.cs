@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using MetaMae.Experiments;
 
@@ -24,7 +23,7 @@ public class ScriptCellsTests
         // a folder renamed by hand says nothing: the cells still read as what they ran
         Directory.Move(Path.Combine(outDir, "cells", "m"), Path.Combine(outDir, "cells", "mae__10__labels"));
 
-        var (code, stdout, stderr) = Python(
+        var (code, stdout, stderr) = Repo.Python(
             "from cells import load, identity; import json, os; " +
             $"cs = load([{Quote(outDir)}]); " +
             "print(json.dumps(sorted([c.row, c.dataset, c.seed, c.arm, c.features, c.fraction] for c in cs))); " +
@@ -43,29 +42,11 @@ public class ScriptCellsTests
         var o = JsonNode.Parse(File.ReadAllText(result))!.AsObject();
         o.Remove("settings");
         File.WriteAllText(result, o.ToJsonString());
-        (code, _, stderr) = Python($"from cells import load; load([{Quote(outDir)}])");
+        (code, _, stderr) = Repo.Python($"from cells import load; load([{Quote(outDir)}])");
         Assert.NotEqual(0, code);
         Assert.Contains(result + ": no settings", stderr);
         Assert.Contains("--render", stderr);
     }
 
     static string Quote(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
-
-    static (int Code, string Out, string Err) Python(string code)
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "MetaMae.slnx"))) root = Path.GetDirectoryName(root)!;
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var psi = new ProcessStartInfo(python)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(root, "scripts"),
-        };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(code);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr);
-    }
 }

@@ -32,6 +32,39 @@ internal static class Tmp
     static Tmp() => torch.set_num_threads(2);
 }
 
+/// <summary>The repository the tests run from, and its Python scripts.</summary>
+internal static class Repo
+{
+    /// <summary>The repository root: the first folder above the test binaries that holds MetaMae.slnx.</summary>
+    public static string Root { get; } = FindRoot();
+
+    static string FindRoot()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "MetaMae.slnx")))
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        return root;
+    }
+
+    /// <summary>Runs `python3 -c code` in scripts/ (Debian's /usr/bin/python3 where it exists): exit code, stdout,
+    /// stderr.</summary>
+    public static (int Code, string Out, string Err) Python(string code)
+    {
+        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+        var psi = new System.Diagnostics.ProcessStartInfo(python)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(Root, "scripts"),
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(code);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr);
+    }
+}
+
 internal static class T
 {
     /// <summary>Same shape and exactly the same values.</summary>
