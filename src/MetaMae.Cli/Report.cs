@@ -5,11 +5,8 @@ internal static class Report
 {
     /// <summary>The fields of r's <see cref="ProbeRow"/> (all but the encoder) as flat keys PREFIXtest,
     /// PREFIXvalidation, PREFIXprobe, PREFIXregularization, ...: the flat part of `run --json` and `probe --json`.</summary>
-    internal static void AddProbeJson(JsonObject o, ProbeResult r, string prefix = "")
-    {
-        foreach (var (k, v) in ProbeRow.Of("", r).ToJson())
-            if (k != "encoder") o[prefix + k] = v?.DeepClone();
-    }
+    internal static void AddProbeJson(JsonObject o, ProbeResult r, string prefix = "") =>
+        ProbeRow.Of("", r).AddFlat(o, prefix);
 
     /// <summary>"rows": one <see cref="ProbeRow"/> per probe result, the schema of every command's rows.</summary>
     internal static void AddRows(JsonObject o, string encoder, IEnumerable<ProbeResult> results)

@@ -45,6 +45,14 @@ public sealed record ProbeRow(string Encoder, double LabelFraction, string Metri
 
     public JsonObject ToJson() => JsonSerializer.SerializeToNode(this, Json)!.AsObject();
 
+    /// <summary>Writes every field but the encoder into o as PREFIX + key: the flat keys of a result file, which
+    /// therefore always equal its row.</summary>
+    public void AddFlat(JsonObject o, string prefix = "")
+    {
+        foreach (var (k, v) in ToJson())
+            if (k != "encoder") o[prefix + k] = v?.DeepClone();
+    }
+
     /// <summary>A stored row; rows written before a field existed read it as its default (NaN for numbers).</summary>
     public static ProbeRow FromJson(JsonNode node, string source)
     {

@@ -307,16 +307,15 @@ public static class ExperimentSuite
             $"{probe.Test:F4}, validation {probe.Validation:F4}, {probe.Describe()}"));
         // the cell's probe row (ProbeRow, the record of every result file) flat and in "rows", the row's settings as
         // the plan gave them: scripts read these, not the folder names
-        var probeRow = ProbeRow.Of(row.Algo, probe).ToJson();
+        var probeRow = ProbeRow.Of(row.Algo, probe);
         var json = new JsonObject { ["row"] = row.Label, ["column"] = column, ["seed"] = seed, ["algo"] = row.Algo };
-        foreach (var (k, v) in probeRow)
-            if (k != "encoder") json[k] = v?.DeepClone();
+        probeRow.AddFlat(json);
         json["probe_detail"] = probe.Describe();
-        json["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
+        json["settings"] = SettingsJson(row);
         json["pretrain_seconds"] = seconds;
         json["points"] = PointsJson(points, alsoByStep);
         json["config"] = JsonNode.Parse(cfg.ToJson());
-        json["rows"] = new JsonArray(probeRow);
+        json["rows"] = new JsonArray(probeRow.ToJson());
         AtomicFile.WriteText(resultPath, json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         // the finished cell's per-step log is kept compressed (a run that goes on from it reads it back)
         foreach (var d in new[] { pretrainDir, Path.Combine(dir, "pretrain") }.Distinct())
@@ -339,13 +338,17 @@ public static class ExperimentSuite
                 JsonNode.Parse(cfg.ToJson())!))
             return "; its row's settings not added (the plan's row no longer builds the configuration it ran with)";
         var probeOpts = plan.ProbeOf(row, probe.Preset, seed);
-        o["settings"] = new JsonObject(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
+        o["settings"] = SettingsJson(row);
         o["features"] ??= row.Algo == Algorithms.RawInput ? RawInputProbe.FeatureName
             : FeatureExtraction.Name(probeOpts.Features);
         o["label_fraction"] ??= probeOpts.LabelFraction;
         AtomicFile.WriteText(path, o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return "; its row's settings added from the plan";
     }
+
+    /// <summary>A row's settings as the plan gave them, the "settings" of its cells' result.json.</summary>
+    private static JsonObject SettingsJson(PlanRow row) =>
+        new(row.Settings.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())));
 
     /// <summary>Whether a and b (the stored configuration as loaded now, and the plan's) agree on every field that
     /// stored names.</summary>
