@@ -69,7 +69,9 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
             o = precision.MatMulLow(attn, v);
         }
         var y = o.transpose(1, 2).reshape(b, n, c);                                      // (B, N, C)
-        return projDrop.forward(precision.Linear(proj, y));
+        // the product stays in the matmul dtype: the block's residual add promotes it to x's dtype inside its own kernel
+        // (as torch.autocast leaves it), the same values as a cast back and one elementwise pass fewer each way
+        return projDrop.forward(precision.LinearLow(proj, y));
     }
 
     /// <summary>The largest float32 (B, H, N, N) score map per layer for which a fused stack, in bf16, runs the explicit
@@ -165,9 +167,10 @@ public sealed class Mlp : Module<Tensor, Tensor>
 
     // x: (B, N, C) -> (B, N, C). The two Linear matmuls in the model's precision; the hidden activation (B, N, hidden),
     // the block's largest, stays in it through GELU and dropout (as torch.autocast runs them): no cast back and forth.
+    // The output too stays in the matmul dtype; the block's residual add promotes it (see SelfAttention.forward).
     public override Tensor forward(Tensor x)
     {
         var h = drop1.forward(functional.gelu(precision.LinearLow(fc1, x)));          // (B, N, hidden), matmul dtype
-        return drop2.forward(precision.Linear(fc2, h));                               // (B, N, C), x's dtype
+        return drop2.forward(precision.LinearLow(fc2, h));                            // (B, N, C), matmul dtype
     }
 }
