@@ -139,6 +139,11 @@ public static class BenchCommand
             ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,
             ["allocator"] = r.Allocator, ["mkl"] = CpuMath.MklState, ["steps"] = o.Steps, ["warmup"] = o.Warmup,
             ["ms_median"] = R(r.MsMedian), ["ms_min"] = R(r.MsMin), ["ms_max"] = R(r.MsMax), ["steps_s"] = R(r.StepsPerSecond, 4),
+            ["phase_ms"] = new JsonObject
+            {
+                ["forward"] = R(r.PhaseMedians.Forward), ["backward"] = R(r.PhaseMedians.Backward),
+                ["optimizer"] = R(r.PhaseMedians.Optimizer),
+            },
             ["gflop_step"] = R(r.GflopStep, 3), ["gflops"] = R(r.Gflops), ["mm_peak_gflops"] = R(r.PeakGflops),
             ["mm_peak_bf16_gflops"] = R(r.PeakBf16Gflops), ["pct_peak"] = R(r.PctPeak),
             ["features_per_s"] = R(r.FeatureSamplesPerSecond, 0), ["feature_gflops"] = R(r.FeatureGflops), ["rss_mb"] = R(r.RssMb),

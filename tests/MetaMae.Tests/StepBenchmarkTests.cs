@@ -36,7 +36,15 @@ public class StepBenchmarkTests
         foreach (var f in new[] { "ms_median", "gflops", "pct_peak", "rss_mb", "features_per_s", "feature_gflops", "mm_peak_gflops" })
             Assert.True(j[f]!.GetValue<double>() > 0, $"{f} = {j[f]}");
         Assert.Equal(2, j["rss_trace"]!.AsArray().Count);
+        // the three phases are parts of the step: each positive; with two timed steps each median is a mean, so together
+        // they are the mean step, no more than the slower of the two
+        var phase = j["phase_ms"]!.AsObject();
+        double[] parts = [.. new[] { "forward", "backward", "optimizer" }.Select(k => phase[k]!.GetValue<double>())];
+        Assert.All(parts, v => Assert.True(v > 0, $"phase_ms = {phase.ToJsonString()}"));
+        Assert.True(parts.Sum() <= j["ms_max"]!.GetValue<double>() * 1.0001 + 0.3,
+            $"phases {phase.ToJsonString()} against steps of {j["ms_min"]}-{j["ms_max"]} ms");
         Assert.Contains("RESULT impl=metamae-cs algo=metamae", output);
+        Assert.Matches(@"fwd_ms=[0-9.]+ bwd_ms=[0-9.]+ opt_ms=[0-9.]+", output);
     }
 
     [Theory]

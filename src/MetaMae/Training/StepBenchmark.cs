@@ -75,10 +75,21 @@ public sealed record StepBenchmarkOptions
     };
 }
 
+/// <summary>One timed step in three parts (ms): the objective's loss (the forward passes, and for MetaMAE the inner step,
+/// whose gradient is built with create_graph), backward (for second-order MetaMAE the double backward through the support
+/// decode), and the rest (AdamW, zeroing the gradients, reading the loss).</summary>
+public sealed record StepPhases(double ForwardMs, double BackwardMs, double OptimizerMs);
+
 public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threads, double[] StepMs, double FirstLoss, double LastLoss,
     double GflopStep, double PeakGflops, double FeatureSamplesPerSecond, double RssMb, double PeakRssMb,
     IReadOnlyList<(int Step, double RssMb)> RssTrace, string Allocator, double PeakBf16Gflops = double.NaN)
 {
+    /// <summary>Each timed step split where it can be: see <see cref="StepPhases"/>.</summary>
+    public IReadOnlyList<StepPhases> Phases { get; init; } = [];
+    /// <summary>Median ms of the loss (forward with the inner step), of backward, and of the rest (optimizer step).</summary>
+    public (double Forward, double Backward, double Optimizer) PhaseMedians => Phases.Count == 0 ? (double.NaN, double.NaN, double.NaN)
+        : (StepBenchmark.Median([.. Phases.Select(p => p.ForwardMs)]), StepBenchmark.Median([.. Phases.Select(p => p.BackwardMs)]),
+           StepBenchmark.Median([.. Phases.Select(p => p.OptimizerMs)]));
     /// <summary>The matmul peak of the run's own precision (fp32 or bf16), what pct_peak compares to.</summary>
     public double OwnPeakGflops => Options.Precision == Precision.Bf16 ? PeakBf16Gflops : PeakGflops;
     public double MsMedian => StepBenchmark.Median(StepMs);
@@ -100,6 +111,7 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
                $"threads={Threads} alloc={Allocator} " +
                $"mkl={CpuMath.MklState.Split(':')[0]} " +
                $"omp={CpuMath.WaitPolicyState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
+               $"fwd_ms={F(PhaseMedians.Forward)} bwd_ms={F(PhaseMedians.Backward)} opt_ms={F(PhaseMedians.Optimizer)} " +
                $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} " +
                $"gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
                $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} mm_peak_bf16_gflops={F(PeakBf16Gflops)} " +
@@ -218,27 +230,33 @@ public static class StepBenchmark
         model.train();
         double first = double.NaN, last = double.NaN;
         var times = new List<double>();
+        var phases = new List<StepPhases>();
         var trace = new List<(int, double)>();
         for (int s = 0; s < o.Warmup + o.Steps; s++)
         {
             var sw = Stopwatch.StartNew();
-            double loss;
+            double loss, forward, backward;
             using (NewDisposeScope())
             {
-                var parts = objective.Loss(model, x, gen);
+                var parts = objective.Loss(model, x, gen);                         // inner step included (its create_graph)
+                Sync(device);
+                forward = sw.Elapsed.TotalMilliseconds;
                 opt.ZeroGrad();
-                parts.Total.backward();
+                parts.Total.backward();                                           // the double backward included
+                Sync(device);
+                backward = sw.Elapsed.TotalMilliseconds - forward;
                 opt.Step();
                 opt.ZeroGrad();
                 loss = parts.Total.ToDouble();
             }
             ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
-            if (device.type == DeviceType.CUDA) cuda.synchronize();
+            Sync(device);
             double ms = sw.Elapsed.TotalMilliseconds;
             if (!double.IsFinite(loss)) throw new ArithmeticException($"bench step {s + 1}: the loss is {loss}");
             if (s < o.Warmup) continue;
             int t = s - o.Warmup + 1;
             times.Add(ms);
+            phases.Add(new StepPhases(forward, backward, ms - forward - backward));
             if (t == 1) first = loss;
             last = loss;
             if (o.RssEvery > 0 && (t % o.RssEvery == 0 || t == o.Steps))
@@ -255,7 +273,12 @@ public static class StepBenchmark
         double peakBf16 = Bf16Native(device) ? MatmulPeak(o.PeakSize, device, dtype: ScalarType.BFloat16) : double.NaN;
         model.Dispose();
         return new StepBenchmarkResult(o, get_num_threads(), times.ToArray(), first, last, StepFlops(o) / 1e9, peak, features,
-            rssNow, peakRss, trace, Allocator(), peakBf16);
+            rssNow, peakRss, trace, Allocator(), peakBf16) { Phases = phases };
+    }
+
+    private static void Sync(Device device)
+    {
+        if (device.type == DeviceType.CUDA) cuda.synchronize();
     }
 
     /// <summary>Whether bf16 runs natively here (what --precision bf16 needs): a bf16 peak is measured only then.</summary>
