@@ -73,12 +73,17 @@ public static class BenchCommand
         {
             Description = "Matmul precision: fp32, bf16, or both (fp32 then bf16, side by side)", DefaultValueFactory = _ => "fp32",
         }.AcceptOnlyFromAmong([.. ComputePrecision.Names, "both"]);
+        var allBf16 = new Option<bool>("--all-bf16")
+        {
+            Description = "A measurement, not a training mode: the whole model, its input and every op in bfloat16 (with " +
+                "--precision fp32): the ceiling of moving more of the bf16 step's float32 work into bf16",
+        };
         var c = new Command("bench", "Time the training step and feature extraction on synthetic data (the PyTorch reference's shapes)");
         foreach (var o in new Option[]
                  {
                      algo, preset, batch, tokens, values, length, mask, dropout, steps, warmup, threads, seed, rssEvery, featBatch,
                      featReps,
-                     peak, device, precision, json,
+                     peak, device, precision, allBf16, json,
                  })
             c.Add(o);
         c.SetAction(p =>
@@ -95,7 +100,7 @@ public static class BenchCommand
                 Warmup = p.GetValue(warmup), Seed = p.GetValue(seed), RssEvery = p.GetValue(rssEvery),
                 FeatureBatch = p.GetValue(featBatch),
                 FeatureReps = p.GetValue(featReps),
-                PeakSize = p.GetValue(peak),
+                PeakSize = p.GetValue(peak), AllBf16 = p.GetValue(allBf16),
             };
             var which = p.GetValue(precision)!;
             Precision[] names = which == "both" ? Enum.GetValues<Precision>()
@@ -133,7 +138,7 @@ public static class BenchCommand
         foreach (var (s, mb) in r.RssTrace) trace.Add(new JsonObject { ["step"] = s, ["rss_mb"] = Math.Round(mb, 1) });
         return new JsonObject
         {
-            ["algo"] = o.Algo, ["precision"] = EnumNames<Precision>.Of(o.Precision),
+            ["algo"] = o.Algo, ["precision"] = EnumNames<Precision>.Of(o.Precision), ["all_bf16"] = o.AllBf16,
             ["omp_wait_policy"] = CpuMath.WaitPolicyState, ["preset"] = o.Preset,
             ["input"] = o.Tokens ? "tokens" : "cont", ["batch"] = o.Batch, ["L"] = o.L,
             ["values"] = o.Tokens ? null : o.Values, ["mask_ratio"] = o.MaskRatio, ["threads"] = r.Threads, ["device"] = d,

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MetaMae.Training;
+using MetaMae.Model;
 
 namespace MetaMae.Tests;
 
@@ -45,6 +46,34 @@ public class StepBenchmarkTests
             $"phases {phase.ToJsonString()} against steps of {j["ms_min"]}-{j["ms_max"]} ms");
         Assert.Contains("RESULT impl=metamae-cs algo=metamae", output);
         Assert.Matches(@"fwd_ms=[0-9.]+ bwd_ms=[0-9.]+ opt_ms=[0-9.]+", output);
+    }
+
+    /// <summary>--all-bf16 (a ceiling measurement) really runs every parameter, gradient and the loss in bf16, and is
+    /// refused beside a bf16 matmul precision and on a CPU without native bf16.</summary>
+    [Fact]
+    public void AllBf16RunsTheWholeModelInBf16()
+    {
+        string[] args = ["bench", "--preset", "tiny", "--algo", "metamae", "--batch", "4", "--L", "16", "--values", "8",
+            "--mask-ratio", "0.5", "--steps", "1", "--warmup", "0", "--feature-batch", "4", "--feature-reps", "1",
+            "--peak-size", "0", "--threads", "1", "--all-bf16", "--json"];
+        var (code, output, err) = CliTests.Metamae(args);
+        if (!ComputePrecision.NativeOnThisCpu())
+        {
+            Assert.Equal(2, code);
+            Assert.Contains("avx512_bf16", err);
+            return;
+        }
+        Assert.True(code == 0, err);
+        var j = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
+        Assert.True(j["all_bf16"]!.GetValue<bool>());
+        Assert.Contains("precision=all-bf16", output);
+        // bf16 has 8 bits of mantissa: a loss printed to 4 decimals shows it (float32's would not be on the bf16 grid)
+        double loss = j["loss_first"]!.GetValue<double>();
+        Assert.Equal(loss, TorchSharp.torch.tensor(loss).to(TorchSharp.torch.ScalarType.BFloat16)
+            .to(TorchSharp.torch.ScalarType.Float64).item<double>(), 12);
+        var (code2, _, err2) = CliTests.Metamae([.. args.Take(args.Length - 2), "--all-bf16", "--precision", "bf16"]);
+        Assert.Equal(2, code2);
+        Assert.Contains("--all-bf16", err2);
     }
 
     [Theory]

@@ -40,6 +40,11 @@ public sealed record StepBenchmarkOptions
     /// <summary>Matmul precision of the step and the feature extraction (TrainOptions.Precision): fp32 or bf16.</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 
+    /// <summary>A measurement, not a training mode: weights, optimizer state, input and every op in bfloat16 (no casts;
+    /// Precision must be fp32, the model's own dtype). What a step would cost if all its elementwise work ran in bf16 too:
+    /// the ceiling of moving more of a mixed-precision step into bf16 (issue 29). Its losses are not float32's.</summary>
+    public bool AllBf16 { get; init; }
+
     public int L => Length ?? (Tokens ? 128 : 64);
 
     public static readonly string[] Algos = [Algorithms.Mae, Algorithms.MetaMae, "metamae-fo"];
@@ -56,6 +61,8 @@ public sealed record StepBenchmarkOptions
         if (RssEvery < 0) throw new ArgumentException($"--rss-every must be >= 0 (got {RssEvery})");
         if (FeatureReps < 1) throw new ArgumentException($"--feature-reps must be >= 1 (got {FeatureReps})");
         if (FeatureBatch < 0) throw new ArgumentException($"--feature-batch must be >= 0 (got {FeatureBatch})");
+        if (AllBf16 && Precision != Precision.Fp32)
+            throw new ArgumentException("--all-bf16 runs the whole model in bf16 and needs --precision fp32 (no casts)");
         if (!Enum.IsDefined(Precision))
             throw new ArgumentException($"--precision must be one of {string.Join(", ", ComputePrecision.Names)} " +
                                         $"(got {(int)Precision})");
@@ -106,13 +113,13 @@ public sealed record StepBenchmarkResult(StepBenchmarkOptions Options, int Threa
     {
         var o = Options;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-        return $"RESULT impl=metamae-cs algo={o.Algo} precision={EnumNames<Precision>.Of(o.Precision)} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
+        return $"RESULT impl=metamae-cs algo={o.Algo} precision={(o.AllBf16 ? "all-bf16" : EnumNames<Precision>.Of(o.Precision))} input={(o.Tokens ? "tokens" : "cont")} B={o.Batch} L={o.L} " +
                $"{(o.Tokens ? $"V={o.Vocab}" : $"P={o.Values}")} dropout={o.Dropout.ToString(CultureInfo.InvariantCulture)} " +
                $"threads={Threads} alloc={Allocator} " +
                $"mkl={CpuMath.MklState.Split(':')[0]} " +
                $"omp={CpuMath.WaitPolicyState.Split(':')[0]} ms_median={F(MsMedian)} ms_min={F(MsMin)} " +
-               $"fwd_ms={F(PhaseMedians.Forward)} bwd_ms={F(PhaseMedians.Backward)} opt_ms={F(PhaseMedians.Optimizer)} " +
-               $"ms_max={F(MsMax)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} " +
+               $"ms_max={F(MsMax)} fwd_ms={F(PhaseMedians.Forward)} bwd_ms={F(PhaseMedians.Backward)} " +
+               $"opt_ms={F(PhaseMedians.Optimizer)} steps_s={StepsPerSecond.ToString("F3", CultureInfo.InvariantCulture)} " +
                $"gflop_step={GflopStep.ToString("F2", CultureInfo.InvariantCulture)} " +
                $"gflops={F(Gflops)} mm_peak_gflops={F(PeakGflops)} mm_peak_bf16_gflops={F(PeakBf16Gflops)} " +
                $"pct_peak={F(PctPeak)} rss_mb={RssMb:F0} peak_rss_mb={PeakRssMb:F0} " +
@@ -223,10 +230,13 @@ public static class StepBenchmark
         ComputePrecision.EnsureSupported(o.Precision, device);
         var model = Pretrainer.CreateModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
             new TrainOptions { Seed = o.Seed, Batch = o.Batch, Precision = o.Precision }), device);
+        ComputePrecision.EnsureSupported(o.AllBf16 ? Precision.Bf16 : Precision.Fp32, device);
+        if (o.AllBf16) model.to(ScalarType.BFloat16);
         var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
         using var gen = new Generator(device: CPU).manual_seed(o.Seed);
         using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen)           // (B, L) ids
-                                : randn([o.Batch, o.L, o.Values], generator: gen)).to(device);    // or (B, L, P) values
+                                : randn([o.Batch, o.L, o.Values], generator: gen)                 // or (B, L, P) values
+                                    .to(o.AllBf16 ? ScalarType.BFloat16 : ScalarType.Float32)).to(device);
         model.train();
         double first = double.NaN, last = double.NaN;
         var times = new List<double>();
@@ -296,7 +306,8 @@ public static class StepBenchmark
         using var _ = no_grad();
         using var g = new Generator().manual_seed(o.Seed + 1);
         using var x = (o.Tokens ? randint(0, o.Vocab, [o.FeatureBatch, o.L], generator: g)        // (B, L) ids
-                                : randn([o.FeatureBatch, o.L, o.Values], generator: g)).to(device); // or (B, L, P) values
+                                : randn([o.FeatureBatch, o.L, o.Values], generator: g)            // or (B, L, P) values
+                                    .to(o.AllBf16 ? ScalarType.BFloat16 : ScalarType.Float32)).to(device);
         using (NewDisposeScope()) model.forward(x);   // warm-up
         var ts = new double[Math.Max(1, o.FeatureReps)];
         for (int i = 0; i < ts.Length; i++)
