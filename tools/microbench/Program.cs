@@ -9,8 +9,8 @@
 //                                                                      chosen L2, L-BFGS iterations
 //   dotnet run -c Release --project tools/microbench -- linear         one Linear forward + backward at the paper preset's
 //                                                                      shapes: fp32 against the bf16 variants (issue 29)
-//   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds,
-//                                                                      forward + backward, in float32 and bfloat16 (issue 29)
+//   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds, LayerNorm,
+//                                                                      softmax, forward + backward, in float32 and bfloat16 (issue 29)
 // All honour METAMAE_MALLOC / METAMAE_MKL_VENDOR_CHECK (see CpuMath) and --threads N (default 2).
 using System.Diagnostics;
 using System.Globalization;
@@ -81,8 +81,12 @@ static void OpsBench()
             manual_seed(0);
             var x = randn(rows, width).to(dt).requires_grad_(true);
             var x32 = randn(rows, width / 2).requires_grad_(true);
+            var w = ones(width).to(dt).requires_grad_(true);
+            var bias = zeros(width).to(dt).requires_grad_(true);
             Console.Write($" {dt} gelu {Time(() => nn.functional.gelu(x), [x]):F2} cast-to {Time(() => x32.to(dt), [x32]):F2}" +
-                          $" add {Time(() => x + x, [x]):F2}");
+                          $" add {Time(() => x + x, [x]):F2}" +
+                          $" layer_norm {Time(() => nn.functional.layer_norm(x, [width], w, bias), [x, w, bias]):F2}" +
+                          $" softmax {Time(() => nn.functional.softmax(x, -1), [x]):F2}");
         }
         Console.WriteLine(" ms");
     }
