@@ -105,7 +105,11 @@ public static class BenchCommand
             var which = p.GetValue(precision)!;
             Precision[] names = which == "both" ? Enum.GetValues<Precision>()
                 : [EnumNames<Precision>.Parse(which, "--precision")];
-            foreach (var n in names) ComputePrecision.EnsureSupported(n, dev);     // refuse before any timing
+            foreach (var n in names)                                                // refuse before any timing
+            {
+                (o with { Precision = n }).Validate();
+                ComputePrecision.EnsureSupported(o.AllBf16 ? Precision.Bf16 : n, dev);
+            }
             var results = new List<StepBenchmarkResult>();
             foreach (var n in names)
             {

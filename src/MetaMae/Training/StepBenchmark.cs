@@ -45,6 +45,9 @@ public sealed record StepBenchmarkOptions
     /// the ceiling of moving more of a mixed-precision step into bf16 (issue 29). Its losses are not float32's.</summary>
     public bool AllBf16 { get; init; }
 
+    /// <summary>The dtype of the synthetic continuous input: bf16 under <see cref="AllBf16"/>, float32 otherwise.</summary>
+    public ScalarType ValueDtype => AllBf16 ? ScalarType.BFloat16 : ScalarType.Float32;
+
     public int L => Length ?? (Tokens ? 128 : 64);
 
     public static readonly string[] Algos = [Algorithms.Mae, Algorithms.MetaMae, "metamae-fo"];
@@ -227,16 +230,15 @@ public static class StepBenchmark
         device ??= CPU;
         var spec = o.Spec;
         var objective = new MetaMaeObjective(o.Objective);
-        ComputePrecision.EnsureSupported(o.Precision, device);
+        ComputePrecision.EnsureSupported(o.AllBf16 ? Precision.Bf16 : o.Precision, device);   // AllBf16 implies fp32 casts
         var model = Pretrainer.CreateModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
             new TrainOptions { Seed = o.Seed, Batch = o.Batch, Precision = o.Precision }), device);
-        ComputePrecision.EnsureSupported(o.AllBf16 ? Precision.Bf16 : Precision.Fp32, device);
         if (o.AllBf16) model.to(ScalarType.BFloat16);
         var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
         using var gen = new Generator(device: CPU).manual_seed(o.Seed);
         using var x = (o.Tokens ? randint(0, o.Vocab, [o.Batch, o.L], generator: gen)           // (B, L) ids
                                 : randn([o.Batch, o.L, o.Values], generator: gen)                 // or (B, L, P) values
-                                    .to(o.AllBf16 ? ScalarType.BFloat16 : ScalarType.Float32)).to(device);
+                                    .to(o.ValueDtype)).to(device);
         model.train();
         double first = double.NaN, last = double.NaN;
         var times = new List<double>();
@@ -307,7 +309,7 @@ public static class StepBenchmark
         using var g = new Generator().manual_seed(o.Seed + 1);
         using var x = (o.Tokens ? randint(0, o.Vocab, [o.FeatureBatch, o.L], generator: g)        // (B, L) ids
                                 : randn([o.FeatureBatch, o.L, o.Values], generator: g)            // or (B, L, P) values
-                                    .to(o.AllBf16 ? ScalarType.BFloat16 : ScalarType.Float32)).to(device);
+                                    .to(o.ValueDtype)).to(device);
         using (NewDisposeScope()) model.forward(x);   // warm-up
         var ts = new double[Math.Max(1, o.FeatureReps)];
         for (int i = 0; i < ts.Length; i++)
