@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using MetaMae.Data;
 using MetaMae.Training;
 using Xunit.Abstractions;
@@ -99,29 +100,32 @@ public class MemorySafetyTests(ITestOutputHelper output)
         Assert.Equal(1, ImageShape.DefaultPatch(5, 7));
     }
 
-    /// <summary>A 784-column table (a pixel CSV read as a table: 784 tokens of one value, HIGGS's preset: batch 256,
-    /// decoder depth 6) under a 3 GB memory cgroup the test sets: MetaMAE (its contrast couples the batch) stops before
-    /// step 1 with one error naming the estimate, the available memory and a --batch that fits, writing nothing; MAE
-    /// (a mean over samples) accumulates micro-batches and runs. Neither meets the OOM killer. Without a cgroup, the
-    /// same through METAMAE_AVAILABLE_MEMORY_MB.</summary>
+    /// <summary>A 784-column table (a pixel CSV read as a table: 784 tokens of one value, HIGGS's preset: decoder depth
+    /// 6; 100 training rows, so batch 100) under a 1.5 GB memory cgroup the test sets: MetaMAE (its contrast couples the
+    /// batch) stops before step 1 with one error naming the estimate, the available memory and a --batch that fits,
+    /// writing nothing; that --batch, run, starts or is refused alike, but is not killed; MAE (a mean over samples)
+    /// accumulates micro-batches and runs. None meets the OOM killer: before the memory calibration took a first look
+    /// at 2 and 4 samples, its own step at 16 samples (~2 GB) was killed here, and the --batch it suggested (7, from
+    /// batch 100's slope, whose attention maps are chunked) needed 2.3 GB. Without a cgroup, the same through
+    /// METAMAE_AVAILABLE_MEMORY_MB.</summary>
     [Fact]
     public void AWideTableUnderAMemoryLimitGetsTheAdaptedRunOrOneClearError()
     {
         var dir = Tmp.Dir("wide");
         var rng = new Random(2);
         var lines = new List<string> { string.Join(",", Enumerable.Range(0, 784).Select(i => $"pixel{i}")) + ",label" };
-        for (int i = 0; i < 300; i++)
+        for (int i = 0; i < 125; i++)
             lines.Add(string.Join(",", Enumerable.Range(0, 784).Select(_ => rng.Next(256).ToString(CultureInfo.InvariantCulture)))
                       + $",{i % 10}");
         var f = Path.Combine(dir, "pixels.csv");
         File.WriteAllLines(f, lines);
-        const long limit = 3L << 30;
+        const long limit = 1536L << 20;
         var env = MemoryCgroup.Unavailable is null ? new Dictionary<string, string>()
             : new Dictionary<string, string> { [MemoryBudget.OverrideVariable] = (limit >> 20).ToString(CultureInfo.InvariantCulture) };
-        (int, string, string, long, bool) Run(string algo, string outDir)
+        (int, string, string, long, bool) Run(string algo, string outDir, params string[] more)
         {
             string[] args = ["pretrain", "--data", f, "--modality", "tabular", "--preset", "tiny", "--steps", "1", "--algo", algo,
-                "--out", outDir, "--threads", "2"];
+                "--out", outDir, "--threads", "2", .. more];
             if (MemoryCgroup.Unavailable is null) return MemoryCgroup.Metamae(limit, env, args);
             var (c, o, e) = CliTests.MetamaeWithEnv(env, args);
             return (c, o, e, 0, false);
@@ -133,9 +137,15 @@ public class MemorySafetyTests(ITestOutputHelper output)
         Assert.Equal(2, code);
         Assert.Contains("error: memory: ~", err);
         Assert.Contains("this run does not fit", err);
-        Assert.Matches(@"--batch \d+ or less", err);
+        var suggested = Regex.Match(err, @"--batch (\d+) or less");
+        Assert.True(suggested.Success, err);
         Assert.Contains("--accumulate would change metamae's method", err);
         Assert.False(Directory.Exists(refusedDir), "the refused run left its folder");
+
+        (code, _, err, peak, oom) = Run("metamae", Path.Combine(dir, "suggested"), "--batch", suggested.Groups[1].Value);
+        output.WriteLine($"metamae --batch {suggested.Groups[1].Value}: exit {code}, peak {peak >> 20} MB: {err.Trim()}");
+        Assert.False(oom, "the OOM killer fired at the suggested batch");
+        Assert.True(code == 0 || (code == 2 && err.Contains("this run does not fit", StringComparison.Ordinal)), err);
 
         (code, _, err, peak, oom) = Run("mae", Path.Combine(dir, "mae"));
         output.WriteLine($"mae: exit {code}, peak {peak >> 20} MB: {err.Trim()}");

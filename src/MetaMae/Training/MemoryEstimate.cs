@@ -10,8 +10,9 @@ namespace MetaMae.Training;
 /// <summary>
 /// The peak resident memory of a pretraining, known before its first step (issue 33). Measured rather than modelled:
 /// a throwaway model of the run's configuration takes calibration steps (loss with the inner adaptation, backward; no
-/// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1, and the process's peak resident set
-/// (VmHWM, reset through /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
+/// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1 (and a first look at 2 and 4 samples
+/// that lowers b2 below 16 where 16 would not fit), and the process's peak resident set (VmHWM, reset through
+/// /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
 /// fixed sequence length (activations, attention maps), so peak(B) = peak(b1) + (B - b1) x (peak(b2) - peak(b1)) /
 /// (b2 - b1), plus the optimizer's two moments per weight, which the calibration does not allocate, and a checkpoint's
 /// serialised copy of weights and moments. During the
@@ -53,8 +54,8 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
         $"{Calibration.B2} samples), " +
         (AvailableBytes is long a ? $"{MemoryBudget.Format(a + NowBytes)} available" : "available memory unknown");
 
-    /// <summary>The calibration's largest batch: 16 samples (a step of that size fits wherever a run is worth starting;
-    /// smaller ones leave the slope to the allocator's noise).</summary>
+    /// <summary>The calibration's largest batch: 16 samples, or fewer where a first look at 2 and 4 samples says 16 would
+    /// not fit (smaller ones leave the slope more to the allocator's noise).</summary>
     public const int CalibrationBatch = 16;
 
     /// <summary>
@@ -66,7 +67,6 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
         if (device.type != DeviceType.CPU || MemoryBudget.Resident() is not var (now, _) || !MemoryBudget.ResetPeak())
             return null;
         long? available = MemoryBudget.AvailableBytes();
-        int b2 = Math.Min(batch, CalibrationBatch), b1 = Math.Max(1, b2 / 2);
         using var model = Pretrainer.CreateModel(config, device, dtype);
         var objective = Pretrainer.MakeObjective(config);
         var head = (objective as IHasHead)?.Head;
@@ -90,6 +90,17 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
             ChunkedAttention.ReleaseAfterStep();
             return MemoryBudget.Resident()?.Peak ?? 0;
         }
+        // A first look at 2 and 4 samples (the least a contrastive loss takes), so the calibration never runs a batch
+        // that would not fit itself (a wide input under a tight limit: 16 samples of MetaMAE on 785 tokens take ~2 GB):
+        // b2 halves until twice the rough slope (a step's peak varies between repeats, see below) projects a peak that
+        // fits as a run must.
+        int b2 = Math.Min(batch, CalibrationBatch);
+        if (b2 > 4 && available is long a)
+        {
+            long q2 = PeakAt(2), q4 = PeakAt(4), rough = Math.Max(0, q4 - q2);    // 2 x the slope over 2 samples
+            while (b2 > 4 && Margin * (q4 + rough * (b2 - 4) - now) > Headroom * a) b2 = Math.Max(4, b2 / 2);
+        }
+        int b1 = b2 <= 2 ? b2 : Math.Max(2, b2 / 2);                             // >= 2 where it can: a contrast needs 2
         PeakAt(b1);                                                              // warm-up: one-time allocations
         // each twice, the larger kept: the same step's peak varies by up to ~40% between repeats (allocator arenas)
         long p1 = Math.Max(PeakAt(b1), PeakAt(b1)), p2 = b2 > b1 ? Math.Max(PeakAt(b2), PeakAt(b2)) : p1;

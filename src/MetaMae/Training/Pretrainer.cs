@@ -250,6 +250,17 @@ public static class Pretrainer
                     $"step accumulates {k} micro-batches of {batch / k} (the same effective batch; --accumulate {k})");
             }
         }
+        // the batch suggested is measured too: a smaller batch may chunk its attention maps differently
+        // (ChunkedAttention), so the refused batch's slope need not hold for it (a 785-token table under 1.5 GB:
+        // batch 7 suggested from batch 100's slope, and batch 7 needed 2.3 GB). Each check is read against the memory
+        // held and available before the first, as a new run at that batch will start.
+        for (int tries = 0; fits >= 1 && fits < batch && tries < 4; tries++)
+        {
+            if (MemoryEstimate.ForPretraining(trainX, config, device, dtype, fits) is not { } measured) break;
+            var check = measured with { NowBytes = memory.NowBytes, AvailableBytes = memory.AvailableBytes };
+            if (check.Fits) break;
+            fits = Math.Min(fits - 1, check.LargestBatchThatFits());
+        }
         string accumulate = MemoryEstimate.AccumulationKeepsTheMethod(config)
             ? $"--accumulate K (K micro-batches of --batch / K)"
             : $"--accumulate would change {config.Algo}'s method (its loss couples the samples of a batch)";
