@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command over seeds 0..N-1 (issue 31): each run's table, result.json and wall-clock seconds
 # under OUT/sSEED, then the paired differences (scripts/first-command.py). Skips seeds already done (resumable).
-#   scripts/first-command.sh [SEEDS]     (default 3)
+#   scripts/first-command.sh [SEEDS]     (default 3; FIRST=K starts at seed K, e.g. one seed per process)
 # The same command on another dataset or at another precision (issue 29's bf16 - fp32 parity):
 #   DATASET=spambase PRECISION=bf16 OUT=results/precision-parity/spambase/bf16 scripts/first-command.sh 3
+# THREADS=1 runs each seed on one thread (default 2, the README's command), e.g. two seeds side by side on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
@@ -12,14 +13,14 @@ out_root=${OUT:-results/first-command}
 precision=()
 [[ -n ${PRECISION:-} ]] && precision=(--precision "$PRECISION")
 mkdir -p "$out_root"
-for ((s = 0; s < n; s++)); do
+for ((s = ${FIRST:-0}; s < n; s++)); do
   out=$out_root/s$s
   [[ -f $out/result.json ]] && continue
   resume=()
   [[ -d $out/pretrain ]] && resume=(--resume)          # a run killed part way continues from its checkpoint
   start=$(date +%s.%N)
-  ./metamae run --dataset "$dataset" --recipe cpu --label-fraction 0.1,1 "${precision[@]}" --seed "$s" --threads 2 \
-    --out "$out" "${resume[@]}" >> "$out_root/s$s.log" 2>&1
+  ./metamae run --dataset "$dataset" --recipe cpu --label-fraction 0.1,1 "${precision[@]}" --seed "$s" \
+    --threads "${THREADS:-2}" --out "$out" "${resume[@]}" >> "$out_root/s$s.log" 2>&1
   echo "$(date +%s.%N) - $start" | bc > "$out/wall-seconds.txt"
 done
 /usr/bin/python3 scripts/first-command.py "$out_root"
