@@ -80,6 +80,7 @@ internal static class RunCommand
                 table.AddRow([label, .. fractions.Length == 1 ? [$"{rs[0].Validation:F4}", $"{rs[0].Test:F4}"]
                     : rs.Select(r => $"{r.Test:F4}"), Markup.Escape(rs[0].Describe())]);
             AnsiConsole.Write(table);
+            Console.WriteLine(RunReading.Line(cfg.Algo, cfg.Train.Seed, fractions, probes, rnds, raws));
             var result = new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,

@@ -244,6 +244,7 @@ public class ConvergedProbeTests
         Assert.True((double)json["raw_input_test"]! > 0.85, $"raw input test {(double)json["raw_input_test"]!}");
         Assert.Contains("raw input", output);
         Assert.Contains("chosen on validation", output);
+        Assert.Contains("reading, seed 0 (one draw, no interval): 100% of the labels: metamae - raw input ", output);
 
         var bad = CliTests.Metamae("probe", "--random-init", "--probe", "converged", "--probe-epochs", "3");
         Assert.Equal(2, bad.Code);

@@ -1,0 +1,34 @@
+using MetaMae.Cli;
+using MetaMae.Evaluation;
+
+namespace MetaMae.Tests;
+
+/// <summary>The line under `metamae run`'s table: per label fraction, the pretrained encoder against the raw input and
+/// the untrained encoder, as the README's first command's seed 4 needed (below both references, and nothing said so).
+/// </summary>
+public class RunReadingTests
+{
+    private static ProbeResult R(double test) => new("accuracy", test, test, 0, 0, test, test, [], [], 10, 10, 10);
+
+    [Theory]
+    [InlineData(0.94, 0.72, 0.90, RunReading.Standing.AboveBoth)]
+    [InlineData(0.88, 0.72, 0.90, RunReading.Standing.BelowRawInput)]
+    [InlineData(0.80, 0.85, 0.75, RunReading.Standing.BelowRandomInit)]
+    [InlineData(0.815, 0.880, 0.951, RunReading.Standing.BelowBoth)]
+    [InlineData(0.90, 0.90, 0.90, RunReading.Standing.BelowBoth)]             // a tie is no gain
+    public void TheStandingComparesWithBothReferences(double pretrained, double random, double raw, RunReading.Standing want)
+        => Assert.Equal(want, RunReading.Of(pretrained, random, raw));
+
+    [Fact]
+    public void TheLineGivesEachFractionsDifferencesAndItsStanding()
+    {
+        // dna-splice's first command, seed 4 (results/first-command): 10% and 100% of the labels
+        var line = RunReading.Line("metamae", 4, [0.1, 1], [R(0.6965), R(0.8153)], [R(0.5944), R(0.8803)],
+            [R(0.9207), R(0.9511)]);
+        Assert.StartsWith("reading, seed 4 (one draw, no interval): 10% of the labels: metamae - raw input -0.2242, " +
+            "- random init +0.1021: below the raw input", line);
+        Assert.Contains("; 100% of the labels: metamae - raw input -0.1358, - random init -0.0650: below both", line);
+        Assert.Contains("metamae compare", line);
+        Assert.Throws<ArgumentException>(() => RunReading.Line("mae", 0, [0.1, 1], [R(0.9)], [R(0.8)], [R(0.7)]));
+    }
+}
