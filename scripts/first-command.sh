@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
+[[ $n =~ ^[0-9]+$ && ${FIRST:-0} =~ ^[0-9]+$ ]] \
+  || { echo "error: SEEDS ('$n') and FIRST ('${FIRST:-}') must be whole numbers" >&2; exit 2; }
 dataset=${DATASET:-dna-splice}
 out_root=${OUT:-results/first-command}
 precision=()
