@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using MetaMae.Model;
 using MetaMae.Objectives;
 using TorchSharp;
@@ -10,9 +11,9 @@ namespace MetaMae.Training;
 /// <summary>
 /// The peak resident memory of a pretraining, known before its first step (issue 33). Measured rather than modelled:
 /// a throwaway model of the run's configuration takes calibration steps (loss with the inner adaptation, backward; no
-/// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1 (and a first look at 2 and 4 samples
-/// that lowers b2 below 16 where 16 would not fit), and the process's peak resident set (VmHWM, reset through
-/// /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
+/// optimizer step) at two small batches b1 &lt; b2, after a warm-up step at b1 or a first look at 2 and 4 samples
+/// (which lowers b2 below 16 where 16 would not fit, and stands in for the warm-up), and the process's peak resident
+/// set (VmHWM, reset through /proc/self/clear_refs before each) is read after each. Memory is linear in the batch at a
 /// fixed sequence length (activations, attention maps), so peak(B) = peak(b1) + (B - b1) x (peak(b2) - peak(b1)) /
 /// (b2 - b1), plus the optimizer's two moments per weight, which the calibration does not allocate, and a checkpoint's
 /// serialised copy of weights and moments. During the
@@ -58,15 +59,34 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     /// not fit (smaller ones leave the slope more to the allocator's noise).</summary>
     public const int CalibrationBatch = 16;
 
+    /// <summary>Estimates this process has measured, by what a step's memory depends on (algorithm, input spec, model,
+    /// objective, precision, batch, a sample's shape and type, device; not the seed, steps, rate or dataset name): the
+    /// cells of a compare or a bench-suite plan, and a test suite's many tiny runs, pretrain one configuration again and
+    /// again, and a calibration (~0.5 s at the tiny preset) would be most of a short run.</summary>
+    private static readonly ConcurrentDictionary<string, MemoryEstimate> Measured = new();
+
     /// <summary>
-    /// Measures the estimate for pretraining config on trainX at (micro-)batch batch. Null where the process's peak memory
-    /// cannot be read or reset (not Linux) or on a non-CPU device.
+    /// Measures the estimate for pretraining config on trainX at (micro-)batch batch, or takes one this process measured
+    /// for the same step (its growth over the memory held then, added to the memory held now; the available memory is
+    /// read anew). Null where the process's peak memory cannot be read or reset (not Linux) or on a non-CPU device.
     /// </summary>
     public static MemoryEstimate? ForPretraining(Tensor trainX, RunConfig config, Device device, ScalarType dtype, int batch)
     {
         if (device.type != DeviceType.CPU || MemoryBudget.Resident() is not var (now, _) || !MemoryBudget.ResetPeak())
             return null;
         long? available = MemoryBudget.AvailableBytes();
+        var neutral = config with { Dataset = "", Train = new TrainOptions { Precision = config.Train.Precision } };
+        string key = $"{neutral.ToJson()}|{dtype}|{batch}|{string.Join('x', trainX.shape.Skip(1))}|{trainX.dtype}|{device}";
+        if (Measured.TryGetValue(key, out var known))
+            return known with { PeakBytes = known.PeakBytes - known.NowBytes + now, NowBytes = now, AvailableBytes = available };
+        var estimate = Measure(trainX, config, device, dtype, batch, now, available);
+        Measured[key] = estimate;
+        return estimate;
+    }
+
+    private static MemoryEstimate Measure(Tensor trainX, RunConfig config, Device device, ScalarType dtype, int batch,
+        long now, long? available)
+    {
         using var model = Pretrainer.CreateModel(config, device, dtype);
         var objective = Pretrainer.MakeObjective(config);
         var head = (objective as IHasHead)?.Head;
@@ -95,15 +115,20 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
         // b2 halves until twice the rough slope (a step's peak varies between repeats, see below) projects a peak that
         // fits as a run must.
         int b2 = Math.Min(batch, CalibrationBatch);
+        long? looked4 = null;
         if (b2 > 4 && available is long a)
         {
             long q2 = PeakAt(2), q4 = PeakAt(4), rough = Math.Max(0, q4 - q2);    // 2 x the slope over 2 samples
             while (b2 > 4 && Margin * (q4 + rough * (b2 - 4) - now) > Headroom * a) b2 = Math.Max(4, b2 / 2);
+            looked4 = q4;
         }
         int b1 = b2 <= 2 ? b2 : Math.Max(2, b2 / 2);                             // >= 2 where it can: a contrast needs 2
-        PeakAt(b1);                                                              // warm-up: one-time allocations
-        // each twice, the larger kept: the same step's peak varies by up to ~40% between repeats (allocator arenas)
-        long p1 = Math.Max(PeakAt(b1), PeakAt(b1)), p2 = b2 > b1 ? Math.Max(PeakAt(b2), PeakAt(b2)) : p1;
+        if (looked4 is null) PeakAt(b1);                         // warm-up: one-time allocations (a first look made them)
+        // each twice, the larger kept: the same step's peak varies by up to ~40% between repeats (allocator arenas). A
+        // first look at 4 samples counts as one of b2 = 4's two (it can only raise p2, so the slope); b1's are taken
+        // fresh, since the first look's step at 2 samples was the process's first and may hold one-time allocations
+        long p1 = Math.Max(PeakAt(b1), PeakAt(b1));
+        long p2 = b2 <= b1 ? p1 : Math.Max(PeakAt(b2), b2 == 4 && looked4 is long l4 ? l4 : PeakAt(b2));
         head?.Dispose();
         long slope = b2 > b1 ? Math.Max(0, (p2 - p1) / (b2 - b1)) : 0;
         // + AdamW's two moments per weight, and a checkpoint's serialised copy of weights and moments (SafeTensors.Save
