@@ -61,14 +61,12 @@ public class CliTests
     [Fact]
     public void RunPrintsTheDocumentedJsonAndPretrainResumes()
     {
-        var dir = Tmp.Dir("cli");
-        var (code, output, err) = Metamae("run", "--preset", "tiny", "--steps", "6", "--batch", "16", "--probe-epochs", "3", "--threads", "2",
-            "--out", dir, "--json");
+        var (code, output, err, dir) = SharedRuns.TinyDnaSplice;
         Assert.True(code == 0, err);
         var json = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
         foreach (var k in new[] { "dataset", "algo", "metric", "test", "random_init_test", "steps" }) Assert.True(json.ContainsKey(k), k);
         Assert.Equal("dna-splice", (string?)json["dataset"]);
-        Assert.Equal(6, (int)json["steps"]!);
+        Assert.Equal(3, (int)json["steps"]!);
         Assert.True(File.Exists(Path.Combine(dir, "result.json")));
 
         var pdir = Path.Combine(dir, "p");

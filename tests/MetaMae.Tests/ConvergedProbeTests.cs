@@ -226,9 +226,7 @@ public class ConvergedProbeTests
     [Fact]
     public void RunPrintsTheRawInputRowAndNamesTheProbe()
     {
-        var dir = Tmp.Dir("cli-probe");
-        var (code, output, err) = CliTests.Metamae("run", "--preset", "tiny", "--steps", "3", "--batch", "16", "--threads", "2",
-            "--out", dir, "--json");
+        var (code, output, err, _) = SharedRuns.TinyDnaSplice;                  // dna-splice, 10% and 100% of the labels
         Assert.True(code == 0, err);
         var json = JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
         foreach (var k in new[] { "raw_input_test", "random_init_test", "regularization", "random_init_regularization", "raw_input_regularization" })
@@ -237,14 +235,15 @@ public class ConvergedProbeTests
         // the flat keys of each encoder are its first row's ProbeRow, the one result record (issue 30)
         foreach (var (prefix, encoder) in new[] { ("", "metamae"), ("random_init_", "random_init"), ("raw_input_", "raw_input") })
         {
-            var row = json["rows"]!.AsArray().Single(r => (string?)r!["encoder"] == encoder)!;
+            var row = json["rows"]!.AsArray().First(r => (string?)r!["encoder"] == encoder)!;
             Assert.Equal((double)row["test"]!, ProbeRow.FromJson(row, "run").Test);
             ResultRecordTests.AssertFlatKeysAreTheRow(json, prefix, row.AsObject());
         }
         Assert.True((double)json["raw_input_test"]! > 0.85, $"raw input test {(double)json["raw_input_test"]!}");
         Assert.Contains("raw input", output);
-        Assert.Contains("chosen on validation", output);
-        Assert.Contains("reading, seed 0 (one draw, no interval): 100% of the labels: metamae - raw input ", output);
+        Assert.Contains("converged probe, L2 ", output);                        // the table names the probe
+        Assert.Contains("reading, seed 0 (one draw, no interval): 10% of the labels: metamae - raw input ", output);
+        Assert.Contains("; 100% of the labels: metamae - raw input ", output);
 
         var bad = CliTests.Metamae("probe", "--random-init", "--probe", "converged", "--probe-epochs", "3");
         Assert.Equal(2, bad.Code);

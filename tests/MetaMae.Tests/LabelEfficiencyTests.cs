@@ -88,16 +88,6 @@ public class LabelEfficiencyTests
     }
 
     [Fact]
-    public void RawInputProbeOnEmojiDoesNotAbort()
-    {
-        // aborted natively ("Unknown scalar type") in 5 of 5 runs before the GC setting and the Scalar-free objective
-        // (issue 15), so one run catches it (a second doubled this test's ~28 s)
-        var (code, output, err) = CliTests.Metamae("probe", "--raw-input", "--dataset", "emoji", "--threads", "2");
-        Assert.True(code == 0, err);
-        Assert.Contains("probe of the raw input on emoji", output);
-    }
-
-    [Fact]
     public void RowsThatDifferInTheProbeShareOnePretrainingAndPairsGetAnInterval()
     {
         var dir = Tmp.Dir("bench-pairs");

@@ -10,9 +10,7 @@ public class LabelFractionListTests
     [Fact]
     public void RunProbesEveryFractionAndReportsARowEach()
     {
-        var dir = Tmp.Dir("fractions-run");
-        var (code, stdout, err) = CliTests.Metamae("run", "--dataset", "dna-splice", "--preset", "tiny", "--steps", "3",
-            "--batch", "16", "--label-fraction", "0.1,1", "--out", dir, "--threads", "2", "--json");
+        var (code, stdout, err, _) = SharedRuns.TinyDnaSplice;
         Assert.True(code == 0, err);
         Assert.Contains("10% of the labels", stdout);
         Assert.Contains("100% of the labels", stdout);

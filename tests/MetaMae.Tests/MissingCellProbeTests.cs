@@ -252,15 +252,20 @@ public class ImageCaptionRawInputTests(ITestOutputHelper output)
     /// growing to the machine's 24 GB and the OOM killer, as the caption's positional one-hot (32 x 30,521 columns, 6.0 GB
     /// in float32) did; the caption is a bag of words over the ids the training split uses. With less memory than the
     /// probe's estimate (METAMAE_AVAILABLE_MEMORY_MB=40) it stops first with one error naming both figures (exit 2).
+    /// The same probe guards issue 15's native abort ("Unknown scalar type", 5 of 5 raw-input probes on emoji before the
+    /// GC setting and the Scalar-free objective): it fits over emoji's pixels, with the caption's counts beside them.
     /// </summary>
     [Fact]
     public void TheImageCaptionRawInputRowFitsUnderAMemoryLimit()
     {
         if (MemoryCgroup.Unavailable is string why)
         {
-            output.WriteLine($"no memory cgroup ({why}): checking the features' width only");
+            output.WriteLine($"no memory cgroup ({why}): the probe without a limit, and the features' width");
             var spec = new MetaMae.Modalities.TokenSpec(30522, 32, 0);
             Assert.True(RawInputProbe.IsBagOfWords(spec));
+            var plain = CliTests.Metamae("probe", "--raw-input", "--dataset", "emoji-captions", "--threads", "2");
+            Assert.True(plain.Code == 0, plain.Err);
+            Assert.Contains("probe of the raw input on emoji-captions: test accuracy", plain.Out);
             return;
         }
         var none = new Dictionary<string, string>();
