@@ -154,4 +154,26 @@ public class MemorySafetyTests(ITestOutputHelper output)
         Assert.Matches(@"each step accumulates \d+ micro-batches of \d+ \(the same effective batch", err);
         Assert.True(File.Exists(Path.Combine(dir, "mae", Checkpoint.FileName)));
     }
+
+    /// <summary>A process measures a pretraining step's memory once: the same step again (another seed, step budget and
+    /// rate) takes the estimate measured before, its growth over the memory then held added to the memory held now;
+    /// another batch, or another model, is measured anew. Linux only (null elsewhere).</summary>
+    [Fact]
+    public void AProcessMeasuresAConfigurationOnce()
+    {
+        var x = Catalog.Load("dna-splice").Train.X;
+        var cfg = TrainingTests.Config("metamae", 2);
+        var first = MemoryEstimate.ForPretraining(x, cfg, CPU, ScalarType.Float32, 23);   // a batch no other test takes
+        if (first is null) { output.WriteLine("no /proc: no estimate"); return; }
+        var again = MemoryEstimate.ForPretraining(x, TrainingTests.Config("metamae", 9, seed: 5) with
+            { Train = TrainingTests.Config("metamae", 9, seed: 5).Train with { Lr = 3e-3 } }, CPU, ScalarType.Float32, 23)!;
+        output.WriteLine($"first {first}, again {again}");
+        Assert.Equal(first.PeakBytes - first.NowBytes, again.PeakBytes - again.NowBytes);
+        Assert.Equal((first.PerSampleBytes, first.Calibration), (again.PerSampleBytes, again.Calibration));
+        var other = MemoryEstimate.ForPretraining(x, cfg, CPU, ScalarType.Float32, 22)!;
+        Assert.Equal(22, other.Batch);
+        var deeper = MemoryEstimate.ForPretraining(x, cfg with { Model = cfg.Model with { DecDepth = 3 } }, CPU,
+            ScalarType.Float32, 23)!;
+        Assert.NotEqual(first.PeakBytes - first.NowBytes, deeper.PeakBytes - deeper.NowBytes);
+    }
 }
