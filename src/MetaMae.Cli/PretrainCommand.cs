@@ -29,6 +29,7 @@ internal static class PretrainCommand
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = result.Steps, ["final_loss"] = result.FinalLoss,
                 ["checkpoint"] = result.CheckpointPath, ["seconds"] = Math.Round(result.Seconds, 3),
+                ["adaptation_warning_step"] = result.AdaptationWarningStep,
             });
             return 0;
         }));

@@ -43,7 +43,7 @@ internal static class RunCommand
                 {
                     ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["steps"] = pre.Steps, ["final_loss"] = pre.FinalLoss,
                     ["probe"] = "skipped: unlabeled data",
-                    ["checkpoint"] = pre.CheckpointPath,
+                    ["checkpoint"] = pre.CheckpointPath, ["adaptation_warning_step"] = pre.AdaptationWarningStep,
                 };
                 AtomicFile.WriteText(Path.Combine(outDir, "result.json"),
                     pj.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -81,12 +81,14 @@ internal static class RunCommand
                     : rs.Select(r => $"{r.Test:F4}"), Markup.Escape(rs[0].Describe())]);
             AnsiConsole.Write(table);
             Console.WriteLine(RunReading.Line(cfg.Algo, cfg.Train.Seed, fractions, probes, rnds, raws));
+            if (pre.AdaptationWarningStep is int warned) Console.WriteLine(RunReading.AdaptationNote(warned));
             var result = new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,
                 ["steps"] = pre.Steps, ["batch"] = cfg.Train.Batch, ["final_loss"] = pre.FinalLoss,
                 ["pretrain_seconds"] = Math.Round(pre.Seconds, 3),
                 ["probe_epochs"] = po.Protocol == ProbeProtocol.Paper ? po.Epochs : null, ["checkpoint"] = pre.CheckpointPath,
+                ["adaptation_warning_step"] = pre.AdaptationWarningStep,
                 ["config"] = JsonNode.Parse(cfg.ToJson()), ["data"] = ds.Report?.ToJson(),
             };
             AddProbeJson(result, probe);

@@ -51,4 +51,10 @@ public static class RunReading
         return $"reading, seed {seed} (one draw, no interval): {string.Join("; ", parts)}. Seeds differ: " +
             "`metamae compare` runs several and gives intervals.";
     }
+
+    /// <summary>Under the reading, when the pretraining's AdaptationWatch warned: where to look, and what it meant on
+    /// the one dataset it was seen on.</summary>
+    public static string AdaptationNote(int step) =>
+        $"note: at step {step} the pretraining warned that the latent adaptation took over early (its log says how " +
+        "much); on dna-splice the seeds that did so ended below the raw input. Another --seed, or --alpha 0, is what to try.";
 }

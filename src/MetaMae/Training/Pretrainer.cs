@@ -12,7 +12,12 @@ namespace MetaMae.Training;
 /// <summary>A finished pretraining. Seconds: wall time of this sitting's steps; StartStep: the step this sitting
 /// resumed from (equal to Steps when the checkpoint had already reached it and nothing trained).</summary>
 public sealed record PretrainResult(MetaMaeModel Model, RunConfig Config, int Steps, double FinalLoss, string CheckpointPath,
-    IReadOnlyList<(int Step, double Loss)> Losses, double Seconds, int StartStep);
+    IReadOnlyList<(int Step, double Loss)> Losses, double Seconds, int StartStep)
+{
+    /// <summary>The step at which this sitting's AdaptationWatch saw the latent adaptation take over early; null if it
+    /// did not (or the objective has no adaptation, or the watched first quarter was before this sitting).</summary>
+    public int? AdaptationWarningStep { get; init; }
+}
 
 /// <summary>
 /// Pretrains a model with an objective. Everything random in step s (batch, masks, Nearby-S
@@ -180,6 +185,7 @@ public static class Pretrainer
         model.train();
         var window = Stopwatch.StartNew();
         int windowStart = start;
+        var watch = new AdaptationWatch(config.Train.Steps);
 
         void Save(int step, double loss)
         {
@@ -206,6 +212,7 @@ public static class Pretrainer
             lastLoss = m.Loss;
             losses.Add((done, m.Loss));
             monitors.OnStepDone(m, model);     // metrics.csv, TensorBoard; the CLI's --tb-images draws here
+            if (watch.Observe(m)) monitors.OnNote(watch.Warning());
 
             bool save = config.Train.SaveEvery > 0 && done % config.Train.SaveEvery == 0 && done < config.Train.Steps;
             if (save && par.Writes)
@@ -225,7 +232,8 @@ public static class Pretrainer
         if (par.Writes && (lastSaved != config.Train.Steps || !File.Exists(ckptPath))) Save(config.Train.Steps, lastLoss);
         opt.Dispose();
         model.eval();
-        return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds, start);
+        return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds, start)
+            { AdaptationWarningStep = watch.Step };
     }
 
     /// <summary>

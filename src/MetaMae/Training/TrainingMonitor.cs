@@ -31,7 +31,8 @@ public interface ITrainingMonitor
     /// <summary>Once, before the first step of this sitting (startStep: the checkpoint's step on a resume).</summary>
     void OnStart(RunConfig config, int startStep, string message) { }
 
-    /// <summary>A line for the user right after OnStart (the memory estimate, an adaptation the run made).</summary>
+    /// <summary>A line for the user: right after OnStart (the memory estimate, an adaptation the run made), or during the
+    /// steps (AdaptationWatch's warning).</summary>
     void OnNote(string line) { }
 
     /// <summary>After every optimizer step, outside its dispose scope; a monitor leaves model's mode as it found it.</summary>
