@@ -2,7 +2,7 @@
 """Paired differences of the first command's rows over seeds (issue 31).
 
 usage: scripts/first-command.py DIR [--against DIR2]
-(reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout)
+(reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout; SEEDS=0,1,5 keeps those seeds only)
 For each label fraction: the encoder's test accuracy minus the raw input's and minus the random-init encoder's, per
 seed (the same label subset and test rows at a seed), mean with a 95% Student-t interval. With --against: every row
 of DIR minus the same row of DIR2 at the same seed (issue 29: bf16 runs against fp32 runs of the same command)."""
@@ -11,11 +11,24 @@ import glob, json, os, statistics, sys
 from pairstats import paired_cell
 
 
+def only_seeds():
+    """The seeds SEEDS names (comma-separated whole numbers), or None for all."""
+    text = os.environ.get("SEEDS", "").strip()
+    if not text:
+        return None
+    try:
+        return {int(v) for v in text.split(",")}
+    except ValueError:
+        sys.exit(f"SEEDS='{text}': expected whole numbers separated by commas, e.g. SEEDS=0,1,5")
+
+
 def load(root):
-    """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under root."""
-    rows, walls, algo = {}, [], None
+    """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under root (SEEDS: those seeds)."""
+    rows, walls, algo, keep = {}, [], None, only_seeds()
     for path in sorted(glob.glob(os.path.join(root, "s*", "result.json"))):
         r = json.load(open(path))
+        if keep is not None and r["seed"] not in keep:
+            continue
         algo = r["algo"]
         for row in r["rows"]:
             rows.setdefault((row["encoder"], row["label_fraction"]), {})[r["seed"]] = row["test"]
@@ -31,7 +44,8 @@ if len(sys.argv) == 4 and sys.argv[2] == "--against":
     other = sys.argv[3]
     _, base, base_walls = load(other)
     fractions = sorted({f for _, f in rows})
-    print(f"From `scripts/first-command.py {root} --against {other}`: {root} minus {other}, paired by seed"
+    seeds = f"SEEDS={os.environ['SEEDS']} " if only_seeds() else ""
+    print(f"From `{seeds}scripts/first-command.py {root} --against {other}`: {root} minus {other}, paired by seed"
           + (f"; wall clock per run {min(walls):.0f}-{max(walls):.0f} s against "
              f"{min(base_walls):.0f}-{max(base_walls):.0f} s" if walls and base_walls else "") + ".\n")
     print("| features | " + " | ".join(f"{f:.0%} of the labels" for f in fractions) + " |")

@@ -4,12 +4,15 @@
 For each run folder of `metamae run` (RUN/pretrain/metrics.csv, RUN/result.json): the mean inner gain (how much the
 inner step lowers the support reconstruction loss) and latent change over windows of steps, and the pretrained
 encoder's test figure at each label fraction. Steps without the measurement (its logging cadence) are skipped.
+"warned at" is the step at which the run's AdaptationWatch fires, by its rule read from
+src/MetaMae/Training/AdaptationWatch.cs (Threshold, Window, SkipSteps: the one place they are set).
   /usr/bin/python3 scripts/inner-gain.py results/first-command/s0 results/first-command/s4 [...]
   WINDOWS=1-100,201-1000 /usr/bin/python3 scripts/inner-gain.py RUN ...   (1-based steps, both ends included)
 """
 import csv
 import json
 import os
+import re
 import sys
 
 DEFAULT_WINDOWS = "1-100,201-1000,1001-2000,3901-4000"
@@ -28,6 +31,36 @@ def windows():
     return out
 
 
+def watch_rule():
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "MetaMae", "Training", "AdaptationWatch.cs")
+    with open(src) as f:
+        text = f.read()
+    rule = {}
+    for name in ("Threshold", "Window", "SkipSteps"):
+        m = re.search(rf"const (?:double|int) {name} = ([0-9.]+);", text)
+        if not m:
+            sys.exit(f"{src}: no constant {name} (the watch's rule moved?)")
+        rule[name] = float(m.group(1))
+    return rule
+
+
+def warned_at(rows, total, rule):
+    """The first step at which the mean of the last Window logged inner gains over reconstruction loss reaches
+    Threshold, after SkipSteps and within the first quarter of total steps (AdaptationWatch.Observe)."""
+    recent = []
+    for r in rows:
+        step = int(r["step"])
+        if r.get("inner_gain") in ("", None) or step <= rule["SkipSteps"] or step > total // 4:
+            continue
+        recon = float(r["reconstruction"])
+        if not recon > 0:
+            continue
+        recent = (recent + [float(r["inner_gain"]) / recon])[-int(rule["Window"]):]
+        if len(recent) == rule["Window"] and sum(recent) / len(recent) >= rule["Threshold"]:
+            return f"{step} ({100 * sum(recent) / len(recent):.1f}%)"
+    return "-"
+
+
 def mean(rows, key, a, b):
     vals = [float(r[key]) for r in rows if a <= int(r["step"]) <= b and r.get(key) not in ("", None)]
     return sum(vals) / len(vals) if vals else float("nan")
@@ -37,7 +70,8 @@ def main(runs):
     if not runs:
         sys.exit(__doc__)
     ws = windows()
-    head = ["run"] + [f"inner gain {a}-{b}" for a, b in ws] + [f"latent change {a}-{b}" for a, b in ws] + ["test"]
+    rule = watch_rule()
+    head = ["run", "warned at"] + [f"inner gain {a}-{b}" for a, b in ws] + [f"latent change {a}-{b}" for a, b in ws] + ["test"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for run in runs:
@@ -56,7 +90,8 @@ def main(runs):
         tests = [f"{r['label_fraction']:g}: {r['test']:.4f}" for r in res.get("rows", []) if r.get("encoder") == algo]
         cells = [f"{mean(rows, 'inner_gain', a, b):+.4f}" for a, b in ws]
         cells += [f"{mean(rows, 'latent_change', a, b):.3f}" for a, b in ws]
-        print(f"| {run} | " + " | ".join(cells) + f" | {', '.join(tests)} |")
+        total = res.get("steps") or int(rows[-1]["step"])
+        print(f"| {run} | {warned_at(rows, total, rule)} | " + " | ".join(cells) + f" | {', '.join(tests)} |")
 
 
 if __name__ == "__main__":
