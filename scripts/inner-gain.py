@@ -32,7 +32,8 @@ def windows():
 
 
 def watch_rule():
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "MetaMae", "Training", "AdaptationWatch.cs")
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.join(here, "..", "src", "MetaMae", "Training", "AdaptationWatch.cs")
     with open(src) as f:
         text = f.read()
     rule = {}
@@ -71,7 +72,8 @@ def main(runs):
         sys.exit(__doc__)
     ws = windows()
     rule = watch_rule()
-    head = ["run", "warned at"] + [f"inner gain {a}-{b}" for a, b in ws] + [f"latent change {a}-{b}" for a, b in ws] + ["test"]
+    head = ["run", "warned at"] + [f"inner gain {a}-{b}" for a, b in ws]
+    head += [f"latent change {a}-{b}" for a, b in ws] + ["test"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for run in runs:

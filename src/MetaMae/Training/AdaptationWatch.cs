@@ -35,7 +35,7 @@ public sealed class AdaptationWatch(int totalSteps)
     /// <summary>The mean relative inner gain at that step.</summary>
     public double RelativeGain { get; private set; } = double.NaN;
 
-    /// <summary>Feeds one step's metrics; true the one time the sign shows (the first quarter of the run only).</summary>
+    /// <summary>Feeds one step's metrics; true the one time the sign shows (in the run's first quarter only).</summary>
     public bool Observe(StepMetrics m)
     {
         if (Step is not null || double.IsNaN(m.InnerGain) || m.Step <= SkipSteps || m.Step > totalSteps / 4
@@ -51,8 +51,9 @@ public sealed class AdaptationWatch(int totalSteps)
     /// <summary>The line a user reads when the sign shows.</summary>
     public string Warning() =>
         $"warning: at step {Step} the latent adaptation already lowers the support loss by " +
-        $"{(100 * RelativeGain).ToString("0.0", CultureInfo.InvariantCulture)}% of the reconstruction loss (mean of " +
-        $"the last {Window} logged steps, in the run's first quarter). On dna-splice at --recipe cpu every run that did " +
-        "this (5 of 10 seeds) ended with features worse than every run that did not, most below the raw input, and " +
-        "the two of them rerun with --alpha 0 did not; another --seed, or --alpha 0, is what to try if the probe says the same";
+        $"{(100 * RelativeGain).ToString("0.0", CultureInfo.InvariantCulture)}% of the reconstruction loss " +
+        $"(mean of the last {Window} logged steps, in the run's first quarter). On dna-splice at --recipe cpu every " +
+        "run that did this (5 of 10 seeds) ended with features worse than every run that did not, most below the " +
+        "raw input; the two of them rerun with --alpha 0 did not fail. Another --seed, or --alpha 0, is what to try " +
+        "if the probe says the same";
 }
