@@ -6,8 +6,8 @@ namespace MetaMae.Cli;
 /// <summary>
 /// The line under `metamae run`'s table that says, per label fraction, whether the pretrained encoder's features beat
 /// the two references a pretraining has to beat: the raw input (no encoder) and the same encoder untrained. One seed is
-/// one draw, so the line gives the differences, not a verdict on the method: on dna-splice 1 seed in 5 of the README's
-/// first command fell below the raw input (results/first-command), where seeds 0-3 were above it.
+/// one draw, so the line gives the differences, not a verdict on the method: on dna-splice 5 seeds in 10 of the README's
+/// first command scored below the others (results/first-command), most of them below the raw input.
 /// </summary>
 public static class RunReading
 {
