@@ -2,7 +2,9 @@
 """Paired differences of the first command's rows over seeds (issue 31).
 
 usage: scripts/first-command.py DIR [--against DIR2]
-(reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout; SEEDS=0,1,5 keeps those seeds only)
+(reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout; SEEDS=0,1,5 keeps those seeds only;
+RUNS='s*-alpha0' reads the run folders of that name under DIR instead of s*, AGAINST_RUNS the same under DIR2, e.g.
+under results/first-command/ablation)
 For each label fraction: the encoder's test accuracy minus the raw input's and minus the random-init encoder's, per
 seed (the same label subset and test rows at a seed), mean with a 95% Student-t interval. With --against: every row
 of DIR minus the same row of DIR2 at the same seed (issue 29: bf16 runs against fp32 runs of the same command)."""
@@ -22,10 +24,14 @@ def only_seeds():
         sys.exit(f"SEEDS='{text}': expected whole numbers separated by commas, e.g. SEEDS=0,1,5")
 
 
-def load(root):
+def load(root, variable="RUNS"):
     """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under root (SEEDS: those seeds)."""
     rows, walls, algo, keep = {}, [], None, only_seeds()
-    for path in sorted(glob.glob(os.path.join(root, "s*", "result.json"))):
+    pattern = os.environ.get(variable, "").strip() or "s*"
+    paths = sorted(glob.glob(os.path.join(root, pattern, "result.json")))
+    if not paths:
+        sys.exit(f"{root}: no {pattern}/result.json (expected the run folders of a `metamae run` per seed)")
+    for path in paths:
         r = json.load(open(path))
         if keep is not None and r["seed"] not in keep:
             continue
@@ -42,9 +48,10 @@ root = sys.argv[1]
 algo, rows, walls = load(root)
 if len(sys.argv) == 4 and sys.argv[2] == "--against":
     other = sys.argv[3]
-    _, base, base_walls = load(other)
+    _, base, base_walls = load(other, "AGAINST_RUNS")
     fractions = sorted({f for _, f in rows})
-    seeds = f"SEEDS={os.environ['SEEDS']} " if only_seeds() else ""
+    seeds = (f"SEEDS={os.environ['SEEDS']} " if only_seeds() else "") + \
+        "".join(f"{v}='{os.environ[v]}' " for v in ("RUNS", "AGAINST_RUNS") if os.environ.get(v, "").strip())
     print(f"From `{seeds}scripts/first-command.py {root} --against {other}`: {root} minus {other}, paired by seed"
           + (f"; wall clock per run {min(walls):.0f}-{max(walls):.0f} s against "
              f"{min(base_walls):.0f}-{max(base_walls):.0f} s" if walls and base_walls else "") + ".\n")
