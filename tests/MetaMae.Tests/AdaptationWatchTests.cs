@@ -93,4 +93,46 @@ public class AdaptationWatchTests
         Assert.True(rescued.Count >= 3, Table(small));
         Assert.All(rescued, r => Assert.True(r.Tenth > large[r.Run].Tenth && r.All > large[r.Run].All, Table(small)));
     }
+
+    private sealed class Notes(CancellationTokenSource stop) : ITrainingMonitor
+    {
+        public readonly List<string> Lines = [];
+        public void OnStart(RunConfig c, int s, string m) { }
+        public void OnStep(StepReport r) { }
+        public void OnCheckpoint(int s, string p) { }
+        public void OnNote(string line)
+        {
+            Lines.Add(line);
+            if (line.Contains("latent adaptation")) stop.Cancel();          // seen: no need to train on
+        }
+    }
+
+    /// <summary>The watch is wired into the pretraining loop: a run whose inner step lowers the support loss by several
+    /// % from the start (satellite, tiny preset, alpha 1 at the paper's scaling: 1-8% of the reconstruction loss over
+    /// the first 60 steps, measured 2026-12-07) warns through the monitors at the first step the rule allows, step 53
+    /// (logging every step, 50 left out, a window of 3). The test stops the run there (a stop request, as Ctrl-C).</summary>
+    [Fact]
+    public void APretrainingRunWarnsThroughItsMonitorsWhenTheAdaptationTakesOver()
+    {
+        var sat = MetaMae.Data.Catalog.Load("satellite");
+        var preset = MetaMae.Data.Catalog.Get("satellite").Preset;
+        var cfg = new RunConfig("metamae", "satellite", sat.Spec, preset.Apply(MetaMae.Model.ModelConfig.Tiny),
+            preset.Objective(true) with { Alpha = 1, InnerLoss = MetaMae.Objectives.InnerLossScaling.Paper },
+            new TrainOptions { Steps = 4 * 60, Batch = 32, Seed = 0, LogEvery = 1 });
+        using var stop = new CancellationTokenSource();
+        var notes = new Notes(stop);
+        var e = Assert.Throws<RunStoppedException>(() => Pretrainer.Run(sat.Train.X, cfg, Tmp.Dir("watch-wired"),
+            monitor: new CombinedMonitor(notes, new StopAfter(60, stop)), stop: stop.Token));
+        var warned = notes.Lines.Where(l => l.Contains("latent adaptation")).ToList();
+        Assert.True(warned.Count == 1, $"stopped after step {e.Step}; notes: {string.Join(" | ", notes.Lines)}");
+        Assert.StartsWith("warning: at step 53 the latent adaptation", warned[0]);
+        Assert.Equal(53, e.Step);                                          // the stop came right after that step
+    }
+
+    private sealed class StopAfter(int step, CancellationTokenSource stop) : ITrainingMonitor
+    {
+        public void OnStart(RunConfig c, int s, string m) { }
+        public void OnStep(StepReport r) { if (r.Step == step) stop.Cancel(); }
+        public void OnCheckpoint(int s, string p) { }
+    }
 }
