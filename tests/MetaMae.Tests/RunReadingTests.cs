@@ -31,4 +31,20 @@ public class RunReadingTests
         Assert.Contains("metamae compare", line);
         Assert.Throws<ArgumentException>(() => RunReading.Line("mae", 0, [0.1, 1], [R(0.9)], [R(0.8)], [R(0.7)]));
     }
+
+    [Fact]
+    public void TheAdaptationNoteAdvisesASmallerAlphaOnlyWhereTheFeaturesFail()
+    {
+        // dna-splice seed 4 at alpha 1 (results/first-command): below the raw input at both fractions
+        var failed = RunReading.AdaptationNote(180, [R(0.6965), R(0.8153)], [R(0.9207), R(0.9511)]);
+        Assert.StartsWith("note: at step 180 the pretraining warned", failed);
+        Assert.Contains("Here too the features do not beat the raw input: a smaller --alpha (0.1", failed);
+        // one fraction at the raw input's level is enough: a tie is no gain
+        Assert.Contains("a smaller --alpha", RunReading.AdaptationNote(180, [R(0.95), R(0.90)], [R(0.92), R(0.90)]));
+        // satellite seed 0 at alpha 1 (results/precision-parity/satellite/fp32): warned at step 100, above the raw input
+        var paid = RunReading.AdaptationNote(100, [R(0.8780), R(0.9125)], [R(0.8310), R(0.8405)]);
+        Assert.Contains("Here the features beat the raw input at every label fraction", paid);
+        Assert.DoesNotContain("a smaller --alpha", paid);
+        Assert.Throws<ArgumentException>(() => RunReading.AdaptationNote(1, [R(0.9)], [R(0.8), R(0.7)]));
+    }
 }
