@@ -81,7 +81,8 @@ internal static class RunCommand
                     : rs.Select(r => $"{r.Test:F4}"), Markup.Escape(rs[0].Describe())]);
             AnsiConsole.Write(table);
             Console.WriteLine(RunReading.Line(cfg.Algo, cfg.Train.Seed, fractions, probes, rnds, raws));
-            if (pre.AdaptationWarningStep is int warned) Console.WriteLine(RunReading.AdaptationNote(warned, probes, raws));
+            if (pre.AdaptationWarningStep is int warned)
+                Console.WriteLine(RunReading.AdaptationNote(warned, cfg.Objective.Alpha, probes, raws));
             var result = new JsonObject
             {
                 ["dataset"] = cfg.Dataset, ["algo"] = cfg.Algo, ["preset"] = PresetName(cfg.Model), ["seed"] = cfg.Train.Seed,

@@ -36,15 +36,19 @@ public class RunReadingTests
     public void TheAdaptationNoteAdvisesASmallerAlphaOnlyWhereTheFeaturesFail()
     {
         // dna-splice seed 4 at alpha 1 (results/first-command): below the raw input at both fractions
-        var failed = RunReading.AdaptationNote(180, [R(0.6965), R(0.8153)], [R(0.9207), R(0.9511)]);
+        var failed = RunReading.AdaptationNote(180, 1, [R(0.6965), R(0.8153)], [R(0.9207), R(0.9511)]);
         Assert.StartsWith("note: at step 180 the pretraining warned", failed);
         Assert.Contains("Here too the features do not beat the raw input: a smaller --alpha (0.1", failed);
         // one fraction at the raw input's level is enough: a tie is no gain
-        Assert.Contains("a smaller --alpha", RunReading.AdaptationNote(180, [R(0.95), R(0.90)], [R(0.92), R(0.90)]));
+        Assert.Contains("a smaller --alpha", RunReading.AdaptationNote(180, 1, [R(0.95), R(0.90)], [R(0.92), R(0.90)]));
         // satellite seed 0 at alpha 1 (results/precision-parity/satellite/fp32): warned at step 100, above the raw input
-        var paid = RunReading.AdaptationNote(100, [R(0.8780), R(0.9125)], [R(0.8310), R(0.8405)]);
+        var paid = RunReading.AdaptationNote(100, 1, [R(0.8780), R(0.9125)], [R(0.8310), R(0.8405)]);
         Assert.Contains("Here the features beat the raw input at every label fraction", paid);
         Assert.DoesNotContain("a smaller --alpha", paid);
-        Assert.Throws<ArgumentException>(() => RunReading.AdaptationNote(1, [R(0.9)], [R(0.8), R(0.7)]));
+        // spambase seed 4 at alpha 0.1 (results/recipe-alpha): warned at step 740, below the raw input; already at 0.1
+        var small = RunReading.AdaptationNote(740, 0.1, [R(0.8893), R(0.9273)], [R(0.9338), R(0.9425)]);
+        Assert.Contains("do not beat the raw input at --alpha 0.1 already", small);
+        Assert.DoesNotContain("a smaller --alpha", small);
+        Assert.Throws<ArgumentException>(() => RunReading.AdaptationNote(1, 1, [R(0.9)], [R(0.8), R(0.7)]));
     }
 }
