@@ -9,6 +9,9 @@
 //                                                                      chosen L2, L-BFGS iterations
 //   dotnet run -c Release --project tools/microbench -- linear         one Linear forward + backward at the paper preset's
 //                                                                      shapes: fp32 against the bf16 variants (issue 29)
+//   dotnet run -c Release --project tools/microbench -- second         LayerNorm, GELU, softmax at the decoder's B=256 shapes:
+//                                                                      forward + backward against forward + create_graph
+//                                                                      backward + the backward of that (MetaMAE's inner step)
 //   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds, LayerNorm,
 //                                                                      softmax, forward + backward, in float32 and bfloat16 (issue 29)
 // All honour METAMAE_MALLOC / METAMAE_MKL_VENDOR_CHECK (see CpuMath) and --threads N (default 2).
@@ -31,6 +34,7 @@ switch (mode)
     case "probe": Probe(Arg(1, 10000), Arg(2, 256)); break;
     case "linear": LinearBench(); break;
     case "ops": OpsBench(); break;
+    case "second": SecondOrderBench(); break;
     default: Console.Error.WriteLine("usage: microbench block [CALLS] | attention | probe [N] [D] [--threads N]"); return 2;
 }
 return 0;
@@ -90,6 +94,51 @@ static void OpsBench()
         }
         Console.WriteLine(" ms");
     }
+}
+
+static void SecondOrderBench()
+{
+    // ms per call, median of 21: first order (y.backward(gy)) and second order (gx = dy/dx . gy with create_graph,
+    // then (gx . v).backward()), as the support decode of a MetaMAE step does for each op of its decoder
+    static double Time(Action f)
+    {
+        var times = new List<double>();
+        for (int i = 0; i < 23; i++)
+        {
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            f();
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        return times[11];
+    }
+    var cases = new (string Name, long[] Shape, Func<Tensor, Tensor, Tensor, Tensor> Op)[]
+    {
+        ("layer_norm", [16640, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
+        ("ln-fused", [16640, 128], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
+        ("gelu", [16640, 256], (x, w, b) => nn.functional.gelu(x)),
+        ("softmax", [256 * 4 * 65, 65], (x, w, b) => nn.functional.softmax(x, -1)),
+    };
+    foreach (var (name, shape, op) in cases)
+        foreach (var dt in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            manual_seed(0);
+            var x = randn(shape).to(dt).requires_grad_(true);
+            var w = randn(shape[^1]).requires_grad_(true);
+            var b = randn(shape[^1]).requires_grad_(true);
+            var gy = randn(shape).to(dt);
+            var v = randn(shape).to(dt);
+            double first = Time(() => { op(x, w, b).backward([gy]); x.grad = null; w.grad = null; b.grad = null; });
+            double second = Time(() =>
+            {
+                var y = op(x, w, b);
+                var gx = autograd.grad([y], [x], [gy], create_graph: true, retain_graph: true)[0];
+                (gx * v).sum().backward();
+                x.grad = null; w.grad = null; b.grad = null;
+            });
+            Console.WriteLine($"{name,-11} {string.Join("x", shape),-10} {dt,-9} first order {first,7:F2} ms  second order {second,7:F2} ms");
+        }
 }
 
 static void LinearBench()
