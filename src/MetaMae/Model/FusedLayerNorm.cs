@@ -20,6 +20,10 @@ namespace MetaMae.Model;
 /// </summary>
 public static class FusedLayerNorm
 {
+    /// <summary>Whether the twice-differentiated decode uses these kernels (true); false puts libtorch's LayerNorm back
+    /// there, for A/B timings in one process (tools/microbench fused-ln-ab).</summary>
+    public static bool Enabled { get; set; } = true;
+
     /// <summary>Whether <see cref="Apply"/> runs its own kernels on x (float32 CPU tensors, 2 to MaxWidth columns).</summary>
     public static bool Applies(Tensor x, Tensor weight, Tensor bias) =>
         x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32 && bias.dtype == ScalarType.Float32
@@ -30,9 +34,12 @@ public static class FusedLayerNorm
 
     /// <summary>layer_norm(x, [C], weight, bias, eps): x (.., C) -> (.., C); libtorch's LayerNorm where the kernels
     /// do not apply.</summary>
-    public static Tensor Apply(Tensor x, Tensor weight, Tensor bias, double eps) =>
-        Applies(x, weight, bias) ? Forward.apply(x, weight, bias, eps)
-            : nn.functional.layer_norm(x, [x.shape[^1]], weight, bias, eps);
+    public static Tensor Apply(Tensor x, Tensor weight, Tensor bias, double eps)
+    {
+        if (!Applies(x, weight, bias)) return nn.functional.layer_norm(x, [x.shape[^1]], weight, bias, eps);
+        if (is_grad_enabled()) CustomAutograd.Applied();
+        return Forward.apply(x, weight, bias, eps);
+    }
 
     private sealed class Forward : SingleTensorFunction<Forward>
     {
@@ -53,11 +60,23 @@ public static class FusedLayerNorm
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor gy)
         {
+            CustomAutograd.Flush();
             var s = ctx.get_saved_variables();
             Tensor x = s[0], w = s[1], mean = s[2], rstd = s[3];
-            var g = is_grad_enabled() ? Backward.apply(gy, x, w, mean, rstd, (double)ctx.get_data("eps"))    // create_graph: a node of its own
-                : Kernels.Backward(gy.contiguous(), x, w, mean, rstd);
-            return [g[0].view(gy.shape), g[1], g[2], null!];
+            List<Tensor> g;
+            // create_graph: a node of its own (made outside a scope of ours: TorchSharp keeps tensors of the node there)
+            if (is_grad_enabled()) g = Backward.apply(gy, x, w, mean, rstd, (double)ctx.get_data("eps"));
+            else
+                using (var scope = NewDisposeScope())
+                {
+                    g = Kernels.Backward(gy.contiguous(), x, w, mean, rstd);
+                    scope.MoveToOuter(g);
+                }
+            var dx = g[0].view(gy.shape);
+            g[0].Dispose();
+            foreach (var t in s) t.Dispose();
+            gy.Dispose();
+            return CustomAutograd.Returned([dx, g[1], g[2], null!]);
         }
     }
 
@@ -80,12 +99,21 @@ public static class FusedLayerNorm
 
         public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grads)
         {
+            CustomAutograd.Flush();
             var s = ctx.get_saved_variables();
             Tensor gy = s[0], x = s[1], w = s[2], mean = s[3], rstd = s[4];
             if (is_grad_enabled()) return Composite(grads, gy, x, w, (double)ctx.get_data("eps"));
-            var g = Kernels.DoubleBackward(grads[0].contiguous(), grads[1].contiguous(), grads[2].contiguous(),
-                gy, x, w, mean, rstd);
-            return [g[0].view(gy.shape), g[1].view(x.shape), g[2], null!, null!, null!];
+            List<Tensor> g;
+            using (var scope = NewDisposeScope())
+            {
+                g = Kernels.DoubleBackward(grads[0].contiguous(), grads[1].contiguous(), grads[2].contiguous(),
+                    gy, x, w, mean, rstd);
+                g = [g[0].view(gy.shape), g[1].view(x.shape), g[2]];
+                scope.MoveToOuter(g);
+            }
+            foreach (var t in s) t.Dispose();
+            foreach (var t in grads) t.Dispose();
+            return CustomAutograd.Returned([g[0], g[1], g[2], null!, null!, null!]);
         }
 
         // a backward with create_graph through this one (no caller of ours does that): the same backward in

@@ -156,7 +156,7 @@ public sealed class Block : Module<Tensor, Tensor>
 
     /// <summary>norm(x), through <see cref="FusedLayerNorm"/> when the pass is differentiated twice.</summary>
     public static Tensor Norm(LayerNorm norm, Tensor x, bool secondOrder) =>
-        secondOrder ? FusedLayerNorm.Apply(x, norm.weight!, norm.bias!, norm.eps) : norm.forward(x);
+        secondOrder && FusedLayerNorm.Enabled ? FusedLayerNorm.Apply(x, norm.weight!, norm.bias!, norm.eps) : norm.forward(x);
 }
 
 /// <summary>fc1 - GELU - dropout - fc2 - dropout (timm's Mlp).</summary>
