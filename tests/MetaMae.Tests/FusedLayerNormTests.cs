@@ -80,6 +80,24 @@ public class FusedLayerNormTests
     }
 
     [Fact]
+    public void WhatTheBackwardsReturnDoesNotWaitForTheStepsDisposeScope()
+    {
+        // TorchSharp leaves the wrappers of what a custom backward returns in the scope open around backward(), so
+        // they would hold their memory until the step ends; CustomAutograd disposes them at the next call instead
+        var (x0, w, b, gy, v, _) = Inputs(64);
+        using var scope = NewDisposeScope();
+        var x = x0.requires_grad_(true);
+        var y = FusedLayerNorm.Apply(x, w, b, 1e-6);
+        var g = autograd.grad([y], [x], [gy], create_graph: true, retain_graph: true)[0];
+        var loss = (g * v).sum();
+        int before = scope.DisposablesCount;
+        loss.backward();
+        CustomAutograd.ReleaseAfterStep();
+        Assert.True(scope.DisposablesCount == before, $"{scope.DisposablesCount - before} tensors left in the scope");
+        Assert.NotNull(x.grad);
+    }
+
+    [Fact]
     public void OtherDtypesTakeLibtorchsLayerNorm()
     {
         var (x, w, b, _, _, _) = Inputs(8);

@@ -158,6 +158,10 @@ static void SecondOrderBench()
     {
         ("layer_norm", [16640, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
         ("ln-fused", [16640, 128], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
+        ("layer_norm", [4160, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
+        ("ln-fused", [4160, 128], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
+        ("layer_norm", [640, 32], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
+        ("ln-fused", [640, 32], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
         ("gelu", [16640, 256], (x, w, b) => nn.functional.gelu(x)),
         ("softmax", [256 * 4 * 65, 65], (x, w, b) => nn.functional.softmax(x, -1)),
     };
