@@ -9,12 +9,9 @@
 //                                                                      chosen L2, L-BFGS iterations
 //   dotnet run -c Release --project tools/microbench -- linear         one Linear forward + backward at the paper preset's
 //                                                                      shapes: fp32 against the bf16 variants (issue 29)
-//   dotnet run -c Release --project tools/microbench -- second         LayerNorm, GELU, softmax at the decoder's B=256 shapes:
+//   dotnet run -c Release --project tools/microbench -- second         LayerNorm (also at smaller shapes), GELU, softmax at the decoder's B=256 shapes:
 //                                                                      forward + backward against forward + create_graph
 //                                                                      backward + the backward of that (MetaMAE's inner step)
-//   dotnet run -c Release --project tools/microbench -- fused-ln-ab [STEPS] [bf16|fp32] [B]
-//                                                                      MetaMAE steps (paper preset, B=256) in one process with
-//                                                                      FusedLayerNorm on and off in turn (ABBA): paired step ms
 //   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds, LayerNorm,
 //                                                                      softmax, forward + backward, in float32 and bfloat16 (issue 29)
 // All honour METAMAE_MALLOC / METAMAE_MKL_VENDOR_CHECK (see CpuMath) and --threads N (default 2).
@@ -38,7 +35,6 @@ switch (mode)
     case "linear": LinearBench(); break;
     case "ops": OpsBench(); break;
     case "second": SecondOrderBench(); break;
-    case "fused-ln-ab": FusedLayerNormAb(args.Skip(1).TakeWhile(a => !a.StartsWith("--")).ToArray()); break;
     default: Console.Error.WriteLine("usage: microbench block [CALLS] | attention | probe [N] [D] [--threads N]"); return 2;
 }
 return 0;
@@ -100,46 +96,9 @@ static void OpsBench()
     }
 }
 
-static void FusedLayerNormAb(string[] a)
-{
-    int steps = a.Length > 0 ? int.Parse(a[0]) : 24;
-    var precision = a.Length > 1 && a[1] == "bf16" ? Precision.Bf16 : Precision.Fp32;
-    int batch = a.Length > 2 ? int.Parse(a[2]) : 256;
-    steps = Math.Max(4, steps / 4 * 4);
-    const int warmup = 2;
-    var o = new StepBenchmarkOptions
-    {
-        Algo = "metamae", Batch = batch, Steps = steps, Warmup = warmup, FeatureBatch = 0, PeakSize = 0,
-        Precision = precision,
-    };
-    // after the warm-ups, steps in groups of four: on, off, off, on (drift hits both sides alike)
-    static bool On(int s) => s < warmup || ((s - warmup) % 4) is 0 or 3;
-    var r = StepBenchmark.Run(o, beforeStep: s => FusedLayerNorm.Enabled = On(s));
-    FusedLayerNorm.Enabled = true;
-    var on = new List<double>();
-    var off = new List<double>();
-    var diff = new List<double>();
-    for (int t = 0; t < r.StepMs.Length; t += 2)
-    {
-        // pairs (on, off) then (off, on): the difference on - off of each adjacent pair
-        bool firstOn = On(t + warmup);
-        double a0 = r.StepMs[t], a1 = r.StepMs[t + 1];
-        (firstOn ? on : off).Add(a0);
-        (firstOn ? off : on).Add(a1);
-        diff.Add(firstOn ? a0 - a1 : a1 - a0);
-    }
-    static double Med(List<double> v) { var s = v.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
-    double mean = diff.Average(), sd = Math.Sqrt(diff.Sum(d => (d - mean) * (d - mean)) / (diff.Count - 1));
-    double half = 2.0 * sd / Math.Sqrt(diff.Count);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"metamae B={batch} {precision}: {diff.Count} pairs; step ms median fused {Med(on):F1} (min {on.Min():F1}, max {on.Max():F1}), " +
-        $"libtorch {Med(off):F1} (min {off.Min():F1}, max {off.Max():F1}); fused - libtorch per pair: median {Med(diff):F1}, " +
-        $"mean {mean:F1} +- {half:F1} (2 SE)"));
-}
-
 static void SecondOrderBench()
 {
-    // ms per call, median of 21: first order (y.backward(gy)) and second order (gx = dy/dx . gy with create_graph,
+    // ms per call, median of 23: first order (y.backward(gy)) and second order (gx = dy/dx . gy with create_graph,
     // then (gx . v).backward()), as the support decode of a MetaMAE step does for each op of its decoder
     static double Time(Action f)
     {
@@ -157,11 +116,8 @@ static void SecondOrderBench()
     var cases = new (string Name, long[] Shape, Func<Tensor, Tensor, Tensor, Tensor> Op)[]
     {
         ("layer_norm", [16640, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
-        ("ln-fused", [16640, 128], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
         ("layer_norm", [4160, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
-        ("ln-fused", [4160, 128], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
         ("layer_norm", [640, 32], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
-        ("ln-fused", [640, 32], (x, w, b) => FusedLayerNorm.Apply(x, w, b, 1e-6)),
         ("gelu", [16640, 256], (x, w, b) => nn.functional.gelu(x)),
         ("softmax", [256 * 4 * 65, 65], (x, w, b) => nn.functional.softmax(x, -1)),
     };

@@ -68,13 +68,28 @@ public static class ChunkedAttention
         return (int)Math.Clamp(budget / (b * h * n * elementBytes), 16, n);
     }
 
+    private static int applied;
 
     /// <summary>q, k, v: (B, H, N, d) -> (B, H, N, d), computed over chunks of at most chunk query rows.</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v, double scale, int chunk)
     {
         if (chunk < 1) throw new ArgumentException($"attention chunk must be >= 1 (got {chunk})");
-        if (is_grad_enabled()) CustomAutograd.Applied();
+        if (is_grad_enabled()) Interlocked.Exchange(ref applied, 1);
         return Forward.apply(q, k, v, scale, chunk);
+    }
+
+    /// <summary>
+    /// Call after a training step (its dispose scope closed): when the step ran a chunked attention with autograd,
+    /// runs a .NET garbage collection. TorchSharp 0.107 keeps what a custom autograd function saved (q, k, v, dO of
+    /// every block) alive until the managed objects of its graph are finalized, and the GC does not see that native
+    /// memory: measured on tiny tokens L = 512, B = 16, chunks of 64, resident memory grew 1355 -> 4564 MB over 8
+    /// steps without a collection and stayed at 1156 MB with one per step. A no-op for steps without chunking.
+    /// </summary>
+    public static void ReleaseAfterStep()
+    {
+        if (Interlocked.Exchange(ref applied, 0) == 0) return;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
     }
 
     private static IEnumerable<(long Start, long Length)> Chunks(long n, int chunk)

@@ -224,7 +224,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         else seq = Unshuffle(h, idsRestore);
         var x = cat([h[.., ..1], seq], 1) + decoder_pos_embed;      // (B, 1+L, Dd)
         foreach (var blk in decoder_blocks) x = Step(blk, x);
-        return Head(Block.Norm(decoder_norm, x, decoderKernel.SecondOrder)[.., 1..]);
+        return Head(decoder_norm.forward(x)[.., 1..]);
     }
 
     /// <summary>
@@ -276,7 +276,7 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
         if (Config.DecDepth == 0) return decoder_heads.Apply(seq + types.unsqueeze(0), (MultiEmbed)embed, tiedLogits);
         var x = cat([h[.., ..1], seq + types.unsqueeze(0)], 1) + decoder_pos_embed;
         foreach (var blk in decoder_blocks) x = Step(blk, x);
-        return decoder_heads.Apply(Block.Norm(decoder_norm, x, decoderKernel.SecondOrder)[.., 1..], (MultiEmbed)embed, tiedLogits);
+        return decoder_heads.Apply(decoder_norm.forward(x)[.., 1..], (MultiEmbed)embed, tiedLogits);
     }
 
     /// <summary>Projector on pooled latents: (N, D) -> (N, ProjDim).</summary>

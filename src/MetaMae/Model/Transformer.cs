@@ -96,11 +96,6 @@ public sealed class AttentionKernel(bool fused)
     /// <summary>Whether the layers use the fused kernel now.</summary>
     public bool Fused => fused && explicitScopes == 0;
 
-    /// <summary>Whether an <see cref="Explicit"/> scope is open: the stack's pass will be differentiated twice, so its
-    /// blocks' LayerNorms run <see cref="FusedLayerNorm"/> (one kernel for the second derivative, where libtorch's is a
-    /// composite of some thirty ops).</summary>
-    public bool SecondOrder => explicitScopes > 0;
-
     /// <summary>The explicit, twice-differentiable attention until the returned scope is disposed (scopes nest).</summary>
     public IDisposable Explicit()
     {
@@ -127,7 +122,6 @@ public sealed class Block : Module<Tensor, Tensor>
     private readonly SelfAttention attn;
     private readonly LayerNorm norm2;
     private readonly Mlp mlp;
-    private readonly AttentionKernel kernel;
 
     // kernel: SelfAttention's, shared by the blocks of one stack (null: explicit always);
     // precision: the model's matmul precision, shared by its blocks (null: the model's own dtype throughout);
@@ -136,8 +130,7 @@ public sealed class Block : Module<Tensor, Tensor>
         ComputePrecision? precision = null, int attentionChunk = 0) : base(nameof(Block))
     {
         norm1 = LayerNorm(dim, eps);
-        this.kernel = kernel ?? new AttentionKernel(fused: false);
-        attn = new SelfAttention(dim, heads, dropout, this.kernel, precision, attentionChunk);
+        attn = new SelfAttention(dim, heads, dropout, kernel, precision, attentionChunk);
         norm2 = LayerNorm(dim, eps);
         mlp = new Mlp(dim, hidden, dropout, precision);
         RegisterComponents();
@@ -148,15 +141,9 @@ public sealed class Block : Module<Tensor, Tensor>
         // x: (B, N, C). The block's intermediates are released as soon as it returns (autograd keeps
         // what backward needs by itself), so a no-grad forward holds one block's activations, not all.
         using var scope = NewDisposeScope();
-        var y = x + attn.forward(Norm(norm1, x));
-        return (y + mlp.forward(Norm(norm2, y))).MoveToOuterDisposeScope();
+        var y = x + attn.forward(norm1.forward(x));
+        return (y + mlp.forward(norm2.forward(y))).MoveToOuterDisposeScope();
     }
-
-    private Tensor Norm(LayerNorm norm, Tensor x) => Norm(norm, x, kernel.SecondOrder);
-
-    /// <summary>norm(x), through <see cref="FusedLayerNorm"/> when the pass is differentiated twice.</summary>
-    public static Tensor Norm(LayerNorm norm, Tensor x, bool secondOrder) =>
-        secondOrder && FusedLayerNorm.Enabled ? FusedLayerNorm.Apply(x, norm.weight!, norm.bias!, norm.eps) : norm.forward(x);
 }
 
 /// <summary>fc1 - GELU - dropout - fc2 - dropout (timm's Mlp).</summary>

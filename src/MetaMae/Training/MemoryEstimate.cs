@@ -107,7 +107,7 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
                 loss.backward();
                 foreach (var p in model.parameters().Concat(head?.parameters() ?? [])) p.grad = null;
             }
-            CustomAutograd.ReleaseAfterStep();
+            ChunkedAttention.ReleaseAfterStep();
             return MemoryBudget.Resident()?.Peak ?? 0;
         }
         // A first look at 2 and 4 samples (the least a contrastive loss takes), so the calibration never runs a batch

@@ -329,7 +329,7 @@ public static class Pretrainer
             opt.Step();
             opt.ZeroGrad();
         }
-        CustomAutograd.ReleaseAfterStep();                                   // a no-op unless a custom function ran
+        ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
         return new StepMetrics(s + 1, sum.Total, sum.Reconstruction, sum.Contrast, sum.Inner, sum.LatentChange,
             sum.InnerGain, t.Clock.Elapsed.TotalSeconds) { ContrastShare = sum.ContrastShare, SecondOrderShare = sum.SecondOrderShare };
     }

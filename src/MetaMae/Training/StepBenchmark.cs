@@ -224,13 +224,7 @@ public static class StepBenchmark
         return pre.Contains("tcmalloc") ? "tcmalloc" : "glibc-" + CpuMath.MallocState.Split(':')[0];
     }
 
-    /// <param name="o">What to time.</param>
-    /// <param name="device">Where (the CPU by default).</param>
-    /// <param name="log">Progress lines.</param>
-    /// <param name="beforeStep">Called before each step with its index (warm-ups first): for A/B switches toggled
-    /// step by step in one process (tools/microbench fused-ln-ab).</param>
-    public static StepBenchmarkResult Run(StepBenchmarkOptions o, Device? device = null, Action<string>? log = null,
-        Action<int>? beforeStep = null)
+    public static StepBenchmarkResult Run(StepBenchmarkOptions o, Device? device = null, Action<string>? log = null)
     {
         o.Validate();
         device ??= CPU;
@@ -252,7 +246,6 @@ public static class StepBenchmark
         var trace = new List<(int, double)>();
         for (int s = 0; s < o.Warmup + o.Steps; s++)
         {
-            beforeStep?.Invoke(s);
             var sw = Stopwatch.StartNew();
             double loss, forward, backward;
             using (NewDisposeScope())
@@ -268,7 +261,7 @@ public static class StepBenchmark
                 opt.ZeroGrad();
                 loss = parts.Total.ToDouble();
             }
-            CustomAutograd.ReleaseAfterStep();                                   // a no-op unless a custom function ran
+            ChunkedAttention.ReleaseAfterStep();                                   // a no-op unless the step chunked
             Sync(device);
             double ms = sw.Elapsed.TotalMilliseconds;
             if (!double.IsFinite(loss)) throw new ArithmeticException($"bench step {s + 1}: the loss is {loss}");
