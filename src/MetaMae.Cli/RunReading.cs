@@ -52,29 +52,34 @@ public static class RunReading
             "`metamae compare` runs several and gives intervals.";
     }
 
+    /// <summary>The smaller inner step the note advises: the paper's Genomics alpha (Table 8), the README's first command
+    /// on dna-splice (scripts/first-command.sh), where it rescued every seed the watch flagged at alpha 1.</summary>
+    public const double SmallAlpha = 0.1;
+
     /// <summary>Under the reading, when the pretraining's AdaptationWatch warned: what the warning meant where it was
     /// read from, against what this run's probe shows. It advises a smaller --alpha only when the features fall to or
     /// below the raw input at some label fraction (the failure the warning stood for on dna-splice) and the run's alpha is
-    /// above 0.1 (at 0.1 a smaller step did not help spambase: results/recipe-alpha); where they beat
+    /// above <see cref="SmallAlpha"/> (at 0.1 a smaller step did not help spambase: results/recipe-alpha); where they beat
     /// the raw input at every fraction it says the failure did not show (on satellite at alpha 1 the watch fired on all
     /// 20 runs of 10 seeds, both precisions, and every run beat its raw input: results/precision-parity).</summary>
     public static string AdaptationNote(int step, double alpha, IReadOnlyList<ProbeResult> pretrained,
         IReadOnlyList<ProbeResult> rawInput)
     {
+        string small = SmallAlpha.ToString(CultureInfo.InvariantCulture);
         if (pretrained.Count == 0 || pretrained.Count != rawInput.Count)
             throw new ArgumentException("one probe result per label fraction for the pretrained and the raw-input rows");
         string head = $"note: at step {step} the pretraining warned that the latent adaptation took over early (its " +
             "log says how much); on dna-splice at alpha 1 every run that did so (5 of 10 seeds) scored below every run " +
-            "that did not, most below the raw input, and none of the five failed at --alpha 0.1.";
+            $"that did not, most below the raw input, and none of the five failed at --alpha {small}.";
         bool failed = pretrained.Zip(rawInput).Any(p => p.First.Test <= p.Second.Test);
-        if (failed && alpha > 0.1)
-            return head + " Here too the features do not beat the raw input: a smaller --alpha (0.1; 0 turns the " +
+        if (failed && alpha > SmallAlpha)
+            return head + $" Here too the features do not beat the raw input: a smaller --alpha ({small}; 0 turns the " +
                 "adaptation off) is what to try.";
         if (failed)
             return head + " Here the features do not beat the raw input at --alpha " +
-                $"{alpha.ToString(CultureInfo.InvariantCulture)} already; on spambase at 0.1 the warning fired on 5 of 6 runs and a smaller step did not help " +
-                "(results/recipe-alpha): --alpha 0 turns the adaptation off, and `metamae compare` shows whether any " +
-                "pretraining pays on this data.";
+                $"{alpha.ToString(CultureInfo.InvariantCulture)} already; on spambase at {small} the warning fired on 5 " +
+                "of 6 runs and a smaller step did not help (results/recipe-alpha): --alpha 0 turns the adaptation off, " +
+                "and `metamae compare` shows whether any pretraining pays on this data.";
         return head + " Here the features beat the raw input at every label fraction, so that failure did not show on " +
             "this seed (on satellite it fired on every run, and every run beat the raw input).";
     }
