@@ -9,9 +9,10 @@
 //                                                                      chosen L2, L-BFGS iterations
 //   dotnet run -c Release --project tools/microbench -- linear         one Linear forward + backward at the paper preset's
 //                                                                      shapes: fp32 against the bf16 variants (issue 29)
-//   dotnet run -c Release --project tools/microbench -- second         LayerNorm (also at smaller shapes), GELU, softmax at the decoder's B=256 shapes:
-//                                                                      forward + backward against forward + create_graph
-//                                                                      backward + the backward of that (MetaMAE's inner step)
+//   dotnet run -c Release --project tools/microbench -- second         LayerNorm (also at smaller shapes), GELU, softmax at
+//                                                                      the decoder's B=256 shapes: forward + backward against
+//                                                                      forward + create_graph backward + the backward of that
+//                                                                      (MetaMAE's inner step)
 //   dotnet run -c Release --project tools/microbench -- ops            attention (fused / explicit) and GELU, casts, adds, LayerNorm,
 //                                                                      softmax, forward + backward, in float32 and bfloat16 (issue 29)
 // All honour METAMAE_MALLOC / METAMAE_MKL_VENDOR_CHECK (see CpuMath) and --threads N (default 2).
@@ -35,27 +36,18 @@ switch (mode)
     case "linear": LinearBench(); break;
     case "ops": OpsBench(); break;
     case "second": SecondOrderBench(); break;
-    default: Console.Error.WriteLine("usage: microbench block [CALLS] | attention | probe [N] [D] [--threads N]"); return 2;
+    default:
+        Console.Error.WriteLine("usage: microbench block [CALLS] | attention | probe [N] [D] | linear | ops | second " +
+                                "[--threads N]");
+        return 2;
 }
 return 0;
 
 static void OpsBench()
 {
     // the non-matmul ops of a block, forward + backward, fp32 against bf16 inputs: ms per call, median of 30
-    static double Time(Func<Tensor> f, Tensor[] leaves)
-    {
-        var times = new List<double>();
-        for (int i = 0; i < 35; i++)
-        {
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            f().sum().backward();
-            times.Add(sw.Elapsed.TotalMilliseconds);
-            foreach (var t in leaves) t.grad = null;
-        }
-        times.Sort();
-        return times[17];
-    }
+    static double Time(Func<Tensor> f, Tensor[] leaves) =>
+        MedianMs(35, () => f().sum().backward(), () => { foreach (var t in leaves) t.grad = null; });
     foreach (var (b, h, n, what) in new[] { (64, 8, 11, "encoder B=64"), (64, 4, 65, "decoder B=64"), (256, 4, 65, "decoder B=256"),
                  (128, 8, 20, "encoder tokens B=128") })
     {
@@ -100,19 +92,7 @@ static void SecondOrderBench()
 {
     // ms per call, median of 23: first order (y.backward(gy)) and second order (gx = dy/dx . gy with create_graph,
     // then (gx . v).backward()), as the support decode of a MetaMAE step does for each op of its decoder
-    static double Time(Action f)
-    {
-        var times = new List<double>();
-        for (int i = 0; i < 23; i++)
-        {
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            f();
-            times.Add(sw.Elapsed.TotalMilliseconds);
-        }
-        times.Sort();
-        return times[11];
-    }
+    static double Time(Action f) => MedianMs(23, f);
     var cases = new (string Name, long[] Shape, Func<Tensor, Tensor, Tensor, Tensor> Op)[]
     {
         ("layer_norm", [16640, 128], (x, w, b) => nn.functional.layer_norm(x, [x.shape[^1]], w, b, 1e-6)),
@@ -138,7 +118,8 @@ static void SecondOrderBench()
                 (gx * v).sum().backward();
                 x.grad = null; w.grad = null; b.grad = null;
             });
-            Console.WriteLine($"{name,-11} {string.Join("x", shape),-10} {dt,-9} first order {first,7:F2} ms  second order {second,7:F2} ms");
+            Console.WriteLine($"{name,-11} {string.Join("x", shape),-10} {dt,-9} first order {first,7:F2} ms  " +
+                              $"second order {second,7:F2} ms");
         }
 }
 
@@ -172,21 +153,28 @@ static void LinearBench()
         Console.Write($"{what,-40} {rows}x{din}->{dout}:");
         foreach (var (name, f) in cases)
         {
-            var times = new List<double>();
-            for (int i = 0; i < 35; i++)
-            {
-                using var scope = NewDisposeScope();
-                var sw = Stopwatch.StartNew();
-                var y = f();
-                y.sum().backward();
-                times.Add(sw.Elapsed.TotalMilliseconds);
-                foreach (var t in new[] { x, w, b, wb, bb, xb }) t.grad = null;
-            }
-            times.Sort();
-            Console.Write($"  {name} {times[17]:F2}");
+            double ms = MedianMs(35, () => f().sum().backward(),
+                () => { foreach (var t in new[] { x, w, b, wb, bb, xb }) t.grad = null; });
+            Console.Write($"  {name} {ms:F2}");
         }
         Console.WriteLine(" ms");
     }
+}
+
+// the median ms of runs calls of body, each in its own dispose scope; after (untimed) runs before the scope closes
+static double MedianMs(int runs, Action body, Action? after = null)
+{
+    var times = new double[runs];
+    for (int i = 0; i < runs; i++)
+    {
+        using var scope = NewDisposeScope();
+        var sw = Stopwatch.StartNew();
+        body();
+        times[i] = sw.Elapsed.TotalMilliseconds;
+        after?.Invoke();
+    }
+    Array.Sort(times);
+    return times[runs / 2];
 }
 
 int Arg(int i, int def) => args.Length > i && int.TryParse(args[i], out var v) ? v : def;
