@@ -23,7 +23,9 @@ public class PrecisionTests(ITestOutputHelper output)
     private static (MetaMaeModel Model, Tensor Tokens) Tiny(InputSpec spec, bool fused = true, double dropout = 0)
     {
         manual_seed(0);
-        var model = new MetaMaeModel(spec, ModelConfig.Tiny with { Dropout = dropout }, fused);
+        // every matmul in bf16 once bf16 is set: these tests measure bf16's rounding, and the tiny model's matmuls are
+        // all under ComputePrecision.MinLowMultiplyAdds (which Bf16RunsOnlyMatmulsLargeEnoughToGain tests)
+        var model = new MetaMaeModel(spec, ModelConfig.Tiny with { Dropout = dropout }, fused) { LowPrecisionMinMacs = 0 };
         model.train();
         manual_seed(1);
         var raw = spec is MultiInputSpec                                            // image values, then caption ids
@@ -184,6 +186,53 @@ public class PrecisionTests(ITestOutputHelper output)
         Assert.True(a.abs().max().ToDouble() > 0.1, "outputs should not be trivially zero");
     }
 
+    /// <summary>bf16 runs a matmul in bfloat16 from ComputePrecision.MinLowMultiplyAdds multiply-adds on, or when its input
+    /// is bf16 already; a smaller one is float32's own op, number for number (there the casts cost more than bf16
+    /// saves). So the tiny model's second-order step in bf16 is fp32's exactly, and says so; with every matmul in bf16
+    /// it is not.</summary>
+    [Fact]
+    public void Bf16RunsOnlyMatmulsLargeEnoughToGain()
+    {
+        using var scope = NewDisposeScope();
+        var p = new ComputePrecision();
+        p.Set(Precision.Bf16);
+        manual_seed(3);
+        var lin = nn.Linear(128, 256);
+        long rows = ComputePrecision.MinLowMultiplyAdds / (128 * 256);                   // at the threshold
+        var large = randn(rows, 128);
+        var small = randn(rows - 1, 128);
+        Assert.Equal(ScalarType.BFloat16, p.LinearLow(lin, large).dtype);
+        Assert.Equal(ScalarType.Float32, p.Linear(lin, large).dtype);
+        var y = p.LinearLow(lin, small);
+        Assert.Equal(ScalarType.Float32, y.dtype);
+        Assert.True(y.equal(lin.forward(small)).all().item<bool>(), "a small Linear in bf16 mode must be float32's op");
+        Assert.Equal(ScalarType.BFloat16, p.LinearLow(lin, small.to(ScalarType.BFloat16)).dtype);   // bf16 input stays
+        var (a, b) = (randn(4, 64, 32), randn(4, 32, 64));
+        Assert.True(p.MatMul(a, b, ScalarType.Float32).equal(matmul(a, b)).all().item<bool>());
+        Assert.Equal(ScalarType.BFloat16, p.MatMulLow(a.to(ScalarType.BFloat16), b).dtype);
+        Assert.Equal((4, 2), p.TakeCounts());
+        Assert.Equal((0, 0), p.TakeCounts());
+
+        var (model, tokens) = Tiny(new SequenceSpec(6, 48, 3));
+        model.LowPrecisionMinMacs = ComputePrecision.MinLowMultiplyAdds;
+        var (l32, g32) = Step(model, tokens, SecondOrder);
+        model.Precision = Precision.Bf16;
+        model.TakeMatmulCounts();
+        var (l16, g16) = Step(model, tokens, SecondOrder);
+        var counts = model.TakeMatmulCounts();
+        output.WriteLine($"tiny, default threshold: {ComputePrecision.Describe(counts)}");
+        Assert.Equal(l32, l16);
+        Assert.True(g16.equal(g32).all().item<bool>(), "the tiny model's bf16 gradient at the default threshold must be fp32's");
+        Assert.True(counts is { Low: 0, Full: > 0 }, $"{counts}");
+        Assert.Contains("bf16 changes nothing", ComputePrecision.Describe(counts));
+        model.LowPrecisionMinMacs = 0;
+        var (all16, _) = Step(model, tokens, SecondOrder);
+        var allCounts = model.TakeMatmulCounts();
+        Assert.NotEqual(l32, all16);
+        Assert.True(allCounts is { Low: > 0, Full: 0 }, $"{allCounts}");   // (more: the encoder's attention is explicit)
+        Assert.DoesNotContain("changes nothing", ComputePrecision.Describe(allCounts));
+    }
+
     /// <summary>In bf16 a fused stack runs the explicit attention (bf16 products, float32 softmax) while its score map fits
     /// SelfAttention.LowPrecisionExplicitMapBytes: the same numbers as a model built explicit; beyond it, libtorch's fused
     /// kernel in float32: close to the explicit model's outputs but not equal.</summary>
@@ -323,6 +372,7 @@ public class PrecisionTests(ITestOutputHelper output)
             var tokens = spec.Patchify(x[..16]);
             var f32 = loaded.forward(tokens);
             loaded.Precision = Precision.Bf16;
+            loaded.LowPrecisionMinMacs = 0;                                 // every matmul, small ones too
             var f16 = loaded.forward(tokens);
             double err = RelErr(f16, f32);
             output.WriteLine($"trained {trained}: features bf16 vs fp32 relative error {err:E2}");
@@ -359,6 +409,7 @@ public class PrecisionTests(ITestOutputHelper output)
         var (code, _, err) = CliTests.Metamae([.. common, "--steps", "2", "--precision", "bf16"]);
         Assert.True(code == 0, err);
         Assert.Contains("\"precision\":\"bf16\"", File.ReadAllText(Path.Combine(dir, "config.json")));
+        Assert.Matches(@"bf16: 0 of the step's [1-9]\d* matmuls ran in bfloat16.*bf16 changes nothing", err);  // tiny
         (code, _, err) = CliTests.Metamae([.. common, "--steps", "3", "--precision", "fp32", "--resume"]);
         Assert.True(code == 0, err);
         Assert.Contains("resume: --precision fp32 replaces the run's bf16", err);

@@ -49,7 +49,8 @@ static void OpsBench()
     static double Time(Func<Tensor> f, Tensor[] leaves) =>
         MedianMs(35, () => f().sum().backward(), () => { foreach (var t in leaves) t.grad = null; });
     foreach (var (b, h, n, what) in new[] { (64, 8, 11, "encoder B=64"), (64, 4, 65, "decoder B=64"), (256, 4, 65, "decoder B=256"),
-                 (128, 8, 20, "encoder tokens B=128") })
+                 (128, 8, 20, "encoder tokens B=128"), (32, 4, 3, "small enc satellite"), (32, 2, 10, "small dec satellite"),
+                 (32, 4, 10, "small enc dna-splice"), (32, 2, 62, "small dec dna-splice") })
     {
         Console.Write($"{what,-22} sdpa ({b},{h},{n},32):");
         foreach (var dt in new[] { ScalarType.Float32, ScalarType.BFloat16 })
@@ -131,6 +132,11 @@ static void LinearBench()
         (704, 256, 768, "encoder qkv, MAE B=64 (11 rows each)"), (704, 256, 512, "encoder fc1"), (704, 512, 256, "encoder fc2"),
         (4160, 128, 384, "decoder qkv, B=64 x 65"), (4160, 128, 256, "decoder fc1"), (4160, 256, 128, "decoder fc2"),
         (16640, 128, 384, "decoder qkv, B=256"), (2816, 256, 768, "encoder qkv, B=256"),
+        // the small preset at the CPU recipe's batch 32 (satellite: 9 tokens + cls, 2 visible; dna-splice: 61 tokens)
+        (96, 128, 384, "small encoder qkv, satellite"), (96, 128, 256, "small encoder fc1, satellite"),
+        (320, 64, 192, "small decoder qkv, satellite"), (320, 64, 128, "small decoder fc1, satellite"),
+        (320, 128, 384, "small encoder qkv, dna-splice"), (1984, 64, 192, "small decoder qkv, dna-splice"),
+        (1984, 64, 128, "small decoder fc1, dna-splice"), (1984, 128, 64, "small decoder fc2, dna-splice"),
     };
     foreach (var (rows, din, dout, what) in shapes)
     {

@@ -20,10 +20,12 @@ public enum Precision
 /// Mixed precision, the one place that casts. TorchSharp 0.107 has no autocast, so a model holds one
 /// ComputePrecision, shared by all its blocks, and routes every Linear layer and attention product
 /// through it. With <see cref="Low"/> null (fp32, the default) each method is exactly the plain op.
-/// With bfloat16: the matmul's inputs (activations and a bf16 copy of the weight, made per call) are
-/// cast to bf16, the product comes back in the input's dtype (float32). Weights, their gradients, the
-/// optimizer state, LayerNorm, softmax, GELU, losses and the inner-step latent stay float32. Casts
-/// (.to) are differentiable ops, so the second-order inner step differentiates through them.
+/// With bfloat16: a matmul runs in bf16 when it is large enough to gain from it (<see cref="RunsLow"/>): its
+/// inputs (activations and a bf16 copy of the weight, made per call) are cast to bf16, the product comes
+/// back in the input's dtype (float32) or, for the *Low methods, stays bf16. A smaller matmul runs in float32,
+/// exactly as fp32 does. Weights, their gradients, the optimizer state, LayerNorm, softmax, losses and the
+/// inner-step latent stay float32. Casts (.to) are differentiable ops, so the second-order inner step
+/// differentiates through them.
 /// </summary>
 public sealed class ComputePrecision
 {
@@ -44,6 +46,49 @@ public sealed class ComputePrecision
     /// <summary>The dtype of the matmuls, or null: every op in the model's own dtype.</summary>
     public ScalarType? Low { get; private set; }
 
+    /// <summary>
+    /// The fewest multiply-adds (rows x in x out for a Linear) of a float32-input matmul that bf16 runs in bfloat16:
+    /// 2^25. Below it the casts cost more than bf16's faster arithmetic saves. `tools/microbench linear`, forward +
+    /// backward, 2 threads, native-bf16 EPYC (results/microbench-bf16-small.txt): 96x128x384 (4.7M) 0.21 ms float32
+    /// against 0.35 in bf16, 320x128x384 (15.7M) 0.54 / 1.13, 1984x64x192 (24.4M) 0.76 / 0.75, 704x256x512 (92M) 1.78 /
+    /// 1.43, 4160x128x384 (204M) 4.45 / 3.45. So the CPU recipe's small preset at batch 32 stays in float32 and every
+    /// Linear of the paper preset's encoder and decoder blocks at batch 64 runs in bf16.
+    /// </summary>
+    public const long MinLowMultiplyAdds = 1L << 25;
+
+    /// <summary>The threshold in force (<see cref="MinLowMultiplyAdds"/>; 0 runs every matmul in bf16, as tests that
+    /// measure bf16's rounding do).</summary>
+    public long MinLowMacs { get; set; } = MinLowMultiplyAdds;
+
+    /// <summary>Whether a matmul with input x and this many multiply-adds runs in the matmul dtype: bf16 is on and the
+    /// matmul is large enough, or its input is already in bf16 (e.g. an attention product after a bf16 qkv Linear, or a
+    /// second MLP Linear after a bf16 first one).</summary>
+    public bool RunsLow(Tensor x, long macs) => Low is ScalarType t && (x.dtype == t || macs >= MinLowMacs);
+
+    private int lowCalls, fullCalls;
+
+    /// <summary>The matmuls run with bf16 on since the last call: (in bf16, in float32 for being small).</summary>
+    public (int Low, int Full) TakeCounts()
+    {
+        var counts = (lowCalls, fullCalls);
+        lowCalls = fullCalls = 0;
+        return counts;
+    }
+
+    /// <summary>What bf16 did in a step whose matmuls were counted (<see cref="TakeCounts"/>), for the run's log.</summary>
+    public static string Describe((int Low, int Full) counts) =>
+        $"bf16: {counts.Low} of the step's {counts.Low + counts.Full} matmuls ran in bfloat16, the other {counts.Full} " +
+        $"(under {MinLowMultiplyAdds / (1 << 20)}M multiply-adds) in float32, where they are faster" + (counts.Low > 0 ? ""
+            : "; at this model and batch bf16 changes nothing: the run is fp32's, number for number");
+
+    // counts a matmul run with bf16 on; returns whether it runs low
+    private bool Count(bool low)
+    {
+        if (low) lowCalls++;
+        else fullCalls++;
+        return low;
+    }
+
     /// <summary>The precision set.</summary>
     public Precision Value => Low is null ? Precision.Fp32 : Precision.Bf16;
 
@@ -58,11 +103,13 @@ public sealed class ComputePrecision
     /// <summary>x cast to the matmul dtype (x itself when off or already there).</summary>
     public Tensor ToLow(Tensor x) => Low is ScalarType t && x.dtype != t ? x.to(t) : x;
 
-    /// <summary>lin(x) with the product in the matmul dtype: (.., in) -> (.., out), dtype Low (x's when off).</summary>
+    /// <summary>lin(x): (.., in) -> (.., out), in the matmul dtype where <see cref="RunsLow"/>, else in the weight's.</summary>
     public Tensor LinearLow(Linear lin, Tensor x)
     {
-        if (Low is not ScalarType t) return lin.forward(x);
-        using var w = lin.weight!.to(t);
+        var weight = lin.weight!;                                                       // (out, in)
+        if (Low is not ScalarType t || !Count(RunsLow(x, x.numel() * weight.shape[0])))
+            return lin.forward(In(x, weight.dtype));
+        using var w = weight.to(t);
         using var b = lin.bias?.to(t);
         return nn.functional.linear(ToLow(x), w, b);
     }
@@ -71,20 +118,29 @@ public sealed class ComputePrecision
     public Tensor Linear(Linear lin, Tensor x)
     {
         if (Low is null) return lin.forward(x);
-        using var y = LinearLow(lin, x);
-        return y.to(lin.weight!.dtype);
+        return Back(LinearLow(lin, x), lin.weight!.dtype);
     }
 
-    /// <summary>a @ b in the matmul dtype, the product back in dtype <paramref name="result"/>.</summary>
-    public Tensor MatMul(Tensor a, Tensor b, ScalarType result)
+    /// <summary>a @ b, the product in dtype <paramref name="result"/>: a (.., m, k), b (.., k, n).</summary>
+    public Tensor MatMul(Tensor a, Tensor b, ScalarType result) => Low is null ? matmul(a, b) : Back(MatMulLow(a, b), result);
+
+    /// <summary>a @ b, the product left in the matmul dtype where <see cref="RunsLow"/> (a's dtype else).</summary>
+    public Tensor MatMulLow(Tensor a, Tensor b)
     {
         if (Low is null) return matmul(a, b);
-        using var y = matmul(ToLow(a), ToLow(b));
-        return y.to(result);
+        long macs = a.numel() * b.shape[^1];
+        return Count(RunsLow(a, macs) || RunsLow(b, macs)) ? matmul(ToLow(a), ToLow(b)) : matmul(a, In(b, a.dtype));
     }
 
-    /// <summary>a @ b in the matmul dtype, the product left there.</summary>
-    public Tensor MatMulLow(Tensor a, Tensor b) => Low is null ? matmul(a, b) : matmul(ToLow(a), ToLow(b));
+    // x in dtype t: x itself, or its cast
+    private static Tensor In(Tensor x, ScalarType t) => x.dtype == t ? x : x.to(t);
+
+    // y in dtype t: y itself, or its cast (y then released)
+    private static Tensor Back(Tensor y, ScalarType t)
+    {
+        if (y.dtype == t) return y;
+        using (y) return y.to(t);
+    }
 
     /// <summary>
     /// Refuses bf16 on a CPU without native bfloat16 matmuls (x86 flags avx512_bf16 or amx_bf16): there

@@ -44,6 +44,13 @@ public sealed class MetaMaeModel : Module<Tensor, Tensor>
     /// </summary>
     public Precision Precision { get => precision.Value; set => precision.Set(value); }
 
+    /// <summary>In bf16, the fewest multiply-adds of a matmul that runs in bfloat16 (smaller ones run in float32,
+    /// where they are faster): <see cref="ComputePrecision.MinLowMultiplyAdds"/>; 0 puts every matmul in bf16.</summary>
+    public long LowPrecisionMinMacs { get => precision.MinLowMacs; set => precision.MinLowMacs = value; }
+
+    /// <summary>In bf16, the matmuls run since the last call: (in bfloat16, in float32 for being small).</summary>
+    public (int Low, int Full) TakeMatmulCounts() => precision.TakeCounts();
+
     private readonly ComputePrecision precision = new();
     private readonly AttentionKernel decoderKernel;
 

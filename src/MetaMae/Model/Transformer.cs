@@ -52,11 +52,12 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         var k = qkvT[1];
         var v = qkvT[2];
         Tensor o;                                                                        // (B, H, N, hd)
-        // With a matmul precision below x's (bf16), libtorch 2.10's CPU flash attention is 1.7-8x slower than in
-        // float32 at our shapes (`tools/microbench ops`, results/microbench-bf16.txt); the explicit form (bf16 products,
-        // float32 softmax) is faster than either where its maps are small, so a fused stack runs explicit up to
+        // Where the products run in bf16 (ComputePrecision.RunsLow: q, k, v came from a bf16 qkv Linear, or the
+        // products are large), libtorch 2.10's CPU flash attention is 1.7-8x slower than in float32 at our shapes
+        // (`tools/microbench ops`, results/microbench-bf16.txt); the explicit form (bf16 products, float32 softmax) is
+        // faster than either where its maps are small, so a fused stack runs explicit up to
         // LowPrecisionExplicitMapBytes of scores per layer and fused in float32 (q, k, v cast up) beyond.
-        bool fused = kernel.Fused && !(precision.Low is not null
+        bool fused = kernel.Fused && !(precision.RunsLow(q, b * heads * n * n * (c / heads))
                                        && b * heads * n * n * 4 <= LowPrecisionExplicitMapBytes * ChunkedAttention.BudgetScale);
         if (fused) o = functional.scaled_dot_product_attention(q.to(x.dtype), k.to(x.dtype), v.to(x.dtype));
         else if (ChunkRows(b, n, x) is int rows and > 0 && n > rows)

@@ -208,7 +208,10 @@ public static class Pretrainer
             int done = s + 1;
             // logging steps (the progress line's cadence) also measure the adaptation: one extra no-grad decode
             bool logStep = done % config.Train.LogEvery == 0 || done == config.Train.Steps || done == start + 1;
+            if (done == start + 1) model.TakeMatmulCounts();
             var m = Step(setup, s, measureAdaptation: logStep);
+            if (done == start + 1 && model.Precision == Precision.Bf16)
+                monitors.OnNote(ComputePrecision.Describe(model.TakeMatmulCounts()));
             lastLoss = m.Loss;
             losses.Add((done, m.Loss));
             monitors.OnStepDone(m, model);     // metrics.csv, TensorBoard; the CLI's --tb-images draws here
