@@ -49,10 +49,11 @@ public sealed class ComputePrecision
     /// <summary>
     /// The fewest multiply-adds (rows x in x out for a Linear) of a float32-input matmul that bf16 runs in bfloat16:
     /// 2^25. Below it the casts cost more than bf16's faster arithmetic saves. `tools/microbench linear`, forward +
-    /// backward, 2 threads, native-bf16 EPYC (results/microbench-bf16-small.txt): 96x128x384 (4.7M) 0.21 ms float32
-    /// against 0.35 in bf16, 320x128x384 (15.7M) 0.54 / 1.13, 1984x64x192 (24.4M) 0.76 / 0.75, 704x256x512 (92M) 1.78 /
-    /// 1.43, 4160x128x384 (204M) 4.45 / 3.45. So the CPU recipe's small preset at batch 32 stays in float32 and every
-    /// Linear of the paper preset's encoder and decoder blocks at batch 64 runs in bf16.
+    /// backward with bf16's casts against float32, median of 3 runs, 2 threads, native-bf16 EPYC
+    /// (results/microbench-bf16-small.txt): bf16 / fp32 1.3-1.7x at 2.6-4.7M multiply-adds, 1.1-1.4x at 15.7-16.3M,
+    /// 0.93x at 24.4M, 0.7-0.9x from 92M on. The crossover is near 20M; 2^25 (33.5M) leaves a margin, as a float32
+    /// matmul also spares the ops around it their casts. So the CPU recipe's small preset at batch 32 stays in float32
+    /// and every Linear of the paper preset's blocks at batch 64 runs in bf16.
     /// </summary>
     public const long MinLowMultiplyAdds = 1L << 25;
 
