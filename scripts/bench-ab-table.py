@@ -30,3 +30,19 @@ for (algo, inp, b, L, P, prec), sides in rows.items():
     ratio = f'**{new[0] / base[0]:.2f}**' if base and new else '-'
     rss = lambda s: f"{max(r for _, r in sides[s]):.0f}" if s in sides else '-'
     print(f'| {algo} | {inp} | {b} | {L} | {prec} | {fmt(base)} | {fmt(new)} | {ratio} | {rss("base")} | {rss("new")} |')
+
+# `--precision both`: one process times fp32, then bf16 (two RESULT lines in a row); their ratio, per process, is
+# paired against the host's drift between processes
+results = [dict(re.findall(r'(\w+)=(\S+)', l)) for l in raw if l.startswith('RESULT')]
+within = {}
+for a, b in zip(results, results[1:]):
+    same = all(a.get(k) == b.get(k) for k in ('side', 'algo', 'input', 'B', 'L', 'P'))
+    if same and a['precision'] == 'fp32' and b['precision'] == 'bf16':
+        key = (a['algo'], a['input'], a['B'], a['L'])
+        within.setdefault(key, {}).setdefault(a['side'], []).append(float(b['ms_median']) / float(a['ms_median']))
+if within:
+    print('\nbf16 / fp32 within one process (`--precision both`): median over processes (min-max).\n')
+    print('| algo | input | B | L | base | new |\n|---|---|---|---|---|---|')
+    for (algo, inp, b, L), sides in within.items():
+        fmt = lambda v: f'{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})' if v else '-'
+        print(f'| {algo} | {inp} | {b} | {L} | {fmt(sides.get("base", []))} | {fmt(sides.get("new", []))} |')

@@ -33,9 +33,10 @@ public sealed class ComputePrecision
     public static string[] Names => EnumNames<Precision>.All;
 
     /// <summary>--precision auto: bf16 on a CPU with native bfloat16 matmuls, fp32 elsewhere (issue 29). Opt-in, not
-    /// the default: bf16 pretraining matches fp32 to +-0.01 with all the labels on dna-splice and satellite, but with
-    /// 10% of the labels only on dna-splice (satellite -0.006 [-0.013, +0.001], 20 seeds), and at the CPU recipe's
-    /// small shapes it is no faster than fp32 (results/precision-parity).</summary>
+    /// the default: bf16 pretraining (every matmul in bf16) matches fp32 to +-0.01 with all the labels on dna-splice and
+    /// satellite, but with 10% of the labels only on dna-splice (satellite -0.006 [-0.013, +0.001], 20 seeds;
+    /// results/precision-parity), and at the CPU recipe's small shapes, where its matmuls stay float32
+    /// (<see cref="MinLowMultiplyAdds"/>), it is no faster than fp32.</summary>
     public const string Auto = "auto";
 
     /// <summary>The precision a name stands for on a device: <see cref="Auto"/> resolved, any other name parsed.</summary>
