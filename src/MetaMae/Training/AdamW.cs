@@ -23,6 +23,10 @@ public sealed class AdamW : IDisposable
     public double Beta2 { get; } = 0.999;
     public double Eps { get; } = 1e-8;
 
+    /// <summary>Float32 CPU parameters take one fused pass each (<see cref="AdamWKernel"/>); false runs libtorch's ops
+    /// for every parameter (the reference the kernel is tested against, and its A/B in `metamae bench`).</summary>
+    public bool Fused { get; init; } = true;
+
     public AdamW(IEnumerable<(string Name, Parameter P)> parameters, double lr, double weightDecay, bool decoupled = true)
     {
         this.parameters = parameters.ToList();
@@ -50,6 +54,15 @@ public sealed class AdamW : IDisposable
                 steps[name] = 0;
             }
             long t = ++steps[name];
+            double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
+            if (Fused && AdamWKernel.Applies(p, g, s.M, s.V))
+            {
+                AdamWKernel.Update(p, g, s.M, s.V, new AdamWKernel.Coefficients(
+                    Decay: (float)(Decoupled ? 1 - Lr * WeightDecay : 1), L2: (float)(Decoupled ? 0 : WeightDecay),
+                    (float)Beta1, (float)(1 - Beta1), (float)Beta2, (float)(1 - Beta2), StepSize: (float)(-Lr / bc1),
+                    Bc2Sqrt: (float)Math.Sqrt(bc2), (float)Eps));
+                continue;
+            }
             if (WeightDecay != 0)
             {
                 if (Decoupled) p.mul_(1 - Lr * WeightDecay);
@@ -57,7 +70,6 @@ public sealed class AdamW : IDisposable
             }
             s.M.mul_(Beta1).add_(g, alpha: 1 - Beta1);
             s.V.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
             using var denom = s.V.sqrt().div_(Math.Sqrt(bc2)).add_(Eps);
             p.addcdiv_(s.M, denom, value: -Lr / bc1);
         }
