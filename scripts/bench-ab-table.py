@@ -46,3 +46,18 @@ if within:
     for (algo, inp, b, L), sides in within.items():
         fmt = lambda v: f'{statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})' if v else '-'
         print(f'| {algo} | {inp} | {b} | {L} | {fmt(sides.get("base", []))} | {fmt(sides.get("new", []))} |')
+
+# the step's phases (metamae bench's fwd_ms, bwd_ms, opt_ms: forward with the inner step, backward, and the rest:
+# the optimizer, zeroing the gradients, releasing the step's tensors), median over runs
+phases = {}
+for kv in results:
+    if 'opt_ms' in kv:
+        key = (kv['algo'], kv['input'], kv['B'], kv['L'], kv['precision'])
+        phases.setdefault(key, {}).setdefault(kv['side'], []).append(
+            tuple(float(kv[k]) for k in ('fwd_ms', 'bwd_ms', 'opt_ms')))
+if phases:
+    print('\nPhases, ms (median over runs): forward / backward / the rest (optimizer, zeroing, release).\n')
+    print('| algo | input | B | L | precision | base | new |\n|---|---|---|---|---|---|---|')
+    for (algo, inp, b, L, prec), sides in phases.items():
+        fmt = lambda v: ' / '.join(f'{statistics.median(x[i] for x in v):.1f}' for i in range(3)) if v else '-'
+        print(f'| {algo} | {inp} | {b} | {L} | {prec} | {fmt(sides.get("base"))} | {fmt(sides.get("new"))} |')
