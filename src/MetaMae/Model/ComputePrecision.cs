@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text.Json.Serialization;
 using MetaMae.Training;
 using TorchSharp;
@@ -80,7 +81,7 @@ public sealed class ComputePrecision
     /// <summary>What bf16 did in a step whose matmuls were counted (<see cref="TakeCounts"/>), for the run's log.</summary>
     public static string Describe((int Low, int Full) counts) =>
         $"bf16: {counts.Low} of the step's {counts.Low + counts.Full} matmuls ran in bfloat16, the other {counts.Full} " +
-        $"(under {MinLowMultiplyAdds / (1 << 20)}M multiply-adds) in float32, where they are faster" + (counts.Low > 0 ? ""
+        $"(under 2^{BitOperations.Log2((ulong)MinLowMultiplyAdds)} multiply-adds) in float32, where they are faster" + (counts.Low > 0 ? ""
             : "; at this model and batch bf16 changes nothing: the run is fp32's, number for number");
 
     // counts a matmul run with bf16 on; returns whether it runs low

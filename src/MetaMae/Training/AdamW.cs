@@ -5,7 +5,7 @@ namespace MetaMae.Training;
 
 /// <summary>
 /// Adam with decoupled (AdamW) or L2 (Adam) weight decay, numerically the same update as
-/// torch.optim.AdamW / Adam. Written out so that its state (moments, step) lives in our
+/// torch.optim.AdamW / Adam (float32 CPU parameters in one fused pass each, the same to float32 rounding). Written out so that its state (moments, step) lives in our
 /// checkpoints by parameter name and a resumed run continues bit for bit. Parameters without a
 /// gradient in a step are skipped (no decay, no moment update), as PyTorch does.
 /// </summary>
@@ -24,7 +24,7 @@ public sealed class AdamW : IDisposable
     public double Eps { get; } = 1e-8;
 
     /// <summary>Float32 CPU parameters take one fused pass each (<see cref="AdamWKernel"/>); false runs libtorch's ops
-    /// for every parameter (the reference the kernel is tested against, and its A/B in `metamae bench`).</summary>
+    /// for every parameter (the reference the kernel is tested against: AdamWTests).</summary>
     public bool Fused { get; init; } = true;
 
     public AdamW(IEnumerable<(string Name, Parameter P)> parameters, double lr, double weightDecay, bool decoupled = true)

@@ -9,9 +9,9 @@ namespace MetaMae.Training;
 /// <summary>
 /// One parameter's AdamW (or Adam with L2 decay) update as one pass over its elements, for float32 CPU tensors: the
 /// same arithmetic as <see cref="AdamW"/>'s libtorch ops (decay, both moments, bias-corrected step), which take nine
-/// passes and nine dispatches a parameter. At the small preset a step has ~100 parameters, so the ops' dispatch was
-/// ~5 ms of a 19-48 ms step; at the paper preset (~10M weights) the passes over memory were ~17 ms of ~220
-/// (results/performance.md item 16). Elements are independent, so chunking cannot change a result: a seed repeats a
+/// passes and nine dispatches a parameter: at the small preset's ~100 parameters the dispatches, at the paper preset's
+/// ~10M weights the passes over memory (results/performance.md item 16: the step's optimizer phase 6-20 ms before,
+/// 2-7 ms after). Elements are independent, so chunking cannot change a result: a seed repeats a
 /// run, and a resumed run continues bit for bit.
 /// </summary>
 internal static unsafe class AdamWKernel
