@@ -132,7 +132,7 @@ public sealed class ComputePrecision
     {
         if (Low is null) return matmul(a, b);
         long macs = a.numel() * b.shape[^1];
-        return Count(RunsLow(a, macs) || RunsLow(b, macs)) ? matmul(ToLow(a), ToLow(b)) : matmul(a, In(b, a.dtype));
+        return Count(RunsLow(a, macs) || RunsLow(b, macs)) ? matmul(ToLow(a), ToLow(b)) : matmul(a, b);  // neither bf16
     }
 
     // x in dtype t: x itself, or its cast
