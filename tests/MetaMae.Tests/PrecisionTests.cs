@@ -361,7 +361,7 @@ public class PrecisionTests(ITestOutputHelper output)
                 continue;
             }
             var r = Pretrainer.Run(x, cfg, Tmp.Dir("precision-" + trained));
-            Assert.Equal(trained, r.Model.Precision);
+            Assert.Equal(Precision.Fp32, r.Model.Precision);                // trained in either: extracts as the checkpoint
             r.Model.Dispose();
             using var loaded = Checkpoint.LoadModel(r.CheckpointPath);
             using (var ck = Checkpoint.Load(r.CheckpointPath)) Assert.Equal(trained, ck.Config.Train.Precision);
@@ -423,6 +423,41 @@ public class PrecisionTests(ITestOutputHelper output)
             "--split", "test", "--precision", "bf16", "--threads", "1");
         Assert.True(code == 0, err);
         Assert.True(new FileInfo(npy).Length > 128);
+    }
+
+    /// <summary>bf16 is a training precision: the features of a run trained in bf16, and those of its random-init
+    /// baseline, are extracted in float32, as from a loaded checkpoint, so no row of `run` differs from another by the
+    /// precision of its extraction. Everywhere: a fresh model (the baseline's call) has float32 matmuls whatever the
+    /// run's precision. With native bf16: `run --precision bf16` at the tiny preset, whose training matmuls are all
+    /// under 2^25 multiply-adds, gives the fp32 run's figures exactly, every row and both label fractions (features
+    /// extracted in bf16 at the probe's batch of 256 would not).</summary>
+    [Fact]
+    public void ARunTrainedInBf16ExtractsItsFeaturesInFp32()
+    {
+        var cfg = new RunConfig("metamae", "synthetic", new SequenceSpec(6, 48, 3), ModelConfig.Tiny, SecondOrder,
+            new TrainOptions { Steps = 2, Batch = 8, Precision = Precision.Bf16 });
+        using (var fresh = Pretrainer.CreateModel(cfg, CPU)) Assert.Equal(Precision.Fp32, fresh.Precision);
+        if (!ComputePrecision.NativeOnThisCpu())
+        {
+            output.WriteLine("this CPU has no native bf16: `run --precision bf16` is refused (PretrainInBf16AndResumeInFp32)");
+            return;
+        }
+        var fp32 = SharedRuns.TinyDnaSplice;
+        Assert.True(fp32.Code == 0, fp32.Err);
+        var dir = Tmp.Dir("run-bf16");
+        var (code, _, err) = CliTests.Metamae("run", "--dataset", "dna-splice", "--preset", "tiny", "--steps", "3",
+            "--batch", "16", "--label-fraction", "0.1,1", "--out", dir, "--threads", "2", "--json", "--precision", "bf16");
+        Assert.True(code == 0, err);
+        Assert.Matches(@"bf16: 0 of the step's [1-9]\d* matmuls ran in bfloat16", err);
+        JsonNode Figures(string d)
+        {
+            var r = JsonNode.Parse(File.ReadAllText(Path.Combine(d, "result.json")))!.AsObject();
+            foreach (var key in new[] { "pretrain_seconds", "checkpoint", "config" }) r.Remove(key);
+            return r;
+        }
+        var (a, b) = (Figures(fp32.Dir), Figures(dir));
+        Assert.Equal(6, b["rows"]!.AsArray().Count);                                 // 3 rows x 2 label fractions
+        Assert.Equal(a.ToJsonString(), b.ToJsonString());
     }
 
     /// <summary>--precision auto (issue 29): bf16 where the CPU has native bfloat16 matmuls, fp32 elsewhere; the choice

@@ -87,7 +87,7 @@ public sealed record MemoryEstimate(long PeakBytes, long NowBytes, long? Availab
     private static MemoryEstimate Measure(Tensor trainX, RunConfig config, Device device, ScalarType dtype, int batch,
         long now, long? available)
     {
-        using var model = Pretrainer.CreateModel(config, device, dtype);
+        using var model = Pretrainer.CreateTrainingModel(config, device, dtype);
         var objective = Pretrainer.MakeObjective(config);
         var head = (objective as IHasHead)?.Head;
         if (head is not null) { if (dtype != ScalarType.Float32) head.to(dtype); head.to(device); head.train(); }

@@ -9,7 +9,8 @@ using MetaMae.Runtime;
 
 namespace MetaMae.Training;
 
-/// <summary>A finished pretraining. Seconds: wall time of this sitting's steps; StartStep: the step this sitting
+/// <summary>A finished pretraining. Model: the trained encoder in eval mode with float32 matmuls whatever precision it
+/// trained in, as the checkpoint loads; Seconds: wall time of this sitting's steps; StartStep: the step this sitting
 /// resumed from (equal to Steps when the checkpoint had already reached it and nothing trained).</summary>
 public sealed record PretrainResult(MetaMaeModel Model, RunConfig Config, int Steps, double FinalLoss, string CheckpointPath,
     IReadOnlyList<(int Step, double Loss)> Losses, double Seconds, int StartStep)
@@ -29,13 +30,26 @@ public static class Pretrainer
 {
     public static IObjective MakeObjective(RunConfig c) => Algorithms.CreateObjective(c.Algo, c.Spec, c.Model, c.Objective);
 
-    /// <summary>Initial weights for a seed (the random-init baseline uses the same call).</summary>
+    /// <summary>Initial weights for a seed (the random-init baseline uses the same call), with float32 matmuls: a fresh
+    /// model extracts features as a loaded checkpoint does, whatever precision the run trains in
+    /// (<see cref="CreateTrainingModel"/>).</summary>
     public static MetaMaeModel CreateModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)
     {
         manual_seed(c.Train.Seed);
-        var model = new MetaMaeModel(c.Spec, c.Model) { Precision = c.Train.Precision };
+        var model = new MetaMaeModel(c.Spec, c.Model);
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.to(device);
+        return model;
+    }
+
+    /// <summary><see cref="CreateModel"/> with the run's matmul precision (TrainOptions.Precision), for its training steps.
+    /// bf16 is a training precision: a run's features, its random-init baseline's and a loaded checkpoint's are all
+    /// extracted in float32 unless a probe or embed asks otherwise (--precision), so a baseline row never differs from
+    /// the encoder's row by the precision of its extraction (issue 29).</summary>
+    internal static MetaMaeModel CreateTrainingModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)
+    {
+        var model = CreateModel(c, device, dtype);
+        model.Precision = c.Train.Precision;
         return model;
     }
 
@@ -143,7 +157,7 @@ public static class Pretrainer
     private static RunState Restore(RunConfig config, string outDir, bool resume, Device device, ScalarType dtype)
     {
         var ckptPath = Path.Combine(outDir, Checkpoint.FileName);
-        var model = CreateModel(config, device, dtype);
+        var model = CreateTrainingModel(config, device, dtype);
         var objective = MakeObjective(config);                 // after CreateModel: its head's init follows the seed too
         var head = (objective as IHasHead)?.Head;
         if (head is not null) { if (dtype != ScalarType.Float32) head.to(dtype); head.to(device); head.train(); }
@@ -235,6 +249,7 @@ public static class Pretrainer
         if (par.Writes && (lastSaved != config.Train.Steps || !File.Exists(ckptPath))) Save(config.Train.Steps, lastLoss);
         opt.Dispose();
         model.eval();
+        model.Precision = Precision.Fp32;                      // what follows extracts features, as from the checkpoint
         return new PretrainResult(model, config, config.Train.Steps, lastLoss, ckptPath, losses, sw.Elapsed.TotalSeconds, start)
             { AdaptationWarningStep = watch.Step };
     }

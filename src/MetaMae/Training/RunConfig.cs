@@ -45,11 +45,11 @@ public sealed record TrainOptions
     public int WarmupSteps { get; init; } = 0;
 
     /// <summary>
-    /// Matmul precision (Model/ComputePrecision.cs): "fp32" (default: exact, the pinned losses and every
-    /// figure so far are float32; bf16's speed and accuracy on this project's steps are not yet measured on a
-    /// quiet machine, scripts/bench-precision.sh) or "bf16" (bfloat16 matmuls, float32 weights, optimizer,
-    /// LayerNorm, softmax and losses; refused on a CPU without native bf16). Weights are float32 either way,
-    /// so a resume may change it, like the learning rate.
+    /// Matmul precision of the training steps (Model/ComputePrecision.cs): "fp32" (default: exact, the pinned losses
+    /// are float32; why bf16 is not the default: ComputePrecision.Auto) or "bf16" (bfloat16 matmuls from 2^25
+    /// multiply-adds on, float32 weights, optimizer, LayerNorm, softmax and losses; refused on a CPU without native
+    /// bf16). Weights are float32 either way, so a resume may change it, like the learning rate. Features are
+    /// extracted in float32 whatever the run trained in (Pretrainer.CreateTrainingModel).
     /// </summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 

@@ -231,7 +231,7 @@ public static class StepBenchmark
         var spec = o.Spec;
         var objective = new MetaMaeObjective(o.Objective);
         ComputePrecision.EnsureSupported(o.AllBf16 ? Precision.Bf16 : o.Precision, device);   // AllBf16 implies fp32 casts
-        var model = Pretrainer.CreateModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
+        var model = Pretrainer.CreateTrainingModel(new RunConfig(o.Algo, "bench", spec, o.Model, o.Objective,
             new TrainOptions { Seed = o.Seed, Batch = o.Batch, Precision = o.Precision }), device);
         if (o.AllBf16) model.to(ScalarType.BFloat16);
         var opt = new AdamW(model.named_parameters(), 1e-4, 1e-4, decoupled: true);
