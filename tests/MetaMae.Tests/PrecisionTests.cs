@@ -361,7 +361,7 @@ public class PrecisionTests(ITestOutputHelper output)
                 continue;
             }
             var r = Pretrainer.Run(x, cfg, Tmp.Dir("precision-" + trained));
-            Assert.Equal(Precision.Fp32, r.Model.Precision);                // trained in either: extracts as the checkpoint
+            Assert.Equal(Precision.Fp32, r.Model.Precision);                // trained in either: extracts as its checkpoint
             r.Model.Dispose();
             using var loaded = Checkpoint.LoadModel(r.CheckpointPath);
             using (var ck = Checkpoint.Load(r.CheckpointPath)) Assert.Equal(trained, ck.Config.Train.Precision);
@@ -439,14 +439,15 @@ public class PrecisionTests(ITestOutputHelper output)
         using (var fresh = Pretrainer.CreateModel(cfg, CPU)) Assert.Equal(Precision.Fp32, fresh.Precision);
         if (!ComputePrecision.NativeOnThisCpu())
         {
-            output.WriteLine("this CPU has no native bf16: `run --precision bf16` is refused (PretrainInBf16AndResumeInFp32)");
+            output.WriteLine("no native bf16 here: `run --precision bf16` is refused (PretrainInBf16AndResumeInFp32)");
             return;
         }
         var fp32 = SharedRuns.TinyDnaSplice;
         Assert.True(fp32.Code == 0, fp32.Err);
         var dir = Tmp.Dir("run-bf16");
         var (code, _, err) = CliTests.Metamae("run", "--dataset", "dna-splice", "--preset", "tiny", "--steps", "3",
-            "--batch", "16", "--label-fraction", "0.1,1", "--out", dir, "--threads", "2", "--json", "--precision", "bf16");
+            "--batch", "16", "--label-fraction", "0.1,1", "--out", dir, "--threads", "2", "--json",
+            "--precision", "bf16");
         Assert.True(code == 0, err);
         Assert.Matches(@"bf16: 0 of the step's [1-9]\d* matmuls ran in bfloat16", err);
         JsonNode Figures(string d)

@@ -42,8 +42,8 @@ public static class Pretrainer
         return model;
     }
 
-    /// <summary><see cref="CreateModel"/> with the run's matmul precision (TrainOptions.Precision), for its training steps.
-    /// bf16 is a training precision: a run's features, its random-init baseline's and a loaded checkpoint's are all
+    /// <summary><see cref="CreateModel"/> with the run's matmul precision (TrainOptions.Precision), for its training
+    /// steps. bf16 is a training precision: a run's features, its random-init baseline's and a loaded checkpoint's are all
     /// extracted in float32 unless a probe or embed asks otherwise (--precision), so a baseline row never differs from
     /// the encoder's row by the precision of its extraction (issue 29).</summary>
     internal static MetaMaeModel CreateTrainingModel(RunConfig c, Device device, ScalarType dtype = ScalarType.Float32)
