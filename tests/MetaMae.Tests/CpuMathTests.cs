@@ -107,7 +107,9 @@ public class CpuMathTests
             Thread.Sleep(100);
             var others = CpuMath.OtherProcessesCores(400);
             Assert.NotNull(others);
-            Assert.InRange(others!.Value, 0.5, Environment.ProcessorCount + 0.01);   // the loop takes about one core
+            // the loop takes about one core; at most every core, give or take the jiffies (1/100 s) by which the four
+            // /proc reads miss each other: 0.025 core each over 400 ms (2.024 of 2 seen while two runs shared the cores)
+            Assert.InRange(others!.Value, 0.5, Environment.ProcessorCount + 0.1);
         }
         finally
         {
