@@ -205,7 +205,8 @@ public static class RunSettingTable
     public static readonly RunSetting<Model.Precision> Precision = new("precision",
         "Matmul precision: fp32 (default), bf16 (bfloat16 matmuls, float32 weights, optimizer, LayerNorm, " +
         "softmax and losses; needs a CPU with avx512_bf16 or amx_bf16) or auto (bf16 where the CPU has " +
-        "it, else fp32; the choice is printed and stored). A run's features are extracted in float32 either way",
+        "it, else fp32; the choice is printed and stored). Training runs extract their features in float32 either " +
+        "way; probe and embed extract in the precision given",
         OnResume.MayChange, false,
         o => o.Precision, (o, v) => o with { Precision = v },
         c => c.Train.Precision, (c, v) => c with { Train = c.Train with { Precision = v } });
