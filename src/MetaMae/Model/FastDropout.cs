@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Model;
 
@@ -26,7 +26,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
     // x: any shape -> the same shape and dtype
     public override Tensor forward(Tensor x)
     {
-        if (!training || p == 0 || x.device_type != DeviceType.CPU || !NativeMask.Available)
+        if (!training || p == 0 || x.device_type != DeviceType.CPU || !NativeTensor.Available)
             return nn.functional.dropout(x, p, training);
         long seed = randint(long.MaxValue, [1], ScalarType.Int64).item<long>();   // libtorch's generator: manual_seed holds
         using var mask = Mask(x.shape, p, seed);                                   // (x.shape) 0 or 1/(1-p), float32
@@ -42,7 +42,7 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         float scale = (float)(1.0 / (1.0 - p));
         unsafe
         {
-            float* m = (float*)NativeMask.DataPtr(mask);
+            float* m = NativeTensor.Floats(mask);
             ulong s = (ulong)seed;
             for (long i = 0; i < n; i += 2)
             {
@@ -60,27 +60,5 @@ public sealed class FastDropout : nn.Module<Tensor, Tensor>
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
-    }
-
-    /// <summary>The address of a fresh contiguous CPU tensor's first element (TorchSharp exposes no span over it).</summary>
-    private static class NativeMask
-    {
-        [DllImport("LibTorchSharp")]
-        private static extern IntPtr THSStorage_data_ptr(IntPtr tensor);
-
-        public static readonly bool Available = Probe();
-
-        public static IntPtr DataPtr(Tensor t) => THSStorage_data_ptr(t.Handle);
-
-        // the wrapper's entry point is looked up once; a TorchSharp without it falls back to libtorch's dropout
-        private static bool Probe()
-        {
-            try
-            {
-                using var t = tensor(new float[] { 1f, 2f });
-                unsafe { return ((float*)THSStorage_data_ptr(t.Handle))[1] == 2f; }
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
-        }
     }
 }

@@ -5,8 +5,9 @@ namespace MetaMae.Training;
 
 /// <summary>
 /// Adam with decoupled (AdamW) or L2 (Adam) weight decay, numerically the same update as
-/// torch.optim.AdamW / Adam (float32 CPU parameters in one fused pass each, the same to float32 rounding). Written out so that its state (moments, step) lives in our
-/// checkpoints by parameter name and a resumed run continues bit for bit. Parameters without a
+/// torch.optim.AdamW / Adam (float32 CPU parameters in one fused pass each, the same to float32 rounding). Written
+/// out so that its state (moments, step) lives in our checkpoints by parameter name and a resumed run continues bit
+/// for bit. Parameters without a
 /// gradient in a step are skipped (no decay, no moment update), as PyTorch does.
 /// </summary>
 public sealed class AdamW : IDisposable

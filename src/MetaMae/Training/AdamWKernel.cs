@@ -1,8 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
+using MetaMae.Runtime;
 
 namespace MetaMae.Training;
 
@@ -16,11 +16,6 @@ namespace MetaMae.Training;
 /// </summary>
 internal static unsafe class AdamWKernel
 {
-    [DllImport("LibTorchSharp")]
-    private static extern IntPtr THSTensor_data(IntPtr tensor);
-
-    private static float* Ptr(Tensor t) => (float*)THSTensor_data(t.Handle);
-
     /// <summary>Elements a worker takes at least: below this the update runs on the calling thread.</summary>
     private const long ChunkElements = 1 << 16;
 
@@ -44,7 +39,8 @@ internal static unsafe class AdamWKernel
     public static void Update(Tensor p, Tensor g, Tensor m, Tensor v, Coefficients c)
     {
         long n = p.numel();
-        float* pp = Ptr(p), pg = Ptr(g), pm = Ptr(m), pv = Ptr(v);
+        float* pp = NativeTensor.Floats(p), pg = NativeTensor.Floats(g);
+        float* pm = NativeTensor.Floats(m), pv = NativeTensor.Floats(v);
         int chunks = (int)Math.Clamp(n / ChunkElements, 1, Math.Max(1, get_num_threads()));
         if (chunks == 1)
         {
