@@ -3,6 +3,7 @@
 
 usage: scripts/first-command.py DIR [--against DIR2]
 (reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout; SEEDS=0,1,5 keeps those seeds only;
+DIR and DIR2 may each be several folders joined by commas, whose seeds are pooled: a seed in two of them is an error;
 RUNS='s*-alpha0' reads the run folders of that name under DIR instead of s*, AGAINST_RUNS the same under DIR2, e.g.
 under results/first-command/ablation)
 For each label fraction: the encoder's test accuracy minus the raw input's and minus the random-init encoder's, per
@@ -24,17 +25,24 @@ def only_seeds():
         sys.exit(f"SEEDS='{text}': expected whole numbers separated by commas, e.g. SEEDS=0,1,5")
 
 
-def load(root, variable="RUNS"):
-    """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under root (SEEDS: those seeds)."""
-    rows, walls, algo, keep = {}, [], None, only_seeds()
+def load(roots, variable="RUNS"):
+    """(algo, {(encoder, fraction): {seed: test}}, [wall seconds]) of the runs under the comma-separated folders roots
+    (SEEDS: those seeds)."""
+    rows, walls, algo, keep, where = {}, [], None, only_seeds(), {}
     pattern = os.environ.get(variable, "").strip() or "s*"
-    paths = sorted(glob.glob(os.path.join(root, pattern, "result.json")))
-    if not paths:
-        sys.exit(f"{root}: no {pattern}/result.json (expected the run folders of a `metamae run` per seed)")
+    paths = []
+    for root in roots.split(","):
+        found = sorted(glob.glob(os.path.join(root, pattern, "result.json")))
+        if not found:
+            sys.exit(f"{root}: no {pattern}/result.json (expected the run folders of a `metamae run` per seed)")
+        paths += found
     for path in paths:
         r = json.load(open(path))
         if keep is not None and r["seed"] not in keep:
             continue
+        if r["seed"] in where:
+            sys.exit(f"seed {r['seed']} is in both {where[r['seed']]} and {path}: pool folders of different seeds")
+        where[r["seed"]] = path
         algo = r["algo"]
         for row in r["rows"]:
             rows.setdefault((row["encoder"], row["label_fraction"]), {})[r["seed"]] = row["test"]
