@@ -4,6 +4,8 @@
 usage: scripts/first-command.py DIR [--against DIR2]
 (reads DIR/sSEED/result.json and wall-seconds.txt; markdown on stdout; SEEDS=0,1,5 keeps those seeds only;
 DIR and DIR2 may each be several folders joined by commas, whose seeds are pooled: a seed in two of them is an error;
+with --against, PLOT=FILE.png draws the first row's per-seed differences, their mean and 95% interval per label
+fraction, and MARGIN=0.01 shades the equivalence band +-MARGIN;
 RUNS='s*-alpha0' reads the run folders of that name under DIR instead of s*, AGAINST_RUNS the same under DIR2, e.g.
 under results/first-command/ablation)
 For each label fraction: the encoder's test accuracy minus the raw input's and minus the random-init encoder's, per
@@ -11,7 +13,7 @@ seed (the same label subset and test rows at a seed), mean with a 95% Student-t 
 of DIR minus the same row of DIR2 at the same seed (issue 29: bf16 runs against fp32 runs of the same command)."""
 import glob, json, os, statistics, sys
 
-from pairstats import paired_cell
+from pairstats import paired_cell, paired_interval
 
 
 def only_seeds():
@@ -23,6 +25,30 @@ def only_seeds():
         return {int(v) for v in text.split(",")}
     except ValueError:
         sys.exit(f"SEEDS='{text}': expected whole numbers separated by commas, e.g. SEEDS=0,1,5")
+
+
+def plot(path, title, diffs, margin):
+    """One panel per label fraction: the per-seed differences (dots), their mean and 95% interval, the +-margin band."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.9 * len(diffs)))
+    if margin:
+        ax.axvspan(-margin, margin, color="tab:green", alpha=0.12, label=f"+-{margin:g} (equivalence margin)")
+    ax.axvline(0, color="grey", lw=0.8)
+    for i, (label, d) in enumerate(diffs):
+        m, h, _ = paired_interval(d)
+        ax.scatter(d, [i + 0.18] * len(d), s=12, color="tab:blue", alpha=0.6, label="one seed" if i == 0 else None)
+        ax.errorbar([m], [i], xerr=[[h or 0], [h or 0]], fmt="o", color="black", capsize=4,
+                    label="mean, 95% interval" if i == 0 else None)
+        ax.annotate(f"{m:+.4f} [{m - (h or 0):+.4f}, {m + (h or 0):+.4f}], n={len(d)}", (m, i - 0.32),
+                    ha="center", fontsize=8)
+    ax.set_yticks(range(len(diffs)), [label for label, _ in diffs])
+    ax.set_ylim(-0.7, len(diffs) - 0.3)
+    ax.set_xlabel("test accuracy difference, paired by seed")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 def load(roots, variable="RUNS"):
@@ -72,6 +98,12 @@ if len(sys.argv) == 4 and sys.argv[2] == "--against":
             d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
             cells.append(paired_cell(d) if len(d) > 1 else (f"{d[0]:+.4f} (one seed)" if d else "-"))
         print(f"| {enc} | " + " | ".join(cells) + " |")
+    if os.environ.get("PLOT", "").strip():
+        first = [(f"{f:.0%} of the labels", [rows[(algo, f)][s] - base[(algo, f)][s]
+                 for s in sorted(set(rows.get((algo, f), {})) & set(base.get((algo, f), {})))]) for f in fractions]
+        margin = float(os.environ.get("MARGIN", "0") or 0)
+        plot(os.environ["PLOT"], f"{algo}: {root} minus {other}", [c for c in first if len(c[1]) > 1], margin)
+        print(f"\n{os.environ['PLOT']}: the {algo} row's differences, drawn")
     sys.exit(0)
 fractions = sorted({f for _, f in rows})
 print(f"From `scripts/first-command.py {root}` over seeds {sorted({s for v in rows.values() for s in v})}"
