@@ -36,9 +36,9 @@ public sealed class ComputePrecision
     /// <summary>--precision auto: bf16 on a CPU with native bfloat16 matmuls, fp32 elsewhere (issue 29). Opt-in, not
     /// the default, because where parity is measured bf16 buys little, and where it buys time parity is not measured.
     /// At the CPU recipe a bf16 run is satellite's fp32 run figure for figure (0 of 79 matmuls large enough,
-    /// <see cref="MinLowMultiplyAdds"/>) and on dna-splice (16 of 61) differs from fp32 by +0.0003 [-0.011, +0.011] /
-    /// +0.0055 [-0.0004, +0.011] (10% / all labels, 10 seeds; a float32-only rounding change moved the same seeds by
-    /// -0.0056) at 0.97x the time; at the paper preset it is 1.1-1.4x faster, with its learning measured only by
+    /// <see cref="MinLowMultiplyAdds"/>) and on dna-splice (16 of 61) is within +-0.01 of fp32: +0.0032 [-0.0029,
+    /// +0.0093] / +0.0025 [-0.0020, +0.0069] (10% / all labels, 25 paired seeds) at 0.96-0.97x the time, a saving too
+    /// small to change a default for; at the paper preset it is 1.1-1.4x faster, with its learning measured only by
     /// all-bf16 runs at small shapes (satellite, 10% of the labels: -0.006 [-0.013, +0.001], 20 seeds). As a default it
     /// would make a run's figures depend on the CPU that ran it for that gain (results/precision-parity).</summary>
     public const string Auto = "auto";
