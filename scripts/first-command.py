@@ -91,18 +91,19 @@ if len(sys.argv) == 4 and sys.argv[2] == "--against":
              f"{min(base_walls):.0f}-{max(base_walls):.0f} s" if walls and base_walls else "") + ".\n")
     print("| features | " + " | ".join(f"{f:.0%} of the labels" for f in fractions) + " |")
     print("|---|" + "---|" * len(fractions))
+    drawn = []                                      # the first row's differences per fraction, for PLOT
     for enc in [algo, "random_init", "raw_input"]:
         cells = []
         for f in fractions:
             a, b = rows.get((enc, f), {}), base.get((enc, f), {})
             d = [a[s] - b[s] for s in sorted(set(a) & set(b))]
             cells.append(paired_cell(d) if len(d) > 1 else (f"{d[0]:+.4f} (one seed)" if d else "-"))
+            if enc == algo and len(d) > 1:
+                drawn.append((f"{f:.0%} of the labels", d))
         print(f"| {enc} | " + " | ".join(cells) + " |")
     if os.environ.get("PLOT", "").strip():
-        first = [(f"{f:.0%} of the labels", [rows[(algo, f)][s] - base[(algo, f)][s]
-                 for s in sorted(set(rows.get((algo, f), {})) & set(base.get((algo, f), {})))]) for f in fractions]
         margin = float(os.environ.get("MARGIN", "0") or 0)
-        plot(os.environ["PLOT"], f"{algo}: {root} minus {other}", [c for c in first if len(c[1]) > 1], margin)
+        plot(os.environ["PLOT"], f"{algo}: {root} minus {other}", drawn, margin)
         print(f"\n{os.environ['PLOT']}: the {algo} row's differences, drawn")
     sys.exit(0)
 fractions = sorted({f for _, f in rows})
